@@ -1,0 +1,24 @@
+"""The JSON API: controllers, shared dependencies and the error handler."""
+
+from copilot.api.conversations import ConversationController
+from copilot.api.core import HealthController, WorkspaceController
+from copilot.api.deps import provide_runtime, provide_session
+from copilot.api.errors import EXCEPTION_HANDLERS, copilot_error_handler
+from copilot.api.segments import SegmentController
+
+__all__ = [
+    "ConversationController",
+    "HealthController",
+    "SegmentController",
+    "WorkspaceController",
+    "provide_runtime",
+    "provide_session",
+    "EXCEPTION_HANDLERS",
+    "copilot_error_handler",
+    "API_CONTROLLERS",
+]
+
+# Controllers later issues add are appended here (one line each).
+API_CONTROLLERS: list[type] = [HealthController, WorkspaceController]
+API_CONTROLLERS.append(ConversationController)
+API_CONTROLLERS.append(SegmentController)

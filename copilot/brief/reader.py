@@ -1,0 +1,407 @@
+"""Read a marketer's brief against the playbook vocabulary, the catalog and the fact sheet."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from datetime import date
+from decimal import Decimal
+
+from copilot.brief.extract import (
+    date_role,
+    extract_dates,
+    extract_durations,
+    extract_max_emails,
+    extract_numbers,
+    extract_recurrence,
+    extract_time_of_day,
+)
+from copilot.brief.matcher import Entry, Hit, PhraseMatcher, normalize, tokenize
+from copilot.brief.reading import AudienceHint, BriefReading, Constraints, OfferMention, RiskyField
+from copilot.errors import BriefError
+from copilot.plan import EventRule, FieldRule, LastPerformedRule, Rule
+from copilot.playbooks import Playbook, Vocabulary, load_playbooks, load_vocabulary
+from copilot.rules import walk_rule
+from copilot.workspace import Workspace
+
+__all__ = ["MAX_BRIEF_CHARS", "check_brief_text", "read_brief", "risk_reason"]
+
+MAX_BRIEF_CHARS = 4000
+_STRONG, _EVENT, _WEAK = 3, 2, 1
+_MIN_GOAL_SCORE = 2
+
+
+def check_brief_text(text: str | None) -> str:
+    """The brief, stripped; BriefError when it is empty or longer than MAX_BRIEF_CHARS."""
+    stripped = (text or "").strip()
+    if not stripped:
+        raise BriefError("the brief is empty: describe the campaign in a sentence, e.g. "
+                         "'win back runners who haven't ordered in 6 months'", field="brief")
+    if len(stripped) > MAX_BRIEF_CHARS:
+        raise BriefError(f"the brief is {len(stripped):,} characters long; the limit is {MAX_BRIEF_CHARS:,}. "
+                         "Say what the campaign is for in a few sentences", field="brief", length=len(stripped))
+    return stripped
+
+
+def risk_reason(workspace: Workspace, name: str) -> str | None:
+    """Why a catalog field must not drive targeting or copy, or None when it may."""
+    f = workspace.field(name)
+    if f is None:
+        return None
+    if f.sensitive:
+        return f"{name} is sensitive data ({f.description.rstrip('.').lower()})"
+    if f.provenance in {"third_party", "inferred"} and not f.disclosed:
+        source = "bought from a third party" if f.provenance == "third_party" else "a model's guess"
+        return (f"{name} is {source} that the person never knowingly gave us "
+                f"({f.description.rstrip('.').lower()}); using it reads as surveillance")
+    if not {"segmentation", "personalization"} & set(f.allowed_uses):
+        return f"{name} is allowed only for {', '.join(f.allowed_uses)}, not for targeting or copy"
+    return None
+
+
+# --- the vocabulary, built once per workspace version ------------------------------------------------
+
+def _phrase(name: str) -> str:
+    return normalize(name.replace("_", " "))
+
+
+def _rule_names(rule: Rule) -> tuple[list[str], list[str]]:
+    fields, events = [], []
+    for _, node in walk_rule(rule, ""):
+        if isinstance(node, FieldRule):
+            fields.append(node.field)
+        elif isinstance(node, (EventRule, LastPerformedRule)):
+            events.append(node.event)
+    return fields, events
+
+
+class _Lexicon:
+    def __init__(self, workspace: Workspace, books: tuple[Playbook, ...], vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.books = {b.id: b for b in books}
+        entries: list[Entry] = []
+        for b in books:
+            entries += [Entry(normalize(p), "goal", b.id, _STRONG) for p in b.vocabulary]
+            entries += [Entry(normalize(p), "goal", b.id, _WEAK) for p in b.weak_vocabulary]
+        for e in workspace.catalog.events:
+            entries.append(Entry(_phrase(e.name), "event", e.name, _EVENT))
+        for f in workspace.catalog.fields:
+            entries.append(Entry(_phrase(f.name), "field", f.name))
+        self.audience: list[AudienceHint] = []
+        for a in vocab.audience:
+            fields, events = _rule_names(a.rule)
+            if all(workspace.field(n) for n in fields) and all(workspace.event(n) for n in events):
+                self.audience.append(AudienceHint(a.label, "", a.rule, tuple(fields), tuple(events)))
+                entries += [Entry(normalize(p), "audience", str(len(self.audience) - 1)) for p in a.phrases]
+        for name, phrases in vocab.risky.items():
+            if workspace.field(name):
+                entries += [Entry(normalize(p), "field", name) for p in phrases]
+        entries += [Entry(normalize(p), "injection", "injection", cutoff=88) for p in vocab.injection]
+        for channel, phrases in vocab.channels.items():
+            entries += [Entry(normalize(p), "channel", channel) for p in phrases]
+        for tone, phrases in vocab.tones.items():
+            entries += [Entry(normalize(p), "tone", tone) for p in phrases]
+        for p in workspace.facts.products:
+            for name in (p.name, *p.aliases, p.sku):
+                entries.append(Entry(normalize(name), "product", p.sku, cutoff=88))
+        for category in sorted({p.category for p in workspace.facts.products}):
+            words = _phrase(category)
+            entries += [Entry(words, "category", category), Entry(words.rstrip("s"), "category", category)]
+        for o in workspace.facts.offers:
+            entries += [Entry(normalize(o.name), "offer", o.id, cutoff=88),
+                        Entry(_phrase(o.id), "offer", o.id, cutoff=95)]
+        for c in workspace.facts.calendar:
+            entries += [Entry(normalize(c.name), "calendar", c.id, cutoff=88), Entry(_phrase(c.id), "calendar", c.id)]
+        self.matcher = PhraseMatcher(entries)
+        self.countries = re.compile(
+            r"\b(?:in|from|based in|living in|en|de|desde|aus|nach)\s+(?:the\s+)?(" + "|".join(
+                sorted((re.escape(n) for ns in vocab.countries.values() for n in ns), key=len, reverse=True)) +
+            r")\b", re.I)
+        self.country_codes = {n.lower(): code for code, ns in vocab.countries.items() for n in ns}
+        self.exclusion = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(vocab.exclusion_words,
+                                                                                   key=len, reverse=True)) + r")\b",
+                                    re.I)
+
+
+_LEXICONS: dict[tuple[str, int], _Lexicon] = {}
+
+
+def _lexicon(workspace: Workspace) -> _Lexicon:
+    books, vocab = load_playbooks(), load_vocabulary()
+    key = (workspace.content_hash, id(books))
+    if key not in _LEXICONS:
+        if len(_LEXICONS) > 16:
+            _LEXICONS.clear()
+        _LEXICONS[key] = _Lexicon(workspace, books, vocab)
+    return _LEXICONS[key]
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+_STOPWORDS = {
+    "en": {"the", "and", "with", "for", "who", "to", "of", "our", "customers", "people", "them", "send", "off"},
+    "es": {"el", "la", "los", "las", "que", "con", "para", "por", "una", "clientes", "correo", "hace", "sin",
+           "del", "meses", "envía", "enviar", "quienes"},
+    "de": {"der", "die", "das", "und", "mit", "für", "nicht", "den", "kunden", "seit", "eine", "ein", "an",
+           "alle", "schick", "schicke", "haben", "wer", "rabatt", "zurückholen", "monaten", "wochen"},
+}
+_INJECTION_RE = [
+    re.compile(r"\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(rules?|instructions?|guidelines?|"
+               r"guards?|checks?|polic(y|ies)|constraints?)\b", re.I),
+    re.compile(r"\b(skip|bypass|disable|turn off|switch off|without|no need for|don'?t run)\b[^.!?\n]{0,25}"
+               r"\b(checks?|guards?|review(er)?s?|approvals?|validation|compliance)\b", re.I),
+    re.compile(r"\b(auto-?approve[sd]?|approve (it|this|the (plan|campaign|draft))|mark (it |this )?(as )?"
+               r"approved|it'?s (already )?approved|pre-?approved)\b", re.I),
+    re.compile(r"\b(you are now|act as|pretend (to be|you are)|system prompt|developer mode|jailbreak)\b", re.I),
+    re.compile(r"\b(send|schedule) (it )?(right )?(now|immediately)\b[^.!?\n]{0,30}\b(without|no|skip)\b", re.I),
+]
+_FREE_SHIPPING = re.compile(r"\b(free (standard )?(shipping|delivery)|ship(ping)? (is )?free|env[ií]o gratis|"
+                            r"env[ií]o gratuito|kostenlose[nr]? versand|versandkostenfrei|gratis versand)\b", re.I)
+_BOGO = re.compile(r"\b(bogo|buy one,? get one( free)?|2 ?for ?1|2x1|two for one|dos por uno|zwei für eins|"
+                   r"1\+1)\b", re.I)
+_GIFT = re.compile(r"\b(free gift|gift with purchase|regalo|geschenk|gratis-?geschenk)\b", re.I)
+_EARLY = re.compile(r"\b(early access|first access|acceso anticipado|früh(er|zeitige[rn]?) zugang)\b", re.I)
+_CODE = re.compile(r"\b(?:code|coupon|cupón|cupon|gutschein(code)?)\s*:?\s*([A-Za-z0-9_-]{3,32})\b", re.I)
+_CODE_SHAPE = re.compile(r"\b([A-Z]{3,}[0-9]{1,4})\b")
+_GENERIC_OFFER = re.compile(r"\b(discount|coupon|promo( code)?|incentive|deal|% off|descuento|cup[oó]n|oferta|"
+                            r"rabatt|gutschein|angebot)\b", re.I)
+_REFUSED = re.compile(r"\b(no (discount|offer|incentive|coupon|promo)s?|without (a |any )?(discount|offer|"
+                      r"incentive)|sin descuento|ohne rabatt|kein(en)? rabatt|full price|drop the (offer|"
+                      r"discount))\b", re.I)
+
+
+_FOLDED_STOPWORDS = {lang: {normalize(w) for w in words} for lang, words in _STOPWORDS.items()}
+
+
+def _language(tokens: list[str]) -> str:
+    counts = {lang: sum(t in words for t in tokens) for lang, words in _FOLDED_STOPWORDS.items()}
+    best = max(counts, key=lambda k: (counts[k], k == "en"))
+    return best if counts[best] > 0 else "en"
+
+
+def read_brief(text: str, workspace: Workspace, *, today: date | None = None) -> BriefReading:
+    """Goal, moment, audience, offer, timing and constraints of ``text``, read against ``workspace``.
+
+    Raises BriefError for an empty or over-long brief. ``today`` resolves dates without a
+    year and weekdays ("Friday"); it defaults to the workspace's reference date.
+    """
+    from copilot.planner.clock import reference_now  # the planner owns the clock rules
+
+    text = check_brief_text(text)
+    today = today or reference_now(workspace).date()
+    lex = _lexicon(workspace)
+    tokens = tokenize(text)
+    hits = lex.matcher.find(text, tokens)
+    reading = BriefReading(text=text, language=_language([t.text for t in tokens]))
+    by_kind: dict[str, list[Hit]] = defaultdict(list)
+    for h in hits:
+        by_kind[h.kind].append(h)
+
+    exclusion_spans = _exclusion_spans(text, lex)
+    _read_audience(reading, by_kind, lex, tokens, exclusion_spans, text, workspace)
+    _read_numbers_and_time(reading, text, today)
+    _read_offers(reading, by_kind, text, tokens, workspace)
+    reading.products = _unique(h.target for h in by_kind["product"])
+    reading.categories = _unique(h.target for h in by_kind["category"])
+    _read_moments(reading, by_kind, text, tokens, workspace)
+    _read_goal(reading, by_kind, lex)
+    _read_fields(reading, by_kind, workspace)
+    _read_injections(reading, by_kind, text)
+    reading.tones = _unique(h.target for h in by_kind["tone"])
+    channels = _unique(h.target for h in by_kind["channel"])
+    reading.constraints.channels = channels or ["email"]
+    reading.constraints.unsupported_channels = [c for c in channels if c != "email"]
+    return reading
+
+
+def _unique(items) -> list[str]:  # type: ignore[no-untyped-def]
+    return list(dict.fromkeys(items))
+
+
+def _exclusion_spans(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
+    """Character spans of clauses that exclude people ("exclude VIPs and people who bought last week")."""
+    spans = []
+    for m in lex.exclusion.finditer(text):
+        end = re.search(r"[.;!?\n]|\b(but|pero|aber)\b", text[m.end():])
+        spans.append((m.start(), m.end() + (end.start() if end else len(text) - m.end())))
+    return spans
+
+
+def _read_audience(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexicon, tokens, spans,
+                   text: str, workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
+    def excluded(char_start: int) -> bool:
+        return any(s <= char_start < e for s, e in spans)
+
+    for h in by_kind["audience"]:
+        base = lex.audience[int(h.target)]
+        hint = AudienceHint(base.label, h.text, base.rule, base.fields, base.events, h.char_start)
+        target = reading.constraints.exclusions if excluded(h.char_start) else reading.audience
+        if all(x.label != hint.label for x in target):
+            target.append(hint)
+    for m in lex.countries.finditer(text):
+        code = lex.country_codes[m.group(1).lower()]
+        if workspace.field("country"):
+            hint = AudienceHint(f"contacts in {code}", m.group(0), FieldRule(field="country", op="eq", value=code),
+                                ("country",), (), m.start())
+            (reading.constraints.exclusions if excluded(m.start()) else reading.audience).append(hint)
+    # "exclude anyone who ordered in the last 14 days": a window inside an exclusion clause
+    for s, e in spans:
+        clause = text[s:e]
+        if not re.search(r"(bought|ordered|purchased|buyers|customers who|compraron|pedido|gekauft|bestellt)",
+                         clause, re.I) or not workspace.event("order_placed"):
+            continue
+        for d in extract_durations(clause):
+            if d.role in {"window", ""} and d.days >= 1:
+                label = f"people who ordered in the last {int(d.days)} days"
+                if all(x.label != label and not (x.events == ("order_placed",) and "ordered" in x.label)
+                       for x in reading.constraints.exclusions):
+                    reading.constraints.exclusions.append(AudienceHint(
+                        label, d.text, EventRule(event="order_placed", window={"kind": "within_days",
+                                                                              "days": int(d.days)}),
+                        (), ("order_placed",)))
+
+
+def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> None:
+    reading.numbers = extract_numbers(text)
+    reading.durations = extract_durations(text)
+    reading.dates = extract_dates(text, today)
+    for d in reading.durations:
+        if d.role == "lapse" and reading.lapse_days is None and d.days >= 7:
+            reading.lapse_days = int(round(d.days))
+        elif d.role == "delay" and reading.delay_hours is None:
+            reading.delay_hours = d.hours
+        elif d.role == "window" and reading.window_days is None and d.days >= 1:
+            reading.window_days = int(round(d.days))
+        elif d.role == "every" and reading.every_days is None:
+            reading.every_days = d.days
+    c: Constraints = reading.constraints
+    for dm in reading.dates:
+        if dm.role == "deadline" and c.deadline is None:
+            c.deadline, c.deadline_text = dm.on, dm.text
+        elif dm.role == "on" and c.send_on is None:
+            c.send_on = dm.on
+        elif dm.role == "after" and c.not_before is None:
+            c.not_before = dm.on
+    c.send_time = extract_time_of_day(text)
+    c.max_emails = extract_max_emails(text)
+    c.recurrence = extract_recurrence(text)
+    if reading.every_days and not c.recurrence:
+        c.recurrence = "weekly" if reading.every_days <= 7 else "biweekly" if reading.every_days <= 14 else "monthly"
+    cap = re.search(r"(no more than|max(imum)?|at most|up to)\s+(\d+)\s+e-?mails?\s+(a|per|each)\s+(week|month|day)",
+                    text, re.I)
+    if cap:
+        c.frequency_cap = (int(cap.group(3)), {"day": 1, "week": 7, "month": 30}[cap.group(5).lower()])
+
+
+def _read_offers(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str, tokens,  # type: ignore[no-untyped-def]
+                 workspace: Workspace) -> None:
+    offers = workspace.facts.offers
+    found: list[OfferMention] = []
+
+    def fit(kind: str, value: Decimal | None = None) -> list[str]:
+        return [o.id for o in offers if o.kind == kind and (value is None or o.value == value)]
+
+    def add(mention_text: str, kind: str, value: Decimal | None, candidates: list[str], code: str | None = None):
+        if any(m.text == mention_text for m in found):
+            return
+        found.append(OfferMention(mention_text, kind, value, code, candidates[0] if len(candidates) == 1 else None,
+                                  tuple(candidates)))
+
+    codes = {o.code.upper(): o.id for o in offers if o.code}
+    for m in _CODE.finditer(text):
+        code = m.group(2).upper()
+        if code in codes or any(ch.isdigit() for ch in code) or m.group(2).isupper():
+            add(m.group(0), "code", None, [codes[code]] if code in codes else [], code)
+    for m in _CODE_SHAPE.finditer(text):
+        if m.group(1) in codes and not any(f.code == m.group(1) for f in found):
+            add(m.group(1), "code", None, [codes[m.group(1)]], m.group(1))
+    for n in reading.numbers:
+        if n.kind == "percent" and (n.role == "discount" or re.search(r"\b(off|discount|descuento|rabatt)\b",
+                                                                         text[n.start:n.start + 40], re.I)):
+            add(n.text + (" off" if text[n.start + len(n.text):].lstrip().lower().startswith("off") else ""),
+                "percent_off", n.value, fit("percent_off", n.value))
+        elif n.kind == "money" and n.role == "discount":
+            add(n.text, "amount_off", n.value, fit("amount_off", n.value))
+    for pattern, kind in ((_FREE_SHIPPING, "free_shipping"), (_GIFT, "gift"), (_EARLY, "early_access")):
+        for m in pattern.finditer(text):
+            add(m.group(0), kind, None, fit(kind))
+    for m in _BOGO.finditer(text):
+        add(m.group(0), "bogo", None, [])
+    for h in by_kind["offer"]:
+        start = h.char_start
+        before = text[max(0, start - 30):start]
+        if date_role(before) in {"deadline", "after"}:
+            continue  # "before the spring sale" is a date, not an offer
+        if not any(m.offer_id == h.target for m in found):
+            add(h.text, "named", None, [h.target])
+    if not found and _GENERIC_OFFER.search(text) and not _REFUSED.search(text):
+        m = _GENERIC_OFFER.search(text)
+        assert m is not None
+        found.append(OfferMention(m.group(0), "unspecified"))
+    reading.offers = found
+    reading.offer_refused = bool(_REFUSED.search(text))
+    if reading.offer_refused:
+        reading.offers = [o for o in found if o.kind not in {"unspecified"}]
+
+
+def _read_goal(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexicon) -> None:
+    scores: dict[str, float] = defaultdict(float)
+    words: dict[str, list[str]] = defaultdict(list)
+    for h in by_kind["goal"]:
+        scores[h.target] += h.entry.weight * h.score / 100
+        words[h.target].append(h.text)
+    for h in by_kind["event"]:
+        for b in lex.books.values():
+            if h.target in b.events:
+                scores[b.id] += _EVENT * h.score / 100
+                words[b.id].append(h.text)
+    if reading.lapse_days and "winback" in lex.books:
+        scores["winback"] += _STRONG  # "haven't bought in six months" names the moment by itself
+        words["winback"].append(next(d.text for d in reading.durations if d.role == "lapse"))
+    named = [o for o in reading.offers if o.kind == "named"] + [m for m in reading.moments]
+    if named and "announcement" in lex.books:
+        scores["announcement"] += _WEAK  # naming a sale or an event hints at announcing it
+        words["announcement"].append(named[0].text if isinstance(named[0], OfferMention) else named[0])
+    ranked = sorted(scores, key=lambda g: (-scores[g], lex.books[g].order))
+    if ranked and scores[ranked[0]] >= _MIN_GOAL_SCORE:
+        best = ranked[0]
+        reading.goal, reading.goal_score = best, round(scores[best], 2)
+        reading.goal_text = ", ".join(_unique(words[best]))
+        reading.alternatives = [g for g in ranked[1:] if scores[g] >= max(_MIN_GOAL_SCORE, scores[best] - 1)]
+
+
+def _read_moments(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str, tokens, workspace) -> None:  # type: ignore[no-untyped-def]
+    c = reading.constraints
+    calendar = {m.id: m for m in workspace.facts.calendar}
+    for h in by_kind["calendar"]:
+        moment = calendar[h.target]
+        start = h.char_start
+        role = date_role(text[max(0, start - 30):start])
+        if role == "deadline":
+            if c.deadline is None:
+                c.deadline, c.deadline_text = moment.starts, h.text
+        elif role == "after":
+            if c.not_before is None:
+                c.not_before = moment.ends or moment.starts
+        else:
+            reading.moments.append(h.target)  # the moment itself is the news
+    reading.moments = _unique(reading.moments)
+
+
+def _read_fields(reading: BriefReading, by_kind: dict[str, list[Hit]], workspace: Workspace) -> None:
+    for h in by_kind["field"]:
+        reason = risk_reason(workspace, h.target)
+        if reason:
+            if all(r.field != h.target for r in reading.risky_fields):
+                reading.risky_fields.append(RiskyField(h.target, h.text, reason))
+        elif h.target not in reading.requested_fields and h.target not in {"email", "consent"}:
+            reading.requested_fields.append(h.target)
+
+
+def _read_injections(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str) -> None:
+    found = [h.text for h in by_kind["injection"]]
+    for pattern in _INJECTION_RE:
+        for m in pattern.finditer(text):
+            if not any(m.group(0) in f or f in m.group(0) for f in found):
+                found.append(m.group(0))
+    reading.injections = _unique(found)

@@ -1,0 +1,105 @@
+"""``copilot guard PLAN.json``: run the guards on a plan file and print the findings grouped by
+segment and variant. Exit codes: 0 nothing blocks, 1 something blocks, 2 invalid input."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import click
+
+from copilot.errors import PlanValidationError
+from copilot.settings import get_settings
+from copilot.validation import parse_plan
+from copilot.workspace import load_workspace
+from guards import Finding, has_blocking, run_deliverability, run_plan
+
+__all__ = ["guard", "BLOCKED_EXIT"]
+
+BLOCKED_EXIT = 1
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PlanValidationError(f"{path}: {what} is not UTF-8 text ({exc.reason})", path="(file)",
+                                  problems=[]) from None
+    except OSError as exc:
+        raise PlanValidationError(f"{path}: cannot read the {what} ({exc.strerror})", path="(file)",
+                                  problems=[]) from None
+
+
+def _samples(path: Path | None) -> dict[str, list[dict[str, Any]]]:
+    if path is None:
+        return {}
+    try:
+        data = json.loads(_read_json(path, "samples file"))
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})",
+                                 param_hint="--samples") from None
+    if not isinstance(data, dict) or not all(
+            isinstance(v, list) and all(isinstance(c, dict) for c in v) for v in data.values()):
+        raise click.BadParameter(f"{path}: expected {{\"segment name\": [{{contact}}, ...]}}", param_hint="--samples")
+    return data
+
+
+@click.command("guard")
+@click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="Brand folder (default: COPILOT_WORKSPACE_DIR, else the demo brand).")
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--deliverability", is_flag=True,
+              help="Also score every variant with SpamAssassin (a separate process; seconds).")
+@click.option("--samples", "samples_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help='JSON file {"segment": [contact, ...]}: real contacts to render and check.')
+def guard(plan_file: Path, workspace_dir: Path | None, as_json: bool, deliverability: bool,
+          samples_file: Path | None) -> None:
+    """Check PLAN_FILE (a plan as JSON) with every guard."""
+    workspace = load_workspace(workspace_dir if workspace_dir is not None else get_settings().workspace_dir)
+    try:
+        plan = parse_plan(_read_json(plan_file, "plan"))
+    except PlanValidationError as exc:
+        raise PlanValidationError(f"{plan_file}: {exc.message}", **exc.context) from None
+    findings = run_plan(plan, workspace, samples=_samples(samples_file))
+    if deliverability:
+        findings += run_deliverability(plan, workspace)
+    blocked = has_blocking(findings)
+    if as_json:
+        click.echo(json.dumps({
+            "plan": plan.title, "workspace": workspace.slug, "content_hash": plan.content_hash(),
+            "blocked": blocked, "counts": dict(Counter(f.severity for f in findings)),
+            "findings": [f.model_dump(mode="json") for f in findings],
+        }, indent=2, ensure_ascii=False))
+    else:
+        _print(plan.title, findings)
+    if blocked:
+        raise SystemExit(BLOCKED_EXIT)
+
+
+def _print(title: str, findings: list[Finding]) -> None:
+    counts = Counter(f.severity for f in findings)
+    click.echo(f"{title}: {len(findings)} finding(s) - {counts['block']} block, {counts['warn']} warn, "
+               f"{counts['info']} info")
+    groups: dict[tuple[str | None, str | None, str | None], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.segment, f.message_key, f.variant), []).append(f)
+    last_segment: object = object()
+    for (segment, message_key, variant), items in groups.items():
+        if segment != last_segment:
+            click.echo("")
+            click.echo(f"Segment {segment}" if segment else "Plan")
+            last_segment = segment
+        indent = "  "
+        if variant:
+            click.echo(f"  {message_key} / variant {variant}")
+            indent = "    "
+        for f in items:
+            where = f" {f.field}[{f.span[0]}:{f.span[1]}]" if f.field and f.span else (f" {f.field}" if f.field else "")
+            click.echo(f"{indent}{f.severity.upper():5} {f.code}{where}: {f.message}")
+            if f.fix:
+                click.echo(f"{indent}      fix: {f.fix}")
+    click.echo("")
+    click.echo("blocked: a finding blocks approval" if counts["block"] else "passed: nothing blocks")

@@ -1,0 +1,301 @@
+"""Database tables (SQLModel). The schema itself is owned by Alembic migrations.
+
+Timestamps are timezone-aware UTC (SQLModel's UTCDateTime): timestamptz on
+PostgreSQL, UTC text on SQLite, aware datetimes in Python either way.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "JSONType",
+    "utcnow",
+    "User",
+    "WorkspaceRecord",
+    "Contact",
+    "Event",
+    "Conversation",
+    "Message",
+    "PlanRevision",
+    "FindingRow",
+    "Review",
+    "FindingOverride",
+    "AuditLog",
+    "ApiToken",
+    "ROLES",
+    "CONSENT_STATES",
+    "REVIEW_STATES",
+]
+
+# JSONB on PostgreSQL so JSON attributes can be indexed; JSON text on SQLite.
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+ROLES = ("marketer", "reviewer", "admin")
+CONSENT_STATES = ("subscribed", "unsubscribed", "bounced")
+REVIEW_STATES = (
+    "draft",
+    "in_review",
+    "changes_requested",
+    "rejected",
+    "approved",
+    "scheduled",
+    "cancelled",
+    "sending",
+    "sent",
+)
+
+
+def utcnow() -> datetime:
+    """Now, as an aware UTC datetime (the storage convention)."""
+    return datetime.now(UTC)
+
+
+def _json_field(**kwargs: Any) -> Any:
+    return Field(sa_column=sa.Column(JSONType, nullable=False, **kwargs))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (sa.CheckConstraint("role IN ('marketer','reviewer','admin')", name="ck_users_role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    display_name: str = Field(default="", max_length=128)
+    password_hash: str = Field(max_length=256)
+    role: str = Field(max_length=16)
+    is_active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkspaceRecord(SQLModel, table=True):
+    __tablename__ = "workspaces"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=200)
+    source_dir: str = Field(max_length=1000)
+    content_hash: str = Field(max_length=64)
+    loaded_at: datetime = Field(default_factory=utcnow)
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        sa.UniqueConstraint("workspace_id", "email", name="uq_contacts_workspace_email"),
+        sa.CheckConstraint("consent IN ('subscribed','unsubscribed','bounced')", name="ck_contacts_consent"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    # Identity: lower-cased at the door, so re-imports never duplicate a person.
+    email: str = Field(max_length=320)
+    first_name: str | None = Field(default=None, max_length=200)
+    last_name: str | None = Field(default=None, max_length=200)
+    city: str | None = Field(default=None, max_length=200)
+    country: str | None = Field(default=None, max_length=2)
+    locale: str = Field(default="en", max_length=16)
+    timezone: str = Field(default="UTC", max_length=64)
+    consent: str = Field(default="subscribed", max_length=16)
+    consent_updated_at: datetime | None = Field(default=None)
+    signed_up_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    attributes: dict[str, Any] = _json_field(server_default=sa.text("'{}'"))
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (
+        sa.Index("ix_events_contact_name_time", "contact_id", "name", "occurred_at"),
+        sa.Index("ix_events_name_time_contact", "name", "occurred_at", "contact_id"),
+        # Covering index for segment conditions with a category filter (migration 0007).
+        sa.Index("ix_events_name_category_time_contact", "name", "category", "occurred_at", "contact_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    contact_id: int = Field(foreign_key="contacts.id")
+    name: str = Field(max_length=64)
+    occurred_at: datetime
+    # The properties segments filter on most are columns so they can be indexed.
+    category: str | None = Field(default=None, max_length=64)
+    product: str | None = Field(default=None, max_length=128)
+    value: float | None = Field(default=None)
+    properties: dict[str, Any] = _json_field(server_default=sa.text("'{}'"))
+
+
+class Conversation(SQLModel, table=True):
+    __tablename__ = "conversations"
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    author_id: int = Field(foreign_key="users.id", index=True)
+    title: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    role: str = Field(max_length=16)  # user | assistant | system
+    content: str = Field(sa_type=sa.Text)
+    planner: str | None = Field(default=None, max_length=64)
+    revision_id: int | None = Field(default=None, foreign_key="plan_revisions.id")
+    status: str = Field(default="ok", max_length=16)  # ok | pending | error
+    prompt_tokens: int = Field(default=0)
+    completion_tokens: int = Field(default=0)
+    cost_usd: float = Field(default=0.0)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class PlanRevision(SQLModel, table=True):
+    __tablename__ = "plan_revisions"
+    __table_args__ = (sa.UniqueConstraint("conversation_id", "number", name="uq_plan_revisions_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    number: int
+    parent_number: int | None = Field(default=None)
+    plan: dict[str, Any] = _json_field()
+    content_hash: str = Field(max_length=64, index=True)
+    planner: str = Field(max_length=64)
+    prompt_versions: dict[str, Any] = _json_field(server_default=sa.text("'{}'"))
+    note: str = Field(default="", sa_type=sa.Text)
+    # Segment sizes measured when the revision was made (SizingReport.to_dict()).
+    sizing: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FindingRow(SQLModel, table=True):
+    __tablename__ = "findings"
+    __table_args__ = (
+        sa.CheckConstraint("severity IN ('block','warn','info')", name="ck_findings_severity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    revision_id: int = Field(foreign_key="plan_revisions.id", index=True)
+    guard: str = Field(max_length=32)
+    code: str = Field(max_length=64)
+    severity: str = Field(max_length=8)
+    segment: str | None = Field(default=None, max_length=200)
+    variant: str | None = Field(default=None, max_length=64)
+    field: str | None = Field(default=None, max_length=32)
+    span_start: int | None = Field(default=None)
+    span_end: int | None = Field(default=None)
+    message: str = Field(sa_type=sa.Text)
+    evidence: dict[str, Any] = _json_field(server_default=sa.text("'{}'"))
+    fix: str | None = Field(default=None, sa_type=sa.Text)
+    fingerprint: str = Field(max_length=64)
+
+
+class Review(SQLModel, table=True):
+    """A campaign draft on its way through review. One per conversation.
+
+    Migration 0004 adds triggers that hold the state machine in the database too
+    (allowed transitions, approval bound to the revision hash, no approval over an
+    unresolved block, an immutable scheduled snapshot); see copilot.services.review.
+    """
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "state IN ('draft','in_review','changes_requested','rejected','approved',"
+            "'scheduled','cancelled','sending','sent')",
+            name="ck_reviews_state",
+        ),
+        # Invariant 1, held by the database too: nobody approves their own draft,
+        # and an approved or scheduled draft always names the exact revision hash.
+        sa.CheckConstraint("approved_by_id IS NULL OR approved_by_id <> author_id", name="ck_reviews_not_self"),
+        sa.CheckConstraint(
+            "state NOT IN ('approved','scheduled','sending','sent') OR "
+            "(approved_hash IS NOT NULL AND approved_by_id IS NOT NULL)",
+            name="ck_reviews_approval_bound",
+        ),
+        sa.CheckConstraint(
+            "state NOT IN ('scheduled','sending','sent') OR snapshot_hash = approved_hash",
+            name="ck_reviews_snapshot_is_approved",
+        ),
+        # The review queue: one state, longest waiting first (migration 0006).
+        sa.Index("ix_reviews_state_submitted", "state", "submitted_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", unique=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    author_id: int = Field(foreign_key="users.id", index=True)
+    state: str = Field(default="draft", max_length=24, index=True)
+    version: int = Field(default=1)
+    revision_id: int = Field(foreign_key="plan_revisions.id")
+    revision_hash: str = Field(max_length=64)
+    block_count: int = Field(default=0)
+    warn_count: int = Field(default=0)
+    approved_hash: str | None = Field(default=None, max_length=64)
+    approved_by_id: int | None = Field(default=None, foreign_key="users.id")
+    approved_at: datetime | None = Field(default=None)
+    scheduled_for: datetime | None = Field(default=None)
+    schedule_timezone: str | None = Field(default=None, max_length=64)
+    snapshot: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+    snapshot_hash: str | None = Field(default=None, max_length=64)
+    submitted_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class FindingOverride(SQLModel, table=True):
+    """A reviewer's written override of a blocking finding, or acknowledgement of a warning."""
+
+    __tablename__ = "finding_overrides"
+    __table_args__ = (sa.CheckConstraint("kind IN ('override','acknowledge')", name="ck_overrides_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="reviews.id", index=True)
+    revision_hash: str = Field(max_length=64)
+    fingerprint: str = Field(max_length=64)
+    code: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    reason: str = Field(sa_type=sa.Text)
+    actor_id: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    """Append-only: database triggers refuse UPDATE and DELETE on this table."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    workspace_id: int | None = Field(default=None, foreign_key="workspaces.id")
+    entity_type: str = Field(max_length=32)
+    entity_id: int | None = Field(default=None)
+    action: str = Field(max_length=48)
+    from_state: str | None = Field(default=None, max_length=24)
+    to_state: str | None = Field(default=None, max_length=24)
+    revision_hash: str | None = Field(default=None, max_length=64)
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    data: dict[str, Any] = _json_field(server_default=sa.text("'{}'"))
+
+
+class ApiToken(SQLModel, table=True):
+    """A JSON API client's credential: only the token's SHA-256 is kept (the token is shown once)."""
+
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    label: str = Field(max_length=100)
+    token_hash: str = Field(max_length=64, unique=True, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = Field(default=None)
+    revoked_at: datetime | None = Field(default=None)

@@ -1,0 +1,378 @@
+"""The campaign plan: segments, trigger, suppression and copy variants (schema version 1).
+
+One typed model shared by the planners, the segment engine, the guards, the review
+queue and the evals. Its JSON Schema (``plan_json_schema()``) is committed at
+``copilot/schema/plan.schema.json`` and is the LLM's structured-output format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "PLAN_SCHEMA_VERSION",
+    "FieldOp",
+    "CountOp",
+    "PropertyFilter",
+    "EventWindow",
+    "AllRule",
+    "AnyRule",
+    "NotRule",
+    "FieldRule",
+    "EventRule",
+    "LastPerformedRule",
+    "SegmentRule",
+    "ConsentRule",
+    "Rule",
+    "Hypothesis",
+    "FieldRationale",
+    "Segment",
+    "DelayStep",
+    "SendStep",
+    "WaitStep",
+    "BranchStep",
+    "Step",
+    "ExitCondition",
+    "Trigger",
+    "FrequencyCap",
+    "QuietHours",
+    "Suppression",
+    "MergeField",
+    "Variant",
+    "SendWindow",
+    "Plan",
+    "plan_json_schema",
+    "render_plan_schema",
+    "SCHEMA_PATH",
+    "content_hash",
+]
+
+PLAN_SCHEMA_VERSION = "1"
+
+FieldOp = Literal[
+    "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains",
+    "exists", "not_exists", "between", "older_than_days", "within_last_days",
+]
+CountOp = Literal["at_least", "at_most", "exactly"]
+Scalar = Union[str, int, float, bool]
+Value = Union[Scalar, list[Scalar], None]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PropertyFilter(_Model):
+    """A filter on an event property, e.g. category = running_shoes."""
+
+    property: str = Field(description="event property name from the catalog")
+    op: Literal["eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains", "exists", "not_exists",
+                "between"] = "eq"
+    value: Value = None
+
+
+class EventWindow(_Model):
+    """When the counted events happened.
+
+    ever: any time; within_days: in the last ``days`` days; before_days: more than
+    ``days`` days ago; since / until: on or after / before an absolute date.
+    """
+
+    kind: Literal["ever", "within_days", "before_days", "since", "until"] = "ever"
+    days: int | None = Field(default=None, ge=0)
+    on: date | None = Field(default=None, description="the date for since / until")
+
+    @model_validator(mode="after")
+    def _needs(self) -> EventWindow:
+        if self.kind in {"within_days", "before_days"} and self.days is None:
+            raise ValueError(f"window {self.kind} needs days")
+        if self.kind in {"since", "until"} and self.on is None:
+            raise ValueError(f"window {self.kind} needs the date in 'on'")
+        return self
+
+
+class AllRule(_Model):
+    """AND: every sub-rule holds."""
+
+    type: Literal["all"] = "all"
+    rules: list[Rule] = Field(min_length=1)
+
+
+class AnyRule(_Model):
+    """OR: at least one sub-rule holds."""
+
+    type: Literal["any"] = "any"
+    rules: list[Rule] = Field(min_length=1)
+
+
+class NotRule(_Model):
+    type: Literal["not"] = "not"
+    rule: Rule
+
+
+class FieldRule(_Model):
+    """A comparison on a contact field from the catalog.
+
+    ``between`` takes ``[low, high]`` inclusive; ``older_than_days`` / ``within_last_days``
+    compare a date field with now minus ``value`` days.
+    """
+
+    type: Literal["field"] = "field"
+    field: str
+    op: FieldOp
+    value: Value = None
+
+
+class EventRule(_Model):
+    """Performed EVENT at least / at most / exactly N times in a window, with property filters."""
+
+    type: Literal["event"] = "event"
+    event: str
+    count_op: CountOp = "at_least"
+    count: int = Field(default=1, ge=0)
+    window: EventWindow = EventWindow()
+    where: list[PropertyFilter] = []
+
+
+class LastPerformedRule(_Model):
+    """When the contact last performed EVENT (matching ``where``).
+
+    older_than_days: performed, most recently more than ``days`` ago;
+    within_last_days: most recently within the last ``days``; never: not once.
+    """
+
+    type: Literal["last_performed"] = "last_performed"
+    event: str
+    op: Literal["older_than_days", "within_last_days", "never"]
+    days: int | None = Field(default=None, ge=0)
+    where: list[PropertyFilter] = []
+
+
+class SegmentRule(_Model):
+    """Membership of another segment of the same plan (by name, before priority)."""
+
+    type: Literal["segment"] = "segment"
+    segment: str
+
+
+class ConsentRule(_Model):
+    type: Literal["consent"] = "consent"
+    state: Literal["subscribed", "unsubscribed", "bounced"]
+
+
+Rule = Annotated[
+    Union[AllRule, AnyRule, NotRule, FieldRule, EventRule, LastPerformedRule, SegmentRule, ConsentRule],
+    Field(discriminator="type"),
+]
+
+
+class Hypothesis(_Model):
+    attribute: str = Field(description="the attribute or behaviour that defines the segment")
+    tactic: str = Field(description="what this segment gets that others do not")
+    metric: Literal["open_rate", "click_rate", "conversion_rate", "revenue_per_recipient",
+                    "unsubscribe_rate", "reactivation_rate", "review_rate"]
+    expected_change: str = Field(description="direction and size, e.g. '+3 points vs the control'")
+
+
+class FieldRationale(_Model):
+    """Why using a field helps the recipient (the provenance guard reads this)."""
+
+    field: str
+    rationale: str = Field(min_length=1)
+
+
+class Segment(_Model):
+    name: str = Field(min_length=1, max_length=80)
+    priority: int = Field(ge=1, description="1 is highest; a contact belongs to the highest-priority match")
+    description: str = ""
+    rule: Rule
+    hypothesis: Hypothesis
+    field_rationales: list[FieldRationale] = []
+
+
+class DelayStep(_Model):
+    type: Literal["delay"] = "delay"
+    hours: float = Field(ge=0, description="wait this long")
+    at_local_time: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$",
+                                      description="then wait for this time of day in the recipient's zone")
+
+
+class SendStep(_Model):
+    type: Literal["send"] = "send"
+    message: str = Field(description="message key; variants with this key are sent")
+
+
+class WaitStep(_Model):
+    """Wait until EVENT happens or the timeout passes."""
+
+    type: Literal["wait"] = "wait"
+    event: str
+    timeout_hours: float = Field(gt=0)
+    where: list[PropertyFilter] = []
+    on_event: Literal["exit", "continue"] = "exit"
+
+
+class BranchStep(_Model):
+    type: Literal["branch"] = "branch"
+    rule: Rule
+    then_steps: list[Step] = []
+    else_steps: list[Step] = []
+
+
+Step = Annotated[Union[DelayStep, SendStep, WaitStep, BranchStep], Field(discriminator="type")]
+
+
+class ExitCondition(_Model):
+    event: str
+    where: list[PropertyFilter] = []
+
+
+class Trigger(_Model):
+    """When contacts enter and what happens to them.
+
+    event: ``entry_event`` starts a journey per contact (``match_property`` keys it, e.g.
+    the cart id, so waits look for the same cart). schedule: a one-off send at ``send_at``
+    (``recipient_local_time`` sends at that wall-clock time in each recipient's zone).
+    recurring: ``cron`` (five fields) in ``timezone``.
+    """
+
+    kind: Literal["event", "schedule", "recurring"]
+    entry_event: str | None = None
+    entry_filter: list[PropertyFilter] = []
+    match_property: str | None = None
+    reentry: Literal["once", "always", "after_days"] = "once"
+    reentry_days: int | None = Field(default=None, ge=1)
+    send_at: datetime | None = None
+    recipient_local_time: bool = False
+    cron: str | None = Field(default=None, pattern=r"^\S+ \S+ \S+ \S+ \S+$")
+    timezone: str = "UTC"
+    steps: list[Step] = Field(min_length=1)
+    exit_conditions: list[ExitCondition] = []
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Trigger:
+        if self.kind == "event" and not self.entry_event:
+            raise ValueError("an event trigger needs entry_event")
+        if self.kind == "schedule" and self.send_at is None:
+            raise ValueError("a schedule trigger needs send_at")
+        if self.kind == "recurring" and not self.cron:
+            raise ValueError("a recurring trigger needs cron")
+        if self.reentry == "after_days" and self.reentry_days is None:
+            raise ValueError("reentry after_days needs reentry_days")
+        return self
+
+
+class FrequencyCap(_Model):
+    max_emails: int = Field(ge=1)
+    per_days: int = Field(ge=1)
+
+
+class QuietHours(_Model):
+    start: str = Field(pattern=r"^\d{2}:\d{2}$", description="recipient's local time")
+    end: str = Field(pattern=r"^\d{2}:\d{2}$")
+    fallback: Literal["next_allowed", "skip"] = "next_allowed"
+
+
+class Suppression(_Model):
+    """Who is never sent to. Consent is always required; it cannot be switched off."""
+
+    require_consent: Literal[True] = True
+    frequency_cap: FrequencyCap | None = FrequencyCap(max_emails=3, per_days=7)
+    quiet_hours: QuietHours | None = QuietHours(start="21:00", end="08:00")
+    exclusions: list[Rule] = Field(default_factory=list, description="contacts matching any of these are left out")
+
+
+class MergeField(_Model):
+    """A merge field used in the copy as {{ name }}; ``fallback`` replaces missing, empty or blank values."""
+
+    name: str
+    fallback: str
+
+
+class Variant(_Model):
+    segment: str = Field(description="name of the segment this copy is for")
+    message: str = Field(default="email_1", description="the send step's message key")
+    key: str = Field(default="A", pattern=r"^[A-Z]$", description="A/B variant key")
+    subject: str
+    preheader: str = ""
+    body: str = Field(description="Markdown with {{ merge_field }} placeholders")
+    cta_text: str
+    cta_url: str
+    locale: str = "en"
+    merge_fields: list[MergeField] = []
+
+
+class SendWindow(_Model):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SendWindow:
+        if self.end < self.start:
+            raise ValueError("send window ends before it starts")
+        return self
+
+
+class Plan(_Model):
+    schema_version: Literal["1"] = PLAN_SCHEMA_VERSION
+    title: str = Field(min_length=1, max_length=200)
+    brief: str = Field(description="the marketer's words this plan answers")
+    goal: str = Field(description="the moment or playbook, e.g. winback, cart_abandonment")
+    summary: str = Field(default="", description="why this plan, in two or three sentences")
+    segments: list[Segment] = Field(min_length=1)
+    trigger: Trigger
+    suppression: Suppression = Suppression()
+    variants: list[Variant] = Field(min_length=1)
+    offers: list[str] = Field(default_factory=list, description="fact-sheet offer ids the copy uses")
+    send_window: SendWindow | None = None
+
+    def segment(self, name: str) -> Segment | None:
+        return next((s for s in self.segments if s.name == name), None)
+
+    def variants_for(self, segment: str) -> list[Variant]:
+        return [v for v in self.variants if v.segment == segment]
+
+    def content_hash(self) -> str:
+        return content_hash(self)
+
+
+AllRule.model_rebuild()
+AnyRule.model_rebuild()
+NotRule.model_rebuild()
+BranchStep.model_rebuild()
+Trigger.model_rebuild()
+Suppression.model_rebuild()
+Segment.model_rebuild()
+Plan.model_rebuild()
+
+
+def content_hash(plan: Plan) -> str:
+    """sha256 of the plan's canonical JSON; approval binds to this exact value."""
+    payload = json.dumps(plan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def plan_json_schema() -> dict:
+    """The JSON Schema of Plan, as committed in copilot/schema/plan.schema.json."""
+    schema = Plan.model_json_schema()
+    schema["$id"] = f"https://campaign-copilot.local/schema/plan-v{PLAN_SCHEMA_VERSION}.json"
+    return schema
+
+
+SCHEMA_PATH = Path(__file__).parent / "schema" / "plan.schema.json"
+
+
+def render_plan_schema() -> str:
+    """The committed schema file's exact text (regenerate with ``python -m copilot.plan``)."""
+    return json.dumps(plan_json_schema(), indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    SCHEMA_PATH.write_text(render_plan_schema(), encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")

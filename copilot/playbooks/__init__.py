@@ -1,0 +1,38 @@
+"""The playbook library: marketing moments (segments, timings, CTAs, copy patterns) as validated YAML data."""
+
+from copilot.playbooks.library import PLAYBOOK_DIR, get_playbook, load_playbooks, load_vocabulary
+from copilot.playbooks.schema import (
+    PLACEHOLDERS,
+    AudienceEntry,
+    CopyOverride,
+    CopySpec,
+    MessageSpec,
+    OfferHint,
+    Playbook,
+    SegmentSpec,
+    SuppressionSpec,
+    TriggerSpec,
+    Vocabulary,
+    merge_names_in,
+    placeholders_in,
+)
+
+__all__ = [
+    "PLAYBOOK_DIR",
+    "PLACEHOLDERS",
+    "AudienceEntry",
+    "CopyOverride",
+    "CopySpec",
+    "MessageSpec",
+    "OfferHint",
+    "Playbook",
+    "SegmentSpec",
+    "SuppressionSpec",
+    "TriggerSpec",
+    "Vocabulary",
+    "get_playbook",
+    "load_playbooks",
+    "load_vocabulary",
+    "merge_names_in",
+    "placeholders_in",
+]

@@ -1,0 +1,519 @@
+"""Render a copy variant for one contact: sandboxed merge fields, Markdown to HTML, a text part.
+
+Used by the guards (edge-case renders), UI previews and delivery, so every path renders
+the same way. Copy templates are a deliberately small language: merge fields
+(``{{ first_name }}``), a few filters (``fallback``, ``upper``, ``title``, ...), ``if`` /
+``else`` and comparisons. Loops, calls, attribute or item access, ``set``, macros and
+includes are refused before anything runs (``RenderError`` kind ``not_allowed``), and what
+does run runs in Jinja2's ``ImmutableSandboxedEnvironment`` with ``StrictUndefined``.
+
+Fallbacks. A declared merge field (``Variant.merge_fields``) or the ``fallback`` filter
+replaces a value that is *unusable*: missing, None, NaN, empty, whitespace-only,
+punctuation-only, a null word from a bad import ("None", "null", "undefined", "nan",
+"n/a"), longer than ``MAX_VALUE_LENGTH``, or hostile (HTML tags, template or legacy
+merge syntax such as ``{{``, ``*|FNAME|*``, ``%%Name%%``). This differs from Jinja's
+``default``: ``default(x)`` replaces only an *undefined* value (and with
+``boolean=True`` every falsy one, including 0 and False, but still not "   " or
+"None"). ``fallback`` keeps 0 and False, and replaces the blank and hostile values above.
+
+Escaping. Contact values are data, never template code or Markdown. The body's template
+is rendered with each merge output replaced by a placeholder, the Markdown is converted
+once (HTML disabled, so raw HTML written in copy comes out escaped), and the values are
+then put in as HTML-escaped text (percent-encoded inside link URLs): a value can add no
+link, emphasis or tag. In the CTA URL values are percent-encoded; the URL must be http(s)
+with a host after rendering. Compiled templates and Markdown conversions are cached by
+their source text, so rendering one variant for many contacts parses its Markdown once.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from email.message import EmailMessage
+from email.utils import formataddr
+from functools import lru_cache
+from typing import Any, Literal
+from urllib.parse import quote, urlsplit
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes, pass_context
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markdown_it import MarkdownIt
+
+from copilot.errors import RenderError
+from copilot.plan import Variant
+from copilot.workspace import Workspace
+
+__all__ = [
+    "COPY_FIELDS",
+    "MAX_VALUE_LENGTH",
+    "ALLOWED_FILTERS",
+    "RenderedEmail",
+    "RenderedFields",
+    "render_fields",
+    "render_variant",
+    "render_field",
+    "render_body",
+    "merge_context",
+    "variant_names",
+    "markdown_to_html_text",
+    "template_variables",
+    "template_info",
+    "TemplateInfo",
+    "field_kind",
+    "check_template",
+    "clean_value",
+    "is_blank",
+    "fallback",
+    "validate_url",
+    "build_message",
+]
+
+CopyField = Literal["subject", "preheader", "body", "cta_text", "cta_url"]
+COPY_FIELDS: tuple[CopyField, ...] = ("subject", "preheader", "body", "cta_text", "cta_url")
+MAX_VALUE_LENGTH = 100
+ALLOWED_FILTERS = frozenset({
+    "fallback", "default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "round", "int",
+    "string",
+})
+_ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "eq", "ne"})
+_ALLOWED_NODES = (
+    nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.Filter, nodes.Test,
+    nodes.If, nodes.CondExpr, nodes.And, nodes.Or, nodes.Not, nodes.Neg, nodes.Pos, nodes.Compare,
+    nodes.Operand, nodes.Concat, nodes.Add, nodes.Sub, nodes.List, nodes.Tuple, nodes.Keyword,
+)
+_NULL_WORDS = frozenset({"none", "null", "undefined", "nan", "n/a", "na", "nil", "[object object]"})
+# Template syntax of Jinja and of the merge languages marketers paste from other tools.
+_HOSTILE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|\*\|[^|]*\|\*|%%[^%]*%%|<\s*/?\s*[A-Za-z!?]|\$\{")
+# Control and bidi-override characters, and the private-use pair used as placeholders.
+_CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b\u202a-\u202e\u2066-\u2069\ufeff\ue000\ue001]")
+_SLOT = re.compile(r"\ue000(\d+)\ue001|%EE%80%80(\d+)%EE%80%81")
+_ALNUM = re.compile(r"[^\W_]")
+_URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+def clean_value(value: Any) -> Any:
+    """The value as merged into copy, or None when it is unusable (see the module docstring)."""
+    if value is None or isinstance(value, Undefined):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float | Decimal):
+        return None if (math.isnan(value) if isinstance(value, float) else value.is_nan()) else value
+    if isinstance(value, str):
+        text = " ".join(_CONTROL.sub(" ", value).split())
+        if (not text or len(text) > MAX_VALUE_LENGTH or text.lower() in _NULL_WORDS
+                or not _ALNUM.search(text) or _HOSTILE.search(text)):
+            return None
+        return text
+    return value
+
+
+def is_blank(value: Any) -> bool:
+    """True when a fallback must replace the value."""
+    return clean_value(value) is None
+
+
+def fallback(value: Any, default: str = "") -> Any:
+    """Jinja filter: ``{{ first_name | fallback("there") }}``; see the module docstring."""
+    cleaned = clean_value(value)
+    return default if cleaned is None else cleaned
+
+
+def _finalize_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+@pass_context
+def _finalize_slot(context: Any, value: Any) -> str:
+    """Body outputs become numbered placeholders; the values go in after Markdown."""
+    values = context.get("_slots")
+    values.append("" if value is None else str(value))
+    return f"\ue000{len(values) - 1}\ue001"
+
+
+def _finalize_url(value: Any) -> str:
+    return quote("" if value is None else str(value), safe="")
+
+
+class _CopyEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with the copy filters and one output escaping per field kind."""
+
+    def __init__(self, finalize: Any) -> None:
+        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                         finalize=finalize, cache_size=0)
+        self.filters["fallback"] = fallback
+        # No globals (range, lipsum, dict, ...): copy reads merge fields only, and an empty
+        # globals map also makes each render's context cheaper to build.
+        self.globals.clear()
+
+
+_ENVIRONMENTS = {
+    "text": _CopyEnvironment(_finalize_text),
+    "markdown": _CopyEnvironment(_finalize_slot),
+    "url": _CopyEnvironment(_finalize_url),
+}
+_KIND_OF_FIELD = {"subject": "text", "preheader": "text", "cta_text": "text", "body": "markdown", "cta_url": "url"}
+
+
+def _disallowed(ast: nodes.Template) -> tuple[str, int | None] | None:
+    for node in ast.find_all(nodes.Node):
+        if not isinstance(node, _ALLOWED_NODES):
+            return _describe(node), getattr(node, "lineno", None)
+        if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
+            return f"the filter '{node.name}'", node.lineno
+        if isinstance(node, nodes.Test) and node.name not in _ALLOWED_TESTS:
+            return f"the test '{node.name}'", node.lineno
+        if isinstance(node, nodes.Name) and node.ctx != "load":
+            return f"assigning to '{node.name}'", node.lineno
+        if isinstance(node, nodes.Name) and node.name.startswith("_"):
+            return f"the name '{node.name}'", node.lineno
+        if isinstance(node, (nodes.Filter, nodes.Test)) and (node.dyn_args or node.dyn_kwargs):
+            return "*args / **kwargs", node.lineno
+    return None
+
+
+def _describe(node: nodes.Node) -> str:
+    names = {
+        nodes.Getattr: "attribute access ('.')", nodes.Getitem: "item access ('[...]')",
+        nodes.Call: "a function or method call", nodes.For: "a for loop", nodes.Macro: "a macro",
+        nodes.Assign: "set", nodes.AssignBlock: "set", nodes.Include: "include", nodes.Import: "import",
+        nodes.FromImport: "import", nodes.Extends: "extends", nodes.Mul: "'*'", nodes.Pow: "'**'",
+        nodes.Mod: "'%'", nodes.Div: "'/'", nodes.FloorDiv: "'//'",
+    }
+    return names.get(type(node), f"'{type(node).__name__}'")
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """What compiling a copy template found: the error, the names read, and the names read
+    somewhere without a ``fallback`` / ``default`` filter or an ``is defined`` test."""
+
+    error: RenderError | None
+    names: frozenset[str]
+    unguarded: frozenset[str]
+
+
+_GUARDING_FILTERS = frozenset({"fallback", "default", "d"})
+
+
+@lru_cache(maxsize=4096)
+def _compile(kind: str, source: str) -> tuple[Any, TemplateInfo]:
+    """(compiled template or plain string or None, TemplateInfo); cached either way."""
+    env = _ENVIRONMENTS[kind]
+    if "{{" not in source and "{%" not in source and "{#" not in source:
+        return source, TemplateInfo(None, frozenset(), frozenset())  # plain text: no Jinja round trip
+    try:
+        ast = env.parse(source)
+    except TemplateSyntaxError as exc:
+        error = RenderError(f"template syntax error at line {exc.lineno}: {exc.message}",
+                            kind="syntax", line=exc.lineno, variable=None)
+        return None, TemplateInfo(error, frozenset(), frozenset())
+    bad = _disallowed(ast)
+    if bad is not None:
+        what, line = bad
+        error = RenderError(
+            f"{what} at line {line} is not allowed in copy; use merge fields, filters "
+            f"({', '.join(sorted(ALLOWED_FILTERS))}) and if/else",
+            kind="not_allowed", line=line, variable=None)
+        return None, TemplateInfo(error, frozenset(), frozenset())
+    guarded: set[int] = set()
+    for node in ast.find_all((nodes.Filter, nodes.Test)):
+        if isinstance(node.node, nodes.Name) and (
+                node.name in _GUARDING_FILTERS or node.name in {"defined", "undefined"}):
+            guarded.add(id(node.node))
+    all_names = list(ast.find_all(nodes.Name))
+    info = TemplateInfo(None, frozenset(n.name for n in all_names),
+                        frozenset(n.name for n in all_names if id(n) not in guarded))
+    return env.from_string(ast), info
+
+
+def template_info(source: str, *, kind: str = "text") -> TemplateInfo:
+    """Compile (cached) and describe a template; never raises."""
+    return _compile(kind, source)[1]
+
+
+def check_template(source: str, *, kind: str = "text") -> RenderError | None:
+    """The error compiling ``source`` would raise, or None; never raises."""
+    return template_info(source, kind=kind).error
+
+
+def template_variables(source: str, *, kind: str = "text") -> frozenset[str]:
+    """Names the template reads (empty when it does not compile)."""
+    return template_info(source, kind=kind).names
+
+
+def field_kind(field: str) -> str:
+    """'text', 'markdown' or 'url': how a field's merge outputs are escaped."""
+    return _KIND_OF_FIELD[field]
+
+
+def variant_names(variant: Variant) -> frozenset[str]:
+    """Every name the variant's templates read, plus its declared merge fields."""
+    names: set[str] = {m.name for m in variant.merge_fields}
+    for name in COPY_FIELDS:
+        names |= template_variables(getattr(variant, name), kind=_KIND_OF_FIELD[name])
+    return frozenset(names)
+
+
+def merge_context(variant: Variant, contact: Mapping[str, Any], *,
+                  names: frozenset[str] | None = None) -> dict[str, Any]:
+    """Values for every name the variant's templates read: usable contact values, else the
+    declared fallback; a name with neither stays out, so StrictUndefined reports it.
+    ``names`` (from ``variant_names``) saves recomputing them for many contacts."""
+    declared = {m.name: m.fallback for m in variant.merge_fields}
+    if names is None:
+        names = variant_names(variant)
+    context: dict[str, Any] = {}
+    for name in names:
+        value = clean_value(contact.get(name))
+        if value is None:
+            value = declared.get(name)
+        if value is not None:
+            context[name] = value
+    return context
+
+
+def render_field(variant: Variant, field: CopyField, context: Mapping[str, Any]) -> str:
+    """One field rendered with ``context`` (from ``merge_context``); the body as Markdown
+    with the values put in as they are (see ``render_body`` for the placeholder form)."""
+    if field == "body":
+        markdown, values = render_body(variant, context)
+        return _fill(markdown, values, html_out=False)
+    out = _run(variant, field, context).replace("\r", " ").replace("\n", " ")
+    if field == "cta_url":
+        out = out.strip()
+        problem = validate_url(out)
+        if problem:
+            raise RenderError(f"cta_url: {problem}", field=field, kind="bad_url", line=None, variable=None)
+    return out
+
+
+def render_body(variant: Variant, context: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """The body's Markdown with numbered placeholders where merge outputs go, and the values."""
+    slots: list[str] = []
+    return _run(variant, "body", {**context, "_slots": slots}), slots
+
+
+def _run(variant: Variant, field: CopyField, context: Mapping[str, Any]) -> str:
+    source = getattr(variant, field)
+    template, info = _compile(_KIND_OF_FIELD[field], source)
+    if info.error is not None:
+        raise RenderError(f"{field}: {info.error.message}", field=field, **info.error.context)
+    if isinstance(template, str):
+        return template
+    try:
+        return template.render(context)
+    except UndefinedError as exc:
+        name = _undefined_name(exc)
+        raise RenderError(f"{field}: merge field {name!r} has no value and no fallback",
+                          field=field, kind="undefined", line=None, variable=name) from None
+    except SecurityError as exc:
+        raise RenderError(f"{field}: blocked by the sandbox: {exc}", field=field, kind="sandbox",
+                          line=None, variable=None) from None
+    except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+        raise RenderError(f"{field}: {type(exc).__name__}: {exc}", field=field, kind="runtime",
+                          line=None, variable=None) from None
+
+
+def _fill(text: str, values: list[str], *, html_out: bool) -> str:
+    """Put merge values where their placeholders are: escaped for HTML, percent-encoded
+    where Markdown turned the placeholder into part of a URL."""
+    if not values:
+        return text
+
+    def value(match: re.Match[str]) -> str:
+        raw = values[int(match.group(1) or match.group(2))]
+        if match.group(2) is not None:
+            raw = quote(raw, safe="")
+        return html.escape(raw) if html_out else raw
+
+    return _SLOT.sub(value, text)
+
+
+def _undefined_name(exc: UndefinedError) -> str:
+    match = re.search(r"'([^']+)' is undefined", str(exc))
+    return match.group(1) if match else str(exc)
+
+
+def validate_url(url: str) -> str | None:
+    """Why ``url`` is not a usable link (http/https, a host, no spaces), or None when it is."""
+    if not url:
+        return "the URL is empty"
+    if len(url) > 2048:
+        return "the URL is longer than 2,048 characters"
+    if _URL_BAD_CHAR.search(url):
+        return f"the URL contains whitespace or control characters: {url[:80]!r}"
+    try:
+        parts = urlsplit(url)
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError as exc:
+        return f"the URL does not parse ({exc}): {url[:80]!r}"
+    if parts.scheme not in {"http", "https"}:
+        return f"the URL must start with https:// (got {url[:80]!r})"
+    host = parts.hostname or ""
+    if not host or not port_ok or not re.fullmatch(r"[A-Za-z0-9.-]+", host) or (
+            "." not in host and host != "localhost"):
+        return f"the URL has no valid host: {url[:80]!r}"
+    return None
+
+
+@lru_cache(maxsize=4096)
+def markdown_to_html_text(markdown: str) -> tuple[str, str]:
+    """(HTML fragment, plain text) of a Markdown body; raw HTML is escaped, links become
+    'text (url)' in the text part."""
+    tokens = _MD.parse(markdown)
+    return _MD.renderer.render(tokens, _MD.options, {}), _tokens_to_text(tokens)
+
+
+def _tokens_to_text(tokens: list[Any]) -> str:
+    blocks: list[str] = []
+    prefix: list[str] = []
+    last_in_list = False
+    for tok in tokens:
+        if tok.type in {"bullet_list_open", "ordered_list_open", "blockquote_open"}:
+            prefix.append("> " if tok.type == "blockquote_open" else "")
+        elif tok.type in {"bullet_list_close", "ordered_list_close", "blockquote_close"}:
+            prefix.pop()
+        elif tok.type == "list_item_open":
+            prefix.append(f"{tok.info}{tok.markup} " if tok.info else "- ")
+        elif tok.type == "list_item_close":
+            prefix.pop()
+        elif tok.type == "inline":
+            line = "".join(prefix) + _inline_text(tok.children or [])
+            in_list = any(p and p != "> " for p in prefix)
+            if in_list and last_in_list and blocks:
+                blocks[-1] += "\n" + line  # list items on consecutive lines
+            else:
+                blocks.append(line)
+            last_in_list = in_list
+        elif tok.type in {"fence", "code_block", "hr"}:
+            blocks.append("----" if tok.type == "hr" else tok.content.rstrip("\n"))
+            last_in_list = False
+    return "\n\n".join(blocks)
+
+
+def _inline_text(children: list[Any]) -> str:
+    out: list[str] = []
+    href_stack: list[tuple[str, int]] = []
+    for tok in children:
+        if tok.type in {"text", "code_inline"}:
+            out.append(tok.content)
+        elif tok.type in {"softbreak", "hardbreak"}:
+            out.append("\n")
+        elif tok.type == "image":
+            out.append(tok.content)
+        elif tok.type == "link_open":
+            href_stack.append((str(tok.attrGet("href") or ""), len(out)))
+        elif tok.type == "link_close" and href_stack:
+            href, start = href_stack.pop()
+            if href and "".join(out[start:]).strip() != href:
+                out.append(f" ({href})")
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    """One variant rendered for one contact."""
+
+    subject: str
+    preheader: str
+    body_markdown: str
+    body_html: str  # the body fragment, for previews
+    html: str  # the whole HTML document: hidden preheader, body, CTA button, footer
+    text: str  # the text/plain part: body, CTA, footer
+    cta_text: str
+    cta_url: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class RenderedFields:
+    """Every field rendered independently (None where it failed), with each field's error."""
+
+    subject: str | None
+    preheader: str | None
+    body_markdown: str | None
+    body_html: str | None
+    body_text: str | None
+    cta_text: str | None
+    cta_url: str | None
+    errors: dict[str, RenderError]
+
+
+def render_fields(variant: Variant, context: Mapping[str, Any]) -> RenderedFields:
+    """Render each field with ``context`` (from ``merge_context``); never raises, so a
+    checker sees every broken field at once."""
+    errors: dict[str, RenderError] = {}
+    out: dict[str, str | None] = {}
+    for name in ("subject", "preheader", "cta_text", "cta_url"):
+        try:
+            out[name] = render_field(variant, name, context)
+        except RenderError as exc:
+            errors[name], out[name] = exc, None
+    markdown = body_html = body_text = None
+    try:
+        slotted, values = render_body(variant, context)
+        html_slots, text_slots = markdown_to_html_text(slotted)
+        markdown = _fill(slotted, values, html_out=False)
+        body_html, body_text = _fill(html_slots, values, html_out=True), _fill(text_slots, values, html_out=False)
+    except RenderError as exc:
+        errors["body"] = exc
+    return RenderedFields(subject=out["subject"], preheader=out["preheader"], body_markdown=markdown,
+                          body_html=body_html, body_text=body_text, cta_text=out["cta_text"],
+                          cta_url=out["cta_url"], errors=errors)
+
+
+def render_variant(variant: Variant, contact: Mapping[str, Any], *, workspace: Workspace) -> RenderedEmail:
+    """Render every field of ``variant`` for ``contact`` (a plain dict of catalog fields).
+
+    Raises RenderError for the first field (in COPY_FIELDS order) that cannot be rendered.
+    """
+    r = render_fields(variant, merge_context(variant, contact))
+    for name in COPY_FIELDS:
+        if name in r.errors:
+            raise r.errors[name]
+    assert r.subject is not None and r.preheader is not None and r.cta_text is not None
+    assert r.cta_url is not None and r.body_html is not None and r.body_markdown is not None
+    subject, preheader, cta_text, cta_url, body_html = r.subject, r.preheader, r.cta_text, r.cta_url, r.body_html
+    brand = workspace.brand
+    esc = html.escape
+    document = (
+        f'<!DOCTYPE html>\n<html lang="{esc(variant.locale)}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(subject)}</title>'
+        f'</head><body><div style="display:none;max-height:0;overflow:hidden">{esc(preheader)}</div>\n'
+        f'{body_html}<p><a class="cta" href="{esc(cta_url)}">{esc(cta_text)}</a></p>\n'
+        f'<footer><p>{esc(brand.sender.postal_address)}</p><p><a href="{esc(brand.preference_center_url)}">'
+        f'Manage your email preferences or unsubscribe</a></p></footer></body></html>\n'
+    )
+    text = (f"{r.body_text}\n\n{cta_text}: {cta_url}\n\n--\n{brand.sender.postal_address}\n"
+            f"Manage your email preferences or unsubscribe: {brand.preference_center_url}\n")
+    return RenderedEmail(subject=subject, preheader=preheader, body_markdown=r.body_markdown,
+                         body_html=body_html, html=document, text=text, cta_text=cta_text, cta_url=cta_url,
+                         locale=variant.locale)
+
+
+def build_message(rendered: RenderedEmail, workspace: Workspace, *, to: str, message_id: str,
+                  date: str) -> EmailMessage:
+    """A multipart/alternative message (text and HTML) with the brand's sender and
+    List-Unsubscribe headers. ``date`` is an RFC 2822 date; callers choose it (no clock here)."""
+    sender = workspace.brand.sender
+    msg = EmailMessage()
+    msg["From"] = formataddr((sender.from_name, sender.from_email))
+    msg["To"] = to
+    msg["Subject"] = rendered.subject
+    msg["Date"] = date
+    msg["Message-ID"] = message_id
+    msg["MIME-Version"] = "1.0"
+    if sender.reply_to:
+        msg["Reply-To"] = sender.reply_to
+    msg["List-Unsubscribe"] = f"<{workspace.brand.preference_center_url}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg.set_content(rendered.text)
+    msg.add_alternative(rendered.html, subtype="html")
+    return msg

@@ -1,0 +1,1 @@
+"""Services: the business operations controllers and the CLI call. No web code here."""

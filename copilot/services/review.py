@@ -1,0 +1,509 @@
+"""The review gate: the state machine every draft goes through before anything is scheduled.
+
+    draft --submit--> in_review --approve--> approved --schedule--> scheduled --cancel--> cancelled
+                        |  ^                     |                      |
+                        |  +--- edit (voids) ----+---- edit (voids) ----+
+                        +--request_changes--> changes_requested --submit--> in_review
+                        +--reject--> rejected (final)
+
+Every action takes the ``expected_version`` the actor saw and writes with a conditional
+``UPDATE ... WHERE version = :expected``: of two people acting on one draft at once,
+exactly one wins and the other gets StaleRevisionError ("this draft changed"). Every
+transition is written to the append-only audit log in the same transaction. The
+database repeats the key rules in triggers (migration 0004).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlmodel import Session, select
+
+from copilot.errors import NotFoundError, PermissionDeniedError, ReviewStateError, StaleRevisionError
+from copilot.models import (
+    AuditLog,
+    Conversation,
+    FindingOverride,
+    FindingRow,
+    PlanRevision,
+    Review,
+    User,
+    utcnow,
+)
+from copilot.plan import Plan
+
+__all__ = [
+    "TRANSITIONS",
+    "REVIEWER_ROLES",
+    "GateStatus",
+    "get_review",
+    "review_for_conversation",
+    "needs_acknowledgement",
+    "gate_status",
+    "on_revision_changed",
+    "submit",
+    "approve",
+    "request_changes",
+    "reject",
+    "override_finding",
+    "acknowledge_finding",
+    "schedule",
+    "cancel",
+]
+
+# from-state -> states it may move to (the triggers of migration 0004 hold the same list).
+TRANSITIONS: Mapping[str, frozenset[str]] = {
+    "draft": frozenset({"in_review"}),
+    "changes_requested": frozenset({"in_review"}),
+    "cancelled": frozenset({"in_review", "draft"}),
+    "in_review": frozenset({"changes_requested", "rejected", "approved"}),
+    "approved": frozenset({"in_review", "changes_requested", "scheduled"}),
+    "scheduled": frozenset({"in_review", "cancelled", "sending"}),
+    "sending": frozenset({"sent"}),
+    "rejected": frozenset(),
+    "sent": frozenset(),
+}
+REVIEWER_ROLES = frozenset({"reviewer", "admin"})
+# A new revision moves a review from these states to the one given (None: stays put).
+_ON_EDIT = {"draft": None, "changes_requested": None, "in_review": None,
+            "approved": "in_review", "scheduled": "in_review", "cancelled": "draft"}
+MAX_COMMENT = 4000
+
+
+@dataclass(frozen=True)
+class GateStatus:
+    """What still stands between a review and approval on its current revision."""
+
+    blocking: list[FindingRow]  # severity block, not overridden on this revision
+    unacknowledged: list[FindingRow]  # warnings that need a reviewer's acknowledgement
+    overridden: dict[str, FindingOverride]  # fingerprint -> override on this revision
+    acknowledged: dict[str, FindingOverride]
+
+    @property
+    def clear(self) -> bool:
+        return not self.blocking and not self.unacknowledged
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def get_review(session: Session, review_id: int) -> Review:
+    """The review as stored now (never a stale copy from the session's identity map)."""
+    review = session.get(Review, review_id, populate_existing=True)
+    if review is None:
+        raise NotFoundError(f"no review {review_id}", review_id=review_id)
+    return review
+
+
+def review_for_conversation(session: Session, conversation_id: int) -> Review | None:
+    return session.exec(
+        select(Review).where(Review.conversation_id == conversation_id).execution_options(populate_existing=True)
+    ).first()
+
+
+def needs_acknowledgement(finding: FindingRow) -> bool:
+    """A warning the guards marked as needing a reviewer's acknowledgement (e.g. unexpected but
+    helpful data use): ``evidence["requires_acknowledgement"]`` is true (guards.provenance PROV_NEEDS_ACK)."""
+    return finding.severity == "warn" and bool((finding.evidence or {}).get("requires_acknowledgement"))
+
+
+def gate_status(session: Session, review: Review) -> GateStatus:
+    findings = list(session.exec(select(FindingRow).where(FindingRow.revision_id == review.revision_id)))
+    marks = list(session.exec(select(FindingOverride).where(
+        FindingOverride.review_id == review.id, FindingOverride.revision_hash == review.revision_hash)))
+    overridden = {m.fingerprint: m for m in marks if m.kind == "override"}
+    acknowledged = {m.fingerprint: m for m in marks if m.kind == "acknowledge"}
+    return GateStatus(
+        blocking=[f for f in findings if f.severity == "block" and f.fingerprint not in overridden],
+        unacknowledged=[f for f in findings if needs_acknowledgement(f) and f.fingerprint not in acknowledged],
+        overridden=overridden,
+        acknowledged=acknowledged,
+    )
+
+
+# -- the one way state changes -------------------------------------------------------------
+
+def _resolve(session: Session, review: Review | int) -> Review:
+    return get_review(session, review if isinstance(review, int) else _id(review))
+
+
+def _id(review: Review) -> int:
+    assert review.id is not None
+    return review.id
+
+
+def _check_version(review: Review, expected_version: int) -> None:
+    if review.version != expected_version:
+        raise StaleRevisionError(
+            "this draft changed since you loaded it; reload to see the current version",
+            review_id=review.id, expected_version=expected_version, current_version=review.version,
+        )
+
+
+def _check_transition(review: Review, to_state: str, action: str) -> None:
+    if to_state != review.state and to_state not in TRANSITIONS.get(review.state, frozenset()):
+        raise ReviewStateError(
+            f"cannot {action.replace('_', ' ')} a review that is {review.state.replace('_', ' ')}",
+            review_id=review.id, state=review.state, action=action,
+        )
+
+
+def _require_text(value: str | None, what: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ReviewStateError(f"{what} is required", field=what.split()[0])
+    if len(text) > MAX_COMMENT:
+        raise ReviewStateError(f"{what} is too long ({len(text)} characters, at most {MAX_COMMENT})",
+                               field=what.split()[0])
+    return text
+
+
+def _optional_text(value: str | None) -> str | None:
+    text = (value or "").strip()
+    return _require_text(text, "comment") if text else None
+
+
+def _require_reviewer(review: Review, actor: User, action: str) -> None:
+    # Authorship first: it is the rule that matters most, whatever the author's role.
+    if actor.id == review.author_id:
+        raise PermissionDeniedError(f"the author of a draft cannot {action.replace('_', ' ')} it",
+                                    action=action, review_id=review.id)
+    if actor.role not in REVIEWER_ROLES:
+        raise PermissionDeniedError(f"only a reviewer or admin may {action.replace('_', ' ')}",
+                                    role=actor.role, action=action)
+
+
+def _audit(session: Session, review: Review, actor: User | None, action: str, *, from_state: str | None,
+           to_state: str | None, comment: str | None = None, data: dict[str, Any] | None = None) -> None:
+    session.add(AuditLog(
+        actor_id=actor.id if actor else None, workspace_id=review.workspace_id, entity_type="review",
+        entity_id=review.id, action=action, from_state=from_state, to_state=to_state,
+        revision_hash=review.revision_hash, comment=comment, data=data or {},
+    ))
+
+
+def _write(session: Session, review: Review, expected_version: int, actor: User | None, action: str,
+           values: dict[str, Any], *, comment: str | None = None, data: dict[str, Any] | None = None) -> Review:
+    """Apply ``values`` only if nobody changed the review since ``expected_version``; audit it."""
+    from_state = review.state
+    values = {**values, "version": expected_version + 1, "updated_at": utcnow()}
+    try:
+        result = session.exec(
+            sa.update(Review).where(Review.id == review.id, Review.version == expected_version).values(**values)
+        )
+    except sa.exc.DBAPIError as exc:
+        # Only a trigger of migration 0004 gets here: the service's own checks passed, so
+        # the database saw something they did not (another writer, or a bug). Say so.
+        raise ReviewStateError(f"the database refused to {action.replace('_', ' ')}: {_db_message(exc)}",
+                               review_id=review.id, action=action) from exc
+    if result.rowcount != 1:
+        raise StaleRevisionError(
+            "this draft changed since you loaded it; reload to see the current version",
+            review_id=review.id, expected_version=expected_version,
+        )
+    session.refresh(review)
+    _audit(session, review, actor, action, from_state=from_state, to_state=review.state, comment=comment, data=data)
+    session.flush()
+    return review
+
+
+def _db_message(exc: sa.exc.DBAPIError) -> str:
+    text = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return text.split("review gate: ")[-1]
+
+
+# -- revisions -----------------------------------------------------------------------------
+
+def _counts(session: Session, revision_id: int) -> tuple[int, int]:
+    rows = session.exec(
+        select(FindingRow.severity, sa.func.count()).where(FindingRow.revision_id == revision_id)
+        .group_by(FindingRow.severity)
+    ).all()
+    counts = {severity: int(n) for severity, n in rows}
+    return counts.get("block", 0), counts.get("warn", 0)
+
+
+def _revision(session: Session, revision: PlanRevision | int) -> PlanRevision:
+    row = session.get(PlanRevision, revision if isinstance(revision, int) else revision.id)
+    if row is None:
+        raise NotFoundError(f"no plan revision {revision}", revision=str(revision))
+    return row
+
+
+def on_revision_changed(session: Session, *, conversation_id: int, revision: PlanRevision | int,
+                        actor: User | None = None) -> Review:
+    """Point the conversation's review at a new revision (call after its findings are stored).
+
+    Creates the review (state draft) on the first revision. An edit of an approved or
+    scheduled draft voids the approval (and the schedule): it goes back to in_review.
+    Every reviewer's open view becomes stale (the version moves on). A rejected or sent
+    review stays on the revision it was decided on.
+    """
+    rev = _revision(session, revision)
+    if rev.conversation_id != conversation_id:
+        raise ReviewStateError(f"revision {rev.id} belongs to conversation {rev.conversation_id}, "
+                               f"not {conversation_id}", revision_id=rev.id)
+    assert rev.id is not None
+    blocks, warns = _counts(session, rev.id)
+    review = review_for_conversation(session, conversation_id)
+    if review is None:
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None:
+            raise NotFoundError(f"no conversation {conversation_id}", conversation_id=conversation_id)
+        review = Review(conversation_id=conversation_id, workspace_id=conversation.workspace_id,
+                        author_id=conversation.author_id, state="draft", revision_id=rev.id,
+                        revision_hash=rev.content_hash, block_count=blocks, warn_count=warns)
+        session.add(review)
+        session.flush()
+        _audit(session, review, actor, "created", from_state=None, to_state="draft",
+               data={"revision": rev.number})
+        session.flush()
+        return review
+    # An edit always lands: if a reviewer acts at the same moment, re-read and apply it on top.
+    for _attempt in range(5):
+        if review.state not in _ON_EDIT or review.revision_id == rev.id:
+            return review
+        try:
+            return _point_at(session, review, rev, blocks, warns, actor)
+        except StaleRevisionError:
+            review = get_review(session, _id(review))
+    raise StaleRevisionError("this draft kept changing; try again", review_id=review.id)
+
+
+def _point_at(session: Session, review: Review, rev: PlanRevision, blocks: int, warns: int,
+              actor: User | None) -> Review:
+    to_state = _ON_EDIT[review.state] or review.state
+    values: dict[str, Any] = {"revision_id": rev.id, "revision_hash": rev.content_hash,
+                              "block_count": blocks, "warn_count": warns, "state": to_state}
+    if review.approved_hash is not None:
+        values.update(approved_hash=None, approved_by_id=None, approved_at=None)
+    if review.state == "scheduled":
+        values.update(scheduled_for=None, schedule_timezone=None)
+    action = {"approved": "approval_voided", "scheduled": "schedule_voided"}.get(review.state, "revised")
+    return _write(session, review, review.version, actor, action, values,
+                  data={"revision": rev.number, "previous_hash": review.revision_hash})
+
+
+# -- actions -------------------------------------------------------------------------------
+
+def submit(session: Session, review_or_conversation: Review | Conversation | int, actor: User,
+           expected_version: int | None = None, *, comment: str | None = None) -> Review:
+    """Send the draft to the review queue (its author, or an admin)."""
+    if isinstance(review_or_conversation, Conversation):
+        review = review_for_conversation(session, _conv_id(review_or_conversation))
+        if review is None:
+            latest = session.exec(select(PlanRevision).where(
+                PlanRevision.conversation_id == review_or_conversation.id
+            ).order_by(PlanRevision.number.desc())).first()  # type: ignore[union-attr]
+            if latest is None:
+                raise ReviewStateError("this conversation has no plan yet; nothing to submit",
+                                       conversation_id=review_or_conversation.id)
+            review = on_revision_changed(session, conversation_id=_conv_id(review_or_conversation),
+                                         revision=latest, actor=actor)
+    else:
+        review = _resolve(session, review_or_conversation)
+    expected = review.version if expected_version is None else expected_version
+    _check_version(review, expected)
+    if actor.id != review.author_id and actor.role != "admin":
+        raise PermissionDeniedError("only the draft's author (or an admin) may submit it for review",
+                                    action="submit", review_id=review.id)
+    _check_transition(review, "in_review", "submit")
+    if review.state == "in_review":
+        raise ReviewStateError("this draft is already in review", review_id=review.id, state=review.state)
+    return _write(session, review, expected, actor, "submitted", {"state": "in_review", "submitted_at": utcnow()},
+                  comment=_optional_text(comment))
+
+
+def _conv_id(conversation: Conversation) -> int:
+    assert conversation.id is not None
+    return conversation.id
+
+
+def approve(session: Session, review: Review | int, actor: User, expected_version: int, *,
+            comment: str | None = None) -> Review:
+    """Approve the exact current revision (bound to its content hash)."""
+    review = _resolve(session, review)
+    _check_version(review, expected_version)
+    _require_reviewer(review, actor, "approve")
+    _check_transition(review, "approved", "approve")
+    if review.state == "approved":
+        raise ReviewStateError("this draft is already approved", review_id=review.id, state=review.state)
+    status = gate_status(session, review)
+    if status.blocking:
+        codes = sorted({f.code for f in status.blocking})
+        raise ReviewStateError(
+            f"{len(status.blocking)} blocking finding(s) must be resolved or overridden first: {', '.join(codes)}",
+            review_id=review.id, blocking=[f.id for f in status.blocking],
+        )
+    if status.unacknowledged:
+        codes = sorted({f.code for f in status.unacknowledged})
+        raise ReviewStateError(
+            f"{len(status.unacknowledged)} warning(s) need acknowledgement first: {', '.join(codes)}",
+            review_id=review.id, unacknowledged=[f.id for f in status.unacknowledged],
+        )
+    _check_plan_hash(session, review)
+    return _write(session, review, expected_version, actor, "approved",
+                  {"state": "approved", "approved_hash": review.revision_hash, "approved_by_id": actor.id,
+                   "approved_at": utcnow()}, comment=_optional_text(comment))
+
+
+def request_changes(session: Session, review: Review | int, actor: User, expected_version: int, *,
+                    comment: str) -> Review:
+    review = _resolve(session, review)
+    _check_version(review, expected_version)
+    _require_reviewer(review, actor, "request_changes")
+    text = _require_text(comment, "comment explaining the changes")
+    _check_transition(review, "changes_requested", "request_changes")
+    if review.state == "changes_requested":
+        raise ReviewStateError("changes are already requested", review_id=review.id, state=review.state)
+    return _write(session, review, expected_version, actor, "changes_requested",
+                  {"state": "changes_requested", "approved_hash": None, "approved_by_id": None, "approved_at": None},
+                  comment=text)
+
+
+def reject(session: Session, review: Review | int, actor: User, expected_version: int, *, reason: str) -> Review:
+    review = _resolve(session, review)
+    _check_version(review, expected_version)
+    _require_reviewer(review, actor, "reject")
+    text = _require_text(reason, "reason for rejecting")
+    _check_transition(review, "rejected", "reject")
+    if review.state == "rejected":
+        raise ReviewStateError("this draft is already rejected", review_id=review.id, state=review.state)
+    return _write(session, review, expected_version, actor, "rejected", {"state": "rejected"}, comment=text)
+
+
+def _finding_on_review(session: Session, review: Review, finding_id: int) -> FindingRow:
+    finding = session.get(FindingRow, finding_id)
+    if finding is None or finding.revision_id != review.revision_id:
+        raise StaleRevisionError(
+            f"finding {finding_id} is not on this draft's current revision; reload to see the current findings",
+            review_id=review.id, finding_id=finding_id,
+        )
+    return finding
+
+
+def _mark(session: Session, review: Review | int, actor: User, expected_version: int, *, finding_id: int,
+          reason: str, kind: str) -> FindingOverride:
+    review = _resolve(session, review)
+    _check_version(review, expected_version)
+    action = "override" if kind == "override" else "acknowledge"
+    _require_reviewer(review, actor, action)
+    if review.state != "in_review":
+        raise ReviewStateError(f"findings can be {action}d only while the draft is in review "
+                               f"(it is {review.state.replace('_', ' ')})", review_id=review.id, state=review.state)
+    finding = _finding_on_review(session, review, finding_id)
+    if kind == "override" and finding.severity != "block":
+        raise ReviewStateError(f"finding {finding.code} is a {finding.severity}, not a block: nothing to override",
+                               finding_id=finding_id)
+    if kind == "acknowledge" and not needs_acknowledgement(finding):
+        raise ReviewStateError(f"finding {finding.code} does not need acknowledgement", finding_id=finding_id)
+    status = gate_status(session, review)
+    if finding.fingerprint in (status.overridden if kind == "override" else status.acknowledged):
+        raise ReviewStateError(f"finding {finding.code} is already {action}d on this revision",
+                               finding_id=finding_id)
+    text = _require_text(reason, "reason") if kind == "override" else (_optional_text(reason) or "acknowledged")
+    # The version moves on first: the conditional update is what makes this race-safe.
+    _write(session, review, expected_version, actor, "finding_" + ("overridden" if kind == "override" else
+                                                                   "acknowledged"),
+           {}, comment=text, data={"finding_id": finding.id, "code": finding.code, "fingerprint": finding.fingerprint})
+    mark = FindingOverride(review_id=_id(review), revision_hash=review.revision_hash, fingerprint=finding.fingerprint,
+                           code=finding.code, kind=kind, reason=text, actor_id=actor.id or 0)
+    session.add(mark)
+    session.flush()
+    return mark
+
+
+def override_finding(session: Session, review: Review | int, actor: User, expected_version: int, *,
+                     finding_id: int, reason: str) -> FindingOverride:
+    """A reviewer's written override of a blocking finding on the current revision."""
+    return _mark(session, review, actor, expected_version, finding_id=finding_id, reason=reason, kind="override")
+
+
+def acknowledge_finding(session: Session, review: Review | int, actor: User, expected_version: int, *,
+                        finding_id: int, reason: str | None = None) -> FindingOverride:
+    """A reviewer's acknowledgement of a warning that needs one (reason optional)."""
+    return _mark(session, review, actor, expected_version, finding_id=finding_id, reason=reason or "",
+                 kind="acknowledge")
+
+
+# -- schedule ------------------------------------------------------------------------------
+
+def _check_plan_hash(session: Session, review: Review) -> dict[str, Any]:
+    """The revision's stored plan, after checking it still hashes to the revision hash."""
+    rev = _revision(session, review.revision_id)
+    try:
+        actual = Plan.model_validate(rev.plan).content_hash()
+    except ValidationError as exc:
+        raise ReviewStateError("the revision's stored plan no longer parses; it cannot be approved or scheduled",
+                               review_id=review.id) from exc
+    if actual != review.revision_hash or rev.content_hash != review.revision_hash:
+        raise ReviewStateError("the revision's stored plan does not match its content hash; refusing",
+                               review_id=review.id, expected_hash=review.revision_hash, actual_hash=actual)
+    return dict(rev.plan)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo((name or "").strip())
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ReviewStateError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin",
+                               field="timezone") from exc
+
+
+def _parse_time(at: datetime | str) -> datetime:
+    if isinstance(at, datetime):
+        return at
+    try:
+        return datetime.fromisoformat((at or "").strip())
+    except ValueError as exc:
+        raise ReviewStateError(f"send time {at!r} is not a date and time like 2031-05-04T09:30",
+                               field="at") from exc
+
+
+def schedule(session: Session, review: Review | int, actor: User, expected_version: int, *, at: datetime | str,
+             timezone: str, now: datetime | None = None) -> Review:
+    """Schedule an approved draft: the send time (one-off plans) or the trigger's activation
+    (event and recurring plans) at ``at``, read in ``timezone`` when it has no zone of its own.
+
+    The approved plan is copied into ``snapshot`` with its hash; that copy is what goes out.
+    """
+    review = _resolve(session, review)
+    _check_version(review, expected_version)
+    if actor.id != review.author_id and actor.role not in REVIEWER_ROLES:
+        raise PermissionDeniedError("only the draft's author, a reviewer or an admin may schedule it",
+                                    action="schedule", review_id=review.id)
+    _check_transition(review, "scheduled", "schedule")
+    if review.state != "approved" or review.approved_hash != review.revision_hash:
+        raise ReviewStateError("only an approved draft can be scheduled", review_id=review.id, state=review.state)
+    zone = _zone(timezone)
+    at = _parse_time(at)
+    when = at if at.tzinfo is not None else at.replace(tzinfo=zone)
+    when_utc = when.astimezone(ZoneInfo("UTC"))
+    if when_utc <= (now or utcnow()):
+        raise ReviewStateError(f"the send time {when.isoformat()} is in the past", field="at")
+    snapshot = _check_plan_hash(session, review)
+    mode = "send" if snapshot.get("trigger", {}).get("kind") == "schedule" else "activate"
+    return _write(session, review, expected_version, actor, "scheduled",
+                  {"state": "scheduled", "scheduled_for": when_utc, "schedule_timezone": zone.key,
+                   "snapshot": snapshot, "snapshot_hash": review.revision_hash},
+                  data={"at": when_utc.isoformat(), "timezone": zone.key, "mode": mode})
+
+
+def cancel(session: Session, review: Review | int, actor: User, expected_version: int, *,
+           reason: str | None = None) -> Review:
+    """Cancel a scheduled draft before it sends (the snapshot stays, for the record)."""
+    review = _resolve(session, review)
+    _check_version(review, expected_version)
+    if actor.id != review.author_id and actor.role not in REVIEWER_ROLES:
+        raise PermissionDeniedError("only the draft's author, a reviewer or an admin may cancel it",
+                                    action="cancel", review_id=review.id)
+    if review.state != "scheduled":
+        raise ReviewStateError(f"only a scheduled draft can be cancelled (it is {review.state.replace('_', ' ')})",
+                               review_id=review.id, state=review.state)
+    return _write(session, review, expected_version, actor, "cancelled", {"state": "cancelled"},
+                  comment=_optional_text(reason))

@@ -1,0 +1,139 @@
+"""Settings for every part of the product, read from environment variables.
+
+Each setting has a documented default so the product runs with nothing set:
+SQLite in a data folder, the offline planner, an outbox folder for delivery.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+
+__all__ = ["Settings", "get_settings", "SETTINGS_DOC"]
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value.strip() == "" else value.strip()
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        from copilot.errors import ConfigError
+
+        raise ConfigError(f"{name} must be a number, got {raw!r}", setting=name) from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        from copilot.errors import ConfigError
+
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}", setting=name) from exc
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name, "1" if default else "0").lower()
+    return raw in {"1", "true", "yes", "on"}
+
+
+# name -> (default as shown to users, meaning). Kept beside the dataclass and
+# checked by a test so the README table cannot drift from the code.
+SETTINGS_DOC: dict[str, tuple[str, str]] = {
+    "COPILOT_DATA_DIR": ("./data", "folder for the SQLite file, outbox and caches"),
+    "DATABASE_URL": ("sqlite:///$COPILOT_DATA_DIR/copilot.db", "SQLAlchemy URL; postgresql+psycopg://... for PostgreSQL"),
+    "COPILOT_WORKSPACE_DIR": ("the bundled demo brand", "brand folder loaded as the default workspace"),
+    "COPILOT_HOST": ("127.0.0.1", "address `copilot serve` binds"),
+    "COPILOT_PORT": ("8000", "port `copilot serve` binds"),
+    "COPILOT_SECRET_KEY": ("random per data folder", "secret for CSRF and sessions; stored in the data folder when unset"),
+    "COPILOT_DEMO_PASSWORD": ("demo", "password of the demo users `marketer`, `reviewer`, `admin`"),
+    "COPILOT_SECURE_COOKIES": ("0", "1 marks session cookies Secure (serve behind HTTPS)"),
+    "OPENAI_API_KEY": ("unset", "API key; with no key and no base URL the offline planner answers"),
+    "OPENAI_BASE_URL": ("unset", "any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server)"),
+    "COPILOT_MODEL": ("gpt-4o-mini", "model name sent to the endpoint"),
+    "COPILOT_LLM_TIMEOUT": ("60", "seconds before a model call times out"),
+    "COPILOT_LLM_RETRIES": ("2", "retries on 429, 5xx and connection errors"),
+    "COPILOT_LLM_CONCURRENCY": ("4", "copy-writing calls in flight at once"),
+    "COPILOT_LLM_STALL_TIMEOUT": ("20", "seconds a streamed answer may go silent before the turn falls back to the offline plan"),
+    "COPILOT_CONTEXT_BUDGET": ("12000", "prompt tokens per request before older turns are condensed"),
+    "COPILOT_PRICE_PROMPT_PER_MTOK": ("0.15", "USD per million prompt tokens, for cost estimates"),
+    "COPILOT_PRICE_COMPLETION_PER_MTOK": ("0.60", "USD per million completion tokens, for cost estimates"),
+    "COPILOT_REQUIRE_POSTGRES": ("0", "1 makes PostgreSQL tests fail instead of skip when the server is unreachable"),
+    "COPILOT_TEST_POSTGRES_URL": ("postgresql+psycopg://postgres@127.0.0.1:5432/test", "server the PostgreSQL tests use"),
+    "COPILOT_REQUIRE_LOCAL_MODEL": ("0", "1 makes the real-model tests (tests/local_model) fail instead of skip when the local server cannot start"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    workspace_dir: Path | None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    secret_key: str | None = None
+    demo_password: str = "demo"
+    secure_cookies: bool = False
+    openai_api_key: str | None = None
+    openai_base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    llm_timeout: float = 60.0
+    llm_retries: int = 2
+    llm_concurrency: int = 4
+    llm_stall_timeout: float = 20.0
+    context_budget: int = 12000
+    price_prompt_per_mtok: float = 0.15
+    price_completion_per_mtok: float = 0.60
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def replace(self, **changes: object) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("COPILOT_DATA_DIR", "./data")).expanduser().resolve()
+        database_url = _env("DATABASE_URL", f"sqlite:///{data_dir / 'copilot.db'}")
+        workspace = os.environ.get("COPILOT_WORKSPACE_DIR", "").strip()
+        return cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            workspace_dir=Path(workspace).expanduser().resolve() if workspace else None,
+            host=_env("COPILOT_HOST", "127.0.0.1"),
+            port=_env_int("COPILOT_PORT", 8000),
+            secret_key=os.environ.get("COPILOT_SECRET_KEY") or None,
+            demo_password=_env("COPILOT_DEMO_PASSWORD", "demo"),
+            secure_cookies=_env_bool("COPILOT_SECURE_COOKIES", False),
+            openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
+            openai_base_url=os.environ.get("OPENAI_BASE_URL") or None,
+            model=_env("COPILOT_MODEL", "gpt-4o-mini"),
+            llm_timeout=_env_float("COPILOT_LLM_TIMEOUT", 60.0),
+            llm_retries=_env_int("COPILOT_LLM_RETRIES", 2),
+            llm_concurrency=_env_int("COPILOT_LLM_CONCURRENCY", 4),
+            llm_stall_timeout=_env_float("COPILOT_LLM_STALL_TIMEOUT", 20.0),
+            context_budget=_env_int("COPILOT_CONTEXT_BUDGET", 12000),
+            price_prompt_per_mtok=_env_float("COPILOT_PRICE_PROMPT_PER_MTOK", 0.15),
+            price_completion_per_mtok=_env_float("COPILOT_PRICE_COMPLETION_PER_MTOK", 0.60),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings.from_env()

@@ -1,0 +1,129 @@
+"""One eval test through the product's own path: planner, plan validation, guards, rendering.
+
+It calls the same public functions the conversation service calls
+(``copilot.validation.parse_plan`` / ``validate_plan``, ``guards.run_plan``,
+``copilot.render.render_variant``); only the sample contacts come from a fixed file
+instead of the database, so scores do not depend on a built audience.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from copilot.errors import CopilotError, EvalError
+from copilot.plan import Plan
+from copilot.planner.base import PlanRequest, Turn
+from copilot.workspace import Workspace
+from evals.answers import AnswerSource
+from evals.assertions import Grader, Scope, evaluate
+from evals.results import AssertionResult, FindingRecord, PlannerAnswer, RenderRecord, TurnResult
+from evals.spec import TestSpec
+
+__all__ = ["check_answer", "run_conversation", "load_contacts", "contact_label", "CONTACTS_DIR"]
+
+CONTACTS_DIR = Path(__file__).resolve().parent / "contacts"
+
+
+def load_contacts(spec: str | Sequence[Mapping[str, Any]], base: Path | None = None) -> list[dict[str, Any]]:
+    """Sample contacts: a list given inline, a name in evals/contacts/ ("demo"), or a YAML file path."""
+    if not isinstance(spec, str):
+        return [dict(c) for c in spec]
+    path = CONTACTS_DIR / f"{spec}.yaml"
+    if not path.exists():
+        path = (base / spec) if base is not None and not Path(spec).is_absolute() else Path(spec)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise EvalError(f"contacts {spec!r} not found (a name in {CONTACTS_DIR} or a YAML file)",
+                        file=str(path), path="contacts") from exc
+    if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
+        raise EvalError(f"contacts file {path} must be a list of mappings", file=str(path), path="(top level)")
+    return data
+
+
+def contact_label(contact: Mapping[str, Any], index: int) -> str:
+    return str(contact.get("email") or f"contact {index + 1}")
+
+
+def _finding_record(finding: Any) -> FindingRecord:
+    span = getattr(finding, "span", None)
+    return FindingRecord(
+        guard=finding.guard, code=finding.code, severity=finding.severity, segment=finding.segment,
+        variant=finding.variant, message_key=getattr(finding, "message_key", None), field=finding.field,
+        span=list(span) if span else None, message=finding.message, evidence=dict(finding.evidence or {}),
+        fix=finding.fix, fingerprint=finding.fingerprint,
+    )
+
+
+def _renders(plan: Plan, workspace: Workspace, contacts: Sequence[Mapping[str, Any]]) -> list[RenderRecord]:
+    from copilot.render import render_variant
+
+    out = []
+    for variant in plan.variants:
+        for i, contact in enumerate(contacts):
+            base = dict(segment=variant.segment, variant=variant.key, message=variant.message,
+                        contact=contact_label(contact, i), cta_text=variant.cta_text)
+            try:
+                email = render_variant(variant, contact, workspace=workspace)
+            except CopilotError as exc:
+                out.append(RenderRecord(**base, error=f"{type(exc).__name__}: {exc.message}"))
+                continue
+            out.append(RenderRecord(**base, subject=email.subject, preheader=email.preheader, text=email.text,
+                                    html=email.html, cta_url=email.cta_url))
+    return out
+
+
+def check_answer(answer: PlannerAnswer, workspace: Workspace, contacts: Sequence[Mapping[str, Any]]
+                 ) -> tuple[list[dict[str, str]], list[FindingRecord], list[RenderRecord]]:
+    """Validation problems, guard findings and renders for one answer (nothing when it has no plan)."""
+    if answer.plan is None:
+        return [], [], []
+    from copilot.validation import parse_plan, validate_plan
+    from guards import run_plan
+
+    try:
+        plan = parse_plan(answer.plan)
+    except CopilotError as exc:  # the planner returned something the schema refuses
+        return list(exc.context.get("problems") or [{"path": "(plan)", "message": exc.message}]), [], []
+    problems = [{"path": p.path, "message": p.message} for p in validate_plan(plan, workspace)]
+    samples = {segment.name: list(contacts) for segment in plan.segments}
+    findings = [_finding_record(f) for f in run_plan(plan, workspace, samples=samples)]
+    return problems, findings, _renders(plan, workspace, contacts)
+
+
+async def run_conversation(test: TestSpec, *, source: AnswerSource, workspace: Workspace,
+                           contacts: Sequence[Mapping[str, Any]], sample: int = 0,
+                           grader: Grader | None = None) -> list[TurnResult]:
+    """Every turn of the test in order, each revising the latest plan, with its assertions scored.
+
+    ``every_turn`` and the turn's own assertions are checked on each turn's answer; the
+    test's own assertions on the final turn (where budgets add up every turn).
+    """
+    history: list[Turn] = []
+    current: Plan | None = None
+    results: list[TurnResult] = []
+    turns = test.turns
+    for index, turn in enumerate(turns):
+        request = PlanRequest(brief=turn.message, workspace=workspace, history=tuple(history),
+                              current_plan=current, now=test.now)
+        key, answer = await source.answer(request, sample=sample)
+        problems, findings, renders = check_answer(answer, workspace, contacts)
+        result = TurnResult(index=index, message=turn.message, request_hash=key, answer=answer,
+                            validation_problems=problems, findings=findings, renders=renders)
+        results.append(result)
+        scope = Scope(turn=result, turns=list(results), level="turn", workspace=workspace, grader=grader,
+                      brief=turn.message)
+        result.assertions.extend([await evaluate(a, scope) for a in [*test.every_turn, *turn.assert_]])
+        history += [Turn(role="user", content=turn.message), Turn(role="assistant", content=answer.reply)]
+        if answer.plan is not None:
+            current = answer.plan_model()
+    final = results[-1]
+    scope = Scope(turn=final, turns=list(results), level="test", workspace=workspace, grader=grader,
+                  brief=turns[-1].message)
+    final_results: list[AssertionResult] = [await evaluate(a, scope) for a in test.assert_]
+    final.assertions.extend(final_results)
+    return results

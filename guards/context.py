@@ -1,0 +1,84 @@
+"""What a guard sees: the plan (or one variant of it), the workspace and caller-supplied samples.
+
+Shared views of the copy (prose with template tags and URLs blanked, same offsets as the
+source) are computed once per variant and reused by every guard.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from copilot.plan import Plan, Segment, Variant
+from copilot.workspace import Offer, Workspace
+from guards.finding import Code, FieldName, Finding
+
+__all__ = ["PlanContext", "VariantContext", "PROSE_FIELDS", "Samples"]
+
+Samples = Mapping[str, Sequence[Mapping[str, Any]]]
+PROSE_FIELDS: tuple[FieldName, ...] = ("subject", "preheader", "body", "cta_text")
+# Template tags, Markdown link destinations and bare URLs: not prose, blanked before reading.
+_NOT_PROSE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|(?<=\]\()[^)\s]*|https?://\S+", re.S)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return re.sub(r"[^\n]", " ", match.group(0))
+
+
+@dataclass
+class PlanContext:
+    plan: Plan
+    workspace: Workspace
+    samples: Samples = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)  # e.g. the deliverability timeout
+
+    @cached_property
+    def offers(self) -> list[Offer]:
+        """The plan's offers that exist on the fact sheet."""
+        by_id = self.workspace.offers_by_id
+        return [by_id[o] for o in self.plan.offers if o in by_id]
+
+    def finding(self, code: Code, *, message: str, segment: str | None = None,
+                evidence: dict[str, Any] | None = None, fix: str | None = None) -> Finding:
+        return Finding(guard=code.guard, code=code.code, severity=code.severity, segment=segment,
+                       message=message, evidence=evidence or {}, fix=fix)
+
+
+@dataclass
+class VariantContext:
+    plan: Plan
+    workspace: Workspace
+    variant: Variant
+    samples: Sequence[Mapping[str, Any]] = ()
+    _plan_context: PlanContext | None = None
+
+    @cached_property
+    def plan_context(self) -> PlanContext:
+        return self._plan_context or PlanContext(self.plan, self.workspace)
+
+    @property
+    def offers(self) -> list[Offer]:
+        return self.plan_context.offers
+
+    @cached_property
+    def segment(self) -> Segment | None:
+        return self.plan.segment(self.variant.segment)
+
+    def source(self, name: FieldName) -> str:
+        return getattr(self.variant, name)
+
+    @cached_property
+    def prose(self) -> dict[FieldName, str]:
+        """Each prose field with template tags and URLs replaced by spaces (offsets kept)."""
+        return {name: _NOT_PROSE.sub(_blank, self.source(name)) for name in PROSE_FIELDS}
+
+    def finding(self, code: Code, *, message: str, field: FieldName | None = None,
+                span: tuple[int, int] | None = None, evidence: dict[str, Any] | None = None,
+                fix: str | None = None) -> Finding:
+        v = self.variant
+        return Finding(guard=code.guard, code=code.code, severity=code.severity, segment=v.segment,
+                       variant=v.key, message_key=v.message, field=field, span=span, message=message,
+                       evidence=evidence or {}, fix=fix)

@@ -1,0 +1,147 @@
+"""The fact sheet prepared for fast lookups: products by normalized name (exact, prefix and
+fuzzy through a token-prefix index), offer codes, and claims; built once per workspace."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from rapidfuzz import fuzz, process
+
+from copilot.workspace import Offer, Product, Workspace
+from guards.text import NUMBER_WORDS_RE, Token, normalize, parse_number, stem, tokens
+
+__all__ = ["FactIndex", "fact_index", "Mention", "numbers_in", "blank_spans"]
+
+_NUMBER = re.compile(rf"\d[\d,]*(?:\.\d+)?|\b{NUMBER_WORDS_RE}\b", re.I)
+
+
+def numbers_in(text: str) -> set[Decimal]:
+    out = set()
+    for m in _NUMBER.finditer(text):
+        value = parse_number(m.group(0).rstrip(",."))
+        if value is not None:
+            out.add(value.normalize())
+    return out
+
+
+@dataclass(frozen=True)
+class Mention:
+    product: Product
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class FactIndex:
+    exact: dict[str, Product]  # stemmed, normalized name or alias -> product
+    names: list[str]  # every stemmed name and alias
+    owners: list[Product]  # product of each entry in names
+    by_prefix: dict[str, list[int]]  # first 3 letters of a word -> indexes into names
+    max_words: int
+    codes: dict[str, Offer]
+    claim_norms: list[str] = field(default_factory=list)
+    claim_numbers: list[set[Decimal]] = field(default_factory=list)
+    claim_products: list[set[str]] = field(default_factory=list)  # SKUs each claim names
+    brand_words: frozenset[str] = frozenset()
+    first_words: frozenset[str] = frozenset()
+    caps_words: frozenset[str] = frozenset()  # upper-cased words of product names ("GTX")
+    _mention_cache: dict[tuple[Token, ...], list[Mention]] = field(default_factory=dict, repr=False)
+
+    def mentions(self, toks: tuple[Token, ...]) -> list[Mention]:
+        """Products named in the text: exact names or aliases, or the first two or more words
+        of a name ("Merino Run Socks" for "Merino Run Sock 3-Pack"); longest match wins."""
+        cached = self._mention_cache.get(toks)
+        if cached is None:
+            if len(self._mention_cache) > 4096:
+                self._mention_cache.clear()
+            cached = self._mention_cache[toks] = self._mentions(toks)
+        return list(cached)
+
+    def _mentions(self, toks: tuple[Token, ...]) -> list[Mention]:
+        stems = [stem(t.norm) for t in toks]
+        out, i = [], 0
+        while i < len(toks):
+            if stems[i] not in self.first_words:  # no name starts with this word: skip at once
+                i += 1
+                continue
+            for n in range(min(self.max_words, len(toks) - i), 0, -1):
+                key = " ".join(stems[i:i + n])
+                product = self.exact.get(key) or (self._prefix_owner(key) if n >= 2 else None)
+                if product is not None:
+                    out.append(Mention(product, toks[i].start, toks[i + n - 1].end,
+                                       " ".join(t.text for t in toks[i:i + n])))
+                    i += n
+                    break
+            else:
+                i += 1
+        return out
+
+    def _prefix_owner(self, key: str) -> Product | None:
+        ids = self.by_prefix.get(key[:3], ())
+        owners = {self.owners[j].sku: self.owners[j] for j in ids if self.names[j].startswith(key + " ")}
+        return next(iter(owners.values())) if len(owners) == 1 else None
+
+    def nearest(self, phrase: str, cutoff: float = 80) -> tuple[str, Product, float] | None:
+        """The closest name on the fact sheet (rapidfuzz ratio over the prefix-index subset)."""
+        norm = " ".join(stem(w) for w in normalize(phrase).split())
+        ids: set[int] = set()
+        for word in norm.split():
+            if len(word) >= 3 and not word.isdigit():
+                ids.update(self.by_prefix.get(word[:3], ()))
+        if not ids:
+            return None
+        ordered = sorted(ids)
+        best = process.extractOne(norm, [self.names[j] for j in ordered], scorer=fuzz.ratio, score_cutoff=cutoff)
+        if best is None:
+            return None
+        return self.names[ordered[best[2]]], self.owners[ordered[best[2]]], best[1]
+
+
+def fact_index(workspace: Workspace) -> FactIndex:
+    """Built once per workspace object and kept in its cache (a Workspace is immutable)."""
+    cached = workspace._cache.get("guards.fact_index")
+    if cached is None:
+        cached = workspace._cache["guards.fact_index"] = _build(workspace)
+    return cached
+
+
+def _build(workspace: Workspace) -> FactIndex:
+    exact: dict[str, Product] = {}
+    names: list[str] = []
+    owners: list[Product] = []
+    by_prefix: dict[str, list[int]] = {}
+    for product in workspace.facts.products:
+        for name in (product.name, *product.aliases):
+            key = " ".join(stem(w) for w in normalize(name).split())
+            if not key:
+                continue
+            exact.setdefault(key, product)
+            names.append(key)
+            owners.append(product)
+            for word in set(key.split()):
+                if len(word) >= 3 and not word.isdigit():
+                    by_prefix.setdefault(word[:3], []).append(len(names) - 1)
+    index = FactIndex(exact=exact, names=names, owners=owners, by_prefix=by_prefix,
+                      max_words=max((len(n.split()) for n in names), default=1),
+                      codes={o.code: o for o in workspace.facts.offers if o.code},
+                      brand_words=frozenset(normalize(workspace.brand.name).split()),
+                      first_words=frozenset(n.split()[0] for n in names),
+                      caps_words=frozenset(w.upper() for n in names for w in n.split()))
+    for claim in workspace.facts.claims:
+        toks = tokens(claim.text)
+        mentions = index.mentions(toks)
+        stripped = blank_spans(claim.text, [(m.start, m.end) for m in mentions])
+        index.claim_norms.append(normalize(claim.text))
+        index.claim_numbers.append(numbers_in(stripped))
+        index.claim_products.append({m.product.sku for m in mentions})
+    return index
+
+
+def blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for a, b in spans:
+        chars[a:b] = " " * (b - a)
+    return "".join(chars)

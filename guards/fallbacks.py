@@ -1,0 +1,298 @@
+"""fallbacks: every merge field has a fallback, and every variant renders cleanly for
+generated edge-case contacts and the caller's sample contacts (no raw merge syntax,
+"None", "Hi ,", broken URLs, escaped-HTML leaks, sandbox escapes or wrong locale)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from copilot.plan import AllRule, AnyRule, FieldRule, NotRule
+from copilot.render import (
+    COPY_FIELDS,
+    RenderedFields,
+    field_kind,
+    merge_context,
+    render_fields,
+    template_info,
+    variant_names,
+)
+from guards.context import VariantContext
+from guards.finding import Code, Finding, Guard
+from guards.profiles import Profile, edge_profiles
+
+__all__ = ["GUARD", "RAW_MERGE", "EMPTY_SALUTATION"]
+
+MISSING_FALLBACK = Code("FB_MISSING_FALLBACK", "fallbacks", "block",
+                        "A merge field has no fallback for contacts without a value")
+TEMPLATE_ERROR = Code("FB_TEMPLATE_ERROR", "fallbacks", "block", "The copy template does not compile or render",
+                      lowerable=False)
+SANDBOX = Code("FB_SANDBOX_VIOLATION", "fallbacks", "block",
+               "The copy reaches beyond merge fields (attributes, calls, loops): refused by the sandbox",
+               lowerable=False)
+RAW_MERGE = Code("FB_RAW_MERGE_SYNTAX", "fallbacks", "block",
+                 "Merge syntax would reach the inbox as text", lowerable=False)
+NULL_LITERAL = Code("FB_NULL_LITERAL", "fallbacks", "block", 'A rendered field shows "None", "null", "nan" ...',
+                    lowerable=False)
+EMPTY_SALUTATION = Code("FB_EMPTY_SALUTATION", "fallbacks", "block",
+                        'A greeting renders with nothing after it ("Hi ,")')
+SPACING = Code("FB_SPACING", "fallbacks", "warn", "A render leaves doubled spaces or a space before punctuation")
+EMPTY_SUBJECT = Code("FB_EMPTY_SUBJECT", "fallbacks", "block", "The subject renders empty", lowerable=False)
+BAD_CTA_URL = Code("FB_BAD_CTA_URL", "fallbacks", "block", "The CTA URL is not a valid http(s) URL after rendering",
+                   lowerable=False)
+UNESCAPED_HTML = Code("FB_UNESCAPED_HTML", "fallbacks", "block",
+                      "The rendered HTML has a tag or attribute the copy cannot produce safely", lowerable=False)
+LOCALE_MISMATCH = Code("FB_LOCALE_MISMATCH", "fallbacks", "block",
+                       "The variant's language does not match its recipients")
+
+# Merge syntax of other tools, and Jinja's own, as it would show if left unrendered.
+_RAW_MERGE = re.compile(
+    r"\{\{|\}\}|\{%|%\}|\{#|#\}|\*\|[A-Za-z_:]+\|\*|%%[A-Za-z_ ]+%%|\$\{[A-Za-z_.]+\}"
+    r"|(?<![{\w])\{[A-Za-z_][A-Za-z0-9_]*\}(?!\})"
+    r"|\[(?:[A-Z][A-Za-z]*|FNAME|LNAME)(?:[ _][A-Z][A-Za-z]*)*\](?!\()")
+_NULL_WORD = re.compile(r"(?<![\w-])(None|null|undefined|NaN|nan|\[object Object\])(?![\w-])")
+_GREETINGS = (r"hi|hello|hey|dear|hiya|howdy|hola|hallo|bonjour|ciao|good (?:morning|afternoon|evening)"
+              r"|welcome(?: back)?|congrats|congratulations|thanks|thank you|happy birthday|guten tag|liebe[rs]?")
+_GREETING_BEFORE_MERGE = re.compile(rf"(?i)\b(?:{_GREETINGS})\s*\{{\{{")
+_EMPTY_GREETING = re.compile(rf"(?i)\b(?:{_GREETINGS})[ \t]*(?:[,;:.!?]|$)", re.M)
+_DOUBLE_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
+_SPACE_PUNCT = re.compile(r"(?<=\w) [,;:.!?](?=\s|$)", re.M)
+_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][\w-]*)([^>]*)>")
+_SAFE_TAGS = frozenset({"p", "a", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "code",
+                        "pre", "blockquote", "hr", "br", "img"})
+_BAD_ATTR = re.compile(r"""(?i)\bon[a-z]+\s*=|\b(?:href|src)\s*=\s*["']?\s*(?:javascript|vbscript|data):|style\s*=""")
+
+
+def check_variant(ctx: VariantContext) -> list[Finding]:
+    return list(_check(ctx))
+
+
+def _check(ctx: VariantContext) -> Iterator[Finding]:
+    variant = ctx.variant
+    known: dict[tuple[str, str | None, str], Finding] = {}
+    static_missing: set[str] = set()
+    broken_fields: set[str] = set()
+    declared = {m.name for m in variant.merge_fields}
+    for name in COPY_FIELDS:
+        source = getattr(variant, name)
+        info = template_info(source, kind=field_kind(name))
+        if info.error is not None:
+            broken_fields.add(name)
+            code = SANDBOX if info.error.context["kind"] == "not_allowed" else TEMPLATE_ERROR
+            yield ctx.finding(code, field=name, span=_line_span(source, info.error.context.get("line")),
+                              message=f"{name}: {info.error.message}", evidence={"error": info.error.message},
+                              fix="Keep copy to merge fields with a fallback, simple filters and if/else.")
+            continue
+        for var in sorted(info.unguarded - declared - static_missing):
+            static_missing.add(var)
+            span = _find(source, var)
+            yield ctx.finding(MISSING_FALLBACK, field=name, span=span, message=(
+                f"merge field {var!r} in the {name} has no fallback: a contact without it breaks the send"),
+                evidence={"merge_field": var},
+                fix=f'Declare a fallback for {var} in merge_fields, or write {{{{ {var} | fallback("...") }}}}.')
+        if name != "cta_url":
+            for m in _RAW_MERGE.finditer(ctx.prose[name]):
+                yield _remember(known, ctx.finding(
+                    RAW_MERGE, field=name, span=m.span(), message=(
+                        f"{m.group(0)!r} in the {name} is not a merge field here and will be sent as written"),
+                    evidence={"match": m.group(0)}, fix="Use {{ field_name }} with a fallback."), m.group(0))
+    yield from _check_locale(ctx)
+    names = variant_names(variant)
+    profiles = edge_profiles(names, ctx.workspace)
+    profiles += [Profile(f"sample {i + 1}", contact, synthetic=False) for i, contact in enumerate(ctx.samples)]
+    by_context: dict[str, tuple[dict[str, Any], list[Profile]]] = {}
+    for profile in profiles:
+        context = merge_context(variant, profile.contact, names=names)
+        key = repr(sorted(context.items()))
+        by_context.setdefault(key, (context, []))[1].append(profile)
+    merged: list[Finding] = []
+    for context, group in by_context.values():
+        rendered = render_fields(variant, context)
+        for finding in _check_render(ctx, rendered, group, static_missing, broken_fields):
+            key = (finding.code, finding.field, str(finding.evidence.get("match")))
+            if key in known:  # same problem for another profile: one finding listing all of them
+                known[key].evidence["profiles"] += [p for p in finding.evidence["profiles"]
+                                                    if p not in known[key].evidence["profiles"]]
+            else:
+                known[key] = finding
+                merged.append(finding)
+    yield from merged
+
+
+def _remember(known: dict[tuple[str, str | None, str], Finding], finding: Finding, match: str) -> Finding:
+    known[(finding.code, finding.field, match)] = finding
+    finding.evidence.setdefault("profiles", [])
+    return finding
+
+
+def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], static_missing: set[str],
+                  broken_fields: set[str]) -> Iterator[Finding]:
+    labels = [p.name for p in group]
+    synthetic = all(p.synthetic for p in group)
+
+    def finding(code: Code, field: str, message: str, match: str | None = None, text: str = "",
+                fix: str | None = None, **evidence: Any) -> Finding:
+        ev: dict[str, Any] = {"profiles": list(labels), "match": match, **evidence}
+        if synthetic and match is not None and text:
+            at = text.find(match)
+            ev["output"] = text[max(0, at - 30): at + len(match) + 30]
+        return ctx.finding(code, field=field, message=message, evidence=ev, fix=fix)  # type: ignore[arg-type]
+
+    for name, error in r.errors.items():
+        kind = error.context.get("kind")
+        if name in broken_fields or (kind == "undefined" and error.context.get("variable") in static_missing):
+            continue
+        if kind == "bad_url":
+            yield finding(BAD_CTA_URL, name, f"for {_who(labels)}: {error.message}", match=error.message,
+                          fix="Write a full https:// link; merge values in it are percent-encoded.")
+        elif kind == "undefined":
+            var = error.context.get("variable")
+            yield finding(MISSING_FALLBACK, name, f"for {_who(labels)}: {error.message}", match=var,
+                          fix=f"Declare a fallback for {var} in merge_fields.")
+        else:
+            code = SANDBOX if kind == "sandbox" else TEMPLATE_ERROR
+            yield finding(code, name, f"for {_who(labels)}: {error.message}", match=error.message)
+    if r.subject is not None and not r.subject.strip():
+        yield finding(EMPTY_SUBJECT, "subject", f"the subject renders empty for {_who(labels)}", match="",
+                      fix="Give the subject words that do not depend on a merge field.")
+    texts = {"subject": r.subject, "preheader": r.preheader, "body": r.body_text, "cta_text": r.cta_text}
+    french = ctx.variant.locale.lower().startswith("fr")  # French sets a space before ! ? : ;
+    for name, text in texts.items():
+        if not text:
+            continue
+        problems = _text_problems(ctx.source(name), ctx.prose[name], text, french)  # type: ignore[index]
+        for code, match, what in problems:
+            yield finding(code, name, f"the {name} {what} for {_who(labels)}", match, text, fix=_FIXES[code.code])
+    if r.body_html:
+        problem = _unsafe_html(r.body_html)
+        if problem:
+            yield finding(UNESCAPED_HTML, "body", f"the body's HTML has {problem} for {_who(labels)}", problem,
+                          r.body_html, fix="Remove raw HTML from the copy; Markdown covers links and emphasis.")
+
+
+_FIXES = {
+    RAW_MERGE.code: "Use {{ field_name }} with a fallback.",
+    NULL_LITERAL.code: "Give the merge field a fallback; blank values never print.",
+    EMPTY_SALUTATION.code: 'Give the name a fallback word ("there") or drop the greeting.',
+    SPACING.code: "Put the space inside the fallback, or remove it.",
+}
+
+
+@lru_cache(maxsize=8192)
+def _text_problems(source: str, prose: str, text: str, french: bool) -> tuple[tuple[Code, str, str], ...]:
+    """(code, matched text, what is wrong) for one rendered field; cached, since most
+    profiles render most fields identically. Cheap substring tests guard each regex."""
+    out: list[tuple[Code, str, str]] = []
+    if any(marker in text for marker in ("{", "}", "*|", "%%", "$", "[")):
+        out += [(RAW_MERGE, m.group(0), f"shows {m.group(0)!r}") for m in _RAW_MERGE.finditer(text)]
+    if any(word in text for word in ("None", "null", "undefined", "NaN", "nan", "object Object")):
+        nulls = _NULL_WORD.findall(text)
+        if len(nulls) > len(_NULL_WORD.findall(prose)):  # more than the copy itself says
+            out.append((NULL_LITERAL, nulls[0], f"shows {nulls[0]!r}"))
+    empty_greeting = False
+    if "{{" in source and _GREETING_BEFORE_MERGE.search(source):
+        m = _EMPTY_GREETING.search(text)
+        if m:
+            empty_greeting = True
+            out.append((EMPTY_SALUTATION, m.group(0).strip(), f"greets with {m.group(0).strip()!r}"))
+    if source.lstrip().startswith("{{") and text.lstrip()[:1] in {",", ";", ":", ".", "!", "?"}:
+        empty_greeting = True
+        out.append((EMPTY_SALUTATION, text.strip()[:12], f"starts with punctuation: {text.strip()[:40]!r}"))
+    if not french and not empty_greeting:  # the empty greeting already explains the stray space
+        checks = ((_DOUBLE_SPACE, "  " in text, "has doubled spaces"),
+                  (_SPACE_PUNCT, any(f" {p}" in text for p in ",;:.!?"), "has a space before punctuation"))
+        for pattern, worth_trying, what in checks:
+            m = pattern.search(text) if worth_trying else None
+            if m:
+                excerpt = text[max(0, m.start() - 12): m.end() + 12].strip()
+                out.append((SPACING, excerpt, f"{what}: {excerpt!r}"))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4096)
+def _unsafe_html(fragment: str) -> str | None:
+    for m in _TAG.finditer(fragment):
+        tag, attrs = m.group(2).lower(), m.group(3)
+        if tag not in _SAFE_TAGS:
+            return f"a <{tag}> tag"
+        if _BAD_ATTR.search(attrs):
+            return f"an unsafe attribute in <{tag}{attrs}>"
+    return None
+
+
+def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
+    locale = ctx.variant.locale
+    brand_locales = ctx.workspace.brand.locales
+    base = locale.split("-")[0].split("_")[0].lower()
+    if locale not in brand_locales and base not in brand_locales:
+        yield ctx.finding(LOCALE_MISMATCH, message=(
+            f"the variant's locale {locale!r} is not one of the brand's locales ({', '.join(brand_locales)})"),
+            evidence={"locale": locale, "brand_locales": list(brand_locales)})
+    segment = ctx.segment
+    pinned = _pinned_locales(segment.rule) if segment else None
+    if pinned is not None and base not in {p.split("-")[0].split("_")[0].lower() for p in pinned}:
+        yield ctx.finding(LOCALE_MISMATCH, message=(
+            f"the variant is written for {locale!r} but segment {ctx.variant.segment!r} only holds "
+            f"{', '.join(sorted(pinned))} speakers"), evidence={"locale": locale, "segment_locales": sorted(pinned)},
+            fix="Write this variant in the segment's language, or change the segment rule.")
+    others = sorted({str(c.get("locale")) for c in ctx.samples if c.get("locale")
+                     and str(c.get("locale")).split("-")[0].split("_")[0].lower() != base})
+    if others:
+        count = sum(1 for c in ctx.samples if str(c.get("locale") or base).split("-")[0].split("_")[0].lower() != base)
+        yield ctx.finding(LOCALE_MISMATCH, message=(
+            f"{count} of {len(ctx.samples)} sample contacts of {ctx.variant.segment!r} read {', '.join(others)}, "
+            f"not {locale!r}"), evidence={"locale": locale, "sample_locales": others},
+            fix="Add a variant per language, or restrict the segment by locale.")
+
+
+def _pinned_locales(rule: Any) -> set[str] | None:
+    """Locales a rule restricts its segment to (through AND), or None when it does not."""
+    if isinstance(rule, FieldRule) and rule.field == "locale":
+        if rule.op == "eq" and isinstance(rule.value, str):
+            return {rule.value}
+        if rule.op == "in" and isinstance(rule.value, list):
+            return {str(v) for v in rule.value}
+        return None
+    if isinstance(rule, AllRule):
+        found = [p for p in (_pinned_locales(r) for r in rule.rules) if p is not None]
+        return set.intersection(*found) if found else None
+    if isinstance(rule, AnyRule):
+        found = [_pinned_locales(r) for r in rule.rules]
+        return set.union(*found) if found and all(p is not None for p in found) else None  # type: ignore[arg-type]
+    if isinstance(rule, NotRule):
+        return None
+    return None
+
+
+def _who(labels: list[str]) -> str:
+    shown = ", ".join(labels[:3])
+    return f"contacts like {shown}" + (f" (+{len(labels) - 3} more)" if len(labels) > 3 else "")
+
+
+def _find(source: str, name: str) -> tuple[int, int] | None:
+    m = re.search(rf"\b{re.escape(name)}\b", source)
+    return m.span() if m else None
+
+
+def _line_span(source: str, line: int | None) -> tuple[int, int] | None:
+    if not line:
+        return None
+    start = 0
+    for _ in range(line - 1):
+        nl = source.find("\n", start)
+        if nl < 0:
+            return None
+        start = nl + 1
+    end = source.find("\n", start)
+    return (start, len(source) if end < 0 else end)
+
+
+GUARD = Guard(
+    name="fallbacks",
+    description="Merge fields have fallbacks; edge-case and sample contacts render cleanly in the right language.",
+    codes=(MISSING_FALLBACK, TEMPLATE_ERROR, SANDBOX, RAW_MERGE, NULL_LITERAL, EMPTY_SALUTATION, SPACING,
+           EMPTY_SUBJECT, BAD_CTA_URL, UNESCAPED_HTML, LOCALE_MISMATCH),
+    check_variant=check_variant,
+)

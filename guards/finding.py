@@ -1,0 +1,90 @@
+"""What a guard reports (Finding), the documented codes it may use (Code), and guard entries (Guard)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+if TYPE_CHECKING:
+    from guards.context import PlanContext, VariantContext
+
+__all__ = ["Severity", "FieldName", "SEVERITY_RANK", "Finding", "Code", "Guard"]
+
+Severity = Literal["block", "warn", "info"]
+FieldName = Literal["subject", "preheader", "body", "cta_text", "cta_url"]
+SEVERITY_RANK: dict[str, int] = {"block": 0, "warn": 1, "info": 2}
+
+
+class Finding(BaseModel):
+    """One problem (or note) a guard found, located precisely enough to fix or acknowledge.
+
+    ``span`` is (start, end) in the field's source text (the template as written).
+    ``fingerprint`` hashes guard, code, location (segment, message, variant, field) and
+    evidence, but not the span or severity: an edit elsewhere in the field, or a brand's
+    severity override, keeps it, so acknowledgements can follow a finding across revisions.
+    """
+
+    # "ignore" so a stored finding (with its computed fingerprint) loads back.
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    guard: str
+    code: str
+    severity: Severity
+    segment: str | None = None
+    variant: str | None = None
+    message_key: str | None = None
+    field: FieldName | None = None
+    span: tuple[int, int] | None = None
+    message: str
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    fix: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def fingerprint(self) -> str:
+        payload = [self.guard, self.code, self.segment, self.message_key, self.variant, self.field,
+                   self.evidence]
+        raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == "block"
+
+    def where(self) -> str:
+        """'winback / email_1 / A / body[10:16]' style location for people."""
+        parts = [p for p in (self.segment, self.message_key, self.variant) if p]
+        if self.field:
+            parts.append(f"{self.field}[{self.span[0]}:{self.span[1]}]" if self.span else self.field)
+        return " / ".join(parts) or "plan"
+
+
+@dataclass(frozen=True)
+class Code:
+    """A stable, documented finding code with its default severity.
+
+    ``lowerable`` is False for codes whose problem reaches the inbox broken (template
+    errors, raw merge syntax, bad URLs): a brand's severity override cannot lower those.
+    """
+
+    code: str
+    guard: str
+    severity: Severity
+    title: str
+    lowerable: bool = True
+
+
+@dataclass(frozen=True)
+class Guard:
+    """One registered guard: pure checks of a plan and/or of one variant."""
+
+    name: str
+    description: str
+    codes: tuple[Code, ...]
+    check_variant: Callable[[VariantContext], Iterable[Finding]] | None = None
+    check_plan: Callable[[PlanContext], Iterable[Finding]] | None = None

@@ -1,0 +1,161 @@
+"""Run every registered guard on a plan or on one edited variant; apply the brand's severity
+overrides; never let a guard's own failure pass silently (it becomes a blocking finding)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from copilot.plan import Plan, Variant
+from copilot.workspace import Workspace
+from guards.context import PlanContext, Samples, VariantContext
+from guards.finding import SEVERITY_RANK, Code, Finding, Guard
+from guards.registry import all_codes, registered_guards, separate_process_guards
+
+__all__ = ["run_plan", "run_variant", "run_deliverability", "has_blocking", "PIPELINE", "MAX_FIELD_CHARS"]
+
+# Gmail clips messages over ~102 KB; nothing longer is a real email, and the guards'
+# cost grows with length, so oversized copy is refused before any guard reads it.
+MAX_FIELD_CHARS = {"subject": 1_000, "preheader": 1_000, "body": 100_000, "cta_text": 1_000, "cta_url": 2_048}
+
+COPY_TOO_LONG = Code("GUARD_COPY_TOO_LONG", "pipeline", "block", "A copy field is longer than any email can be",
+                     lowerable=False)
+GUARD_FAILED = Code("GUARD_FAILED", "pipeline", "block", "A guard could not finish; the variant is unchecked",
+                    lowerable=False)
+UNKNOWN_OVERRIDE = Code("GUARD_UNKNOWN_OVERRIDE", "pipeline", "warn",
+                        "voice.yaml overrides the severity of a code that does not exist")
+OVERRIDE_IGNORED = Code("GUARD_OVERRIDE_IGNORED", "pipeline", "warn",
+                        "voice.yaml tries to lower a code that cannot be lowered")
+PIPELINE = Guard(name="pipeline", description="Limits, guard failures and severity-override problems.",
+                 codes=(COPY_TOO_LONG, GUARD_FAILED, UNKNOWN_OVERRIDE, OVERRIDE_IGNORED))
+_FIELD_ORDER = {name: i for i, name in enumerate(("subject", "preheader", "body", "cta_text", "cta_url"))}
+
+
+def run_plan(plan: Plan, workspace: Workspace, *, samples: Samples | None = None) -> list[Finding]:
+    """Every fast guard on the whole plan (deliverability excluded: see run_deliverability).
+
+    ``samples``: segment name -> a few real contacts as plain dicts of catalog fields,
+    chosen by the caller (guards never query the database).
+    """
+    pctx = PlanContext(plan, workspace, samples or {})
+    findings: list[Finding] = []
+    for guard in registered_guards():
+        if guard.check_plan is not None:
+            findings += _guarded(guard, guard.check_plan, pctx, lambda code, msg, ev: pctx.finding(
+                code, message=msg, evidence=ev))
+    for variant in plan.variants:
+        findings += _variant_findings(variant, pctx)
+    return _finish(findings, plan, workspace, config_findings=True)
+
+
+def run_variant(variant: Variant, plan: Plan, workspace: Workspace, *,
+                samples: Samples | None = None) -> list[Finding]:
+    """The findings about one variant only (as the review UI re-checks an edit live).
+
+    ``variant`` may differ from the plan's copy of it; plan-level checks (offers against
+    the send window, segment rules) are left to run_plan.
+    """
+    pctx = PlanContext(plan, workspace, samples or {})
+    return _finish(_variant_findings(variant, pctx), plan, workspace, config_findings=False)
+
+
+def run_deliverability(plan: Plan, workspace: Workspace, *, timeout: float = 120.0) -> list[Finding]:
+    """Score every variant with SpamAssassin in a separate process (seconds, not milliseconds).
+
+    Not part of run_plan's fast path; call it on request (``copilot guard --deliverability``).
+    """
+    findings: list[Finding] = []
+    for guard in separate_process_guards():
+        module_check = guard.check_plan
+        if module_check is not None:
+            pctx = PlanContext(plan, workspace, {}, options={"timeout": timeout})
+            findings += _guarded(guard, module_check, pctx, lambda code, msg, ev: pctx.finding(
+                code, message=msg, evidence=ev))
+    return _finish(findings, plan, workspace, config_findings=False)
+
+
+def has_blocking(findings: Iterable[Finding]) -> bool:
+    return any(f.severity == "block" for f in findings)
+
+
+def _variant_findings(variant: Variant, pctx: PlanContext) -> list[Finding]:
+    vctx = VariantContext(pctx.plan, pctx.workspace, variant, tuple(pctx.samples.get(variant.segment, ())), pctx)
+    too_long = [
+        vctx.finding(COPY_TOO_LONG, field=name, message=(
+            f"{name} is {len(getattr(variant, name)):,} characters; the limit is {limit:,}. "
+            "The other guards did not read this variant."),
+            evidence={"length": len(getattr(variant, name)), "limit": limit},
+            fix=f"Shorten the {name}.")
+        for name, limit in MAX_FIELD_CHARS.items() if len(getattr(variant, name)) > limit
+    ]
+    if too_long:
+        return too_long
+    findings: list[Finding] = []
+    for guard in registered_guards():
+        if guard.check_variant is not None:
+            findings += _guarded(guard, guard.check_variant, vctx, lambda code, msg, ev: vctx.finding(
+                code, message=msg, evidence=ev))
+    return findings
+
+
+def _guarded(guard: Guard, check: Callable[[Any], Iterable[Finding]], ctx: Any,
+             make: Callable[[Code, str, dict[str, Any]], Finding]) -> list[Finding]:
+    """Run one guard; a crash becomes a blocking finding instead of a passed check (fail closed)."""
+    try:
+        return list(check(ctx))
+    except Exception as exc:  # noqa: BLE001 - any guard bug must surface as a finding
+        return [make(GUARD_FAILED, f"the {guard.name} guard failed ({type(exc).__name__}: {exc}); "
+                     "this copy is unchecked", {"guard": guard.name, "error": type(exc).__name__})]
+
+
+def _finish(findings: list[Finding], plan: Plan, workspace: Workspace, *, config_findings: bool) -> list[Finding]:
+    codes = all_codes()
+    overrides = workspace.voice.severity_overrides
+    extra: list[Finding] = []
+    if overrides:
+        out = []
+        for f in findings:
+            wanted = overrides.get(f.code)
+            if wanted and wanted != f.severity:
+                code = codes.get(f.code)
+                if code is not None and not code.lowerable and SEVERITY_RANK[wanted] > SEVERITY_RANK[f.severity]:
+                    out.append(f)
+                    continue
+                f = f.model_copy(update={"severity": wanted})
+            out.append(f)
+        findings = out
+        if config_findings:
+            pctx = PlanContext(plan, workspace)
+            for name, wanted in overrides.items():
+                code = codes.get(name)
+                if code is None:
+                    extra.append(pctx.finding(UNKNOWN_OVERRIDE, message=(
+                        f"voice.yaml severity_overrides names {name!r}, which is not a finding code; "
+                        "it changes nothing"), evidence={"code": name}, fix="Fix the code's spelling (see guards/README.md)."))
+                elif not code.lowerable and SEVERITY_RANK[wanted] > SEVERITY_RANK[code.severity]:
+                    extra.append(pctx.finding(OVERRIDE_IGNORED, message=(
+                        f"{name} cannot be lowered to {wanted}: it means the email reaches the inbox broken"),
+                        evidence={"code": name, "wanted": wanted}))
+    return sorted(_dedupe(extra + findings), key=_sort_key(plan))
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    seen: set[tuple[str, tuple[int, int] | None]] = set()
+    out = []
+    for f in findings:
+        key = (f.fingerprint, f.span)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _sort_key(plan: Plan) -> Callable[[Finding], tuple[Any, ...]]:
+    seg_index = {s.name: i for i, s in enumerate(plan.segments)}
+
+    def key(f: Finding) -> tuple[Any, ...]:
+        seg = -1 if f.segment is None else seg_index.get(f.segment, len(seg_index))
+        return (seg, f.segment or "", f.message_key or "", f.variant or "", SEVERITY_RANK[f.severity],
+                _FIELD_ORDER.get(f.field or "", -1), f.span or (0, 0), f.code)
+    return key
+

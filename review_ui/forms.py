@@ -1,0 +1,46 @@
+"""The UI's form bodies (URL-encoded; every field optional so a missing one gets the core's clear message)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["NewConversationForm", "MessageForm", "VariantForm", "ActionForm", "ScheduleForm"]
+
+
+@dataclass
+class NewConversationForm:
+    title: str = ""
+
+
+@dataclass
+class MessageForm:
+    text: str = ""
+
+
+@dataclass
+class VariantForm:
+    base_number: int = 0
+    subject: str = ""
+    preheader: str = ""
+    body: str = ""
+    cta_text: str = ""
+    cta_url: str = ""
+
+    def changes(self) -> dict[str, str]:
+        return {"subject": self.subject, "preheader": self.preheader, "body": self.body,
+                "cta_text": self.cta_text, "cta_url": self.cta_url}
+
+
+@dataclass
+class ActionForm:
+    version: int = 0
+    comment: str = ""
+    reason: str = ""
+    view: str = ""  # "row": answer with the queue row (keyboard actions in the queue)
+
+
+@dataclass
+class ScheduleForm:
+    version: int = 0
+    at: str = ""
+    timezone: str = "UTC"

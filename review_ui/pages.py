@@ -1,0 +1,84 @@
+"""What each page shows, gathered from the core services (no SQL and no rules here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlmodel import Session
+
+from copilot.errors import PermissionDeniedError
+from copilot.models import Message, User
+from copilot.runtime import Runtime
+from copilot.services import conversations as chat
+from copilot.services import review as gate
+from copilot.services import review_queue as queue
+from copilot.services.copy_check import segment_samples
+from review_ui.views import PlanView, plan_view
+
+__all__ = ["ChatPage", "chat_page", "pending_message", "plan_panel", "detail_page", "can_view_conversation",
+           "diff_summary"]
+
+
+@dataclass
+class ChatPage:
+    conversations: list[Any]
+    conversation: Any | None
+    messages: list[Message]
+    pending: Message | None
+    revision: Any | None
+    plan: PlanView | None
+    review: Any | None
+
+
+def can_view_conversation(user: User, conversation: Any) -> None:
+    if conversation.author_id != user.id and user.role not in gate.REVIEWER_ROLES:
+        raise PermissionDeniedError("this conversation belongs to someone else", conversation_id=conversation.id)
+
+
+def pending_message(messages: list[Message]) -> Message | None:
+    """The marketer's last message if nothing has answered it yet (the stream picks it up)."""
+    last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+    if last_user is None:
+        return None
+    answered = any(m.role == "assistant" and (m.id or 0) > (last_user.id or 0) for m in messages)
+    return None if answered else last_user
+
+
+def plan_panel(session: Session, runtime: Runtime, conversation_id: int) -> tuple[Any, PlanView | None]:
+    revision = chat.latest_revision(session, conversation_id)
+    if revision is None:
+        return None, None
+    findings = chat.list_findings(session, revision.id or 0)
+    view = plan_view(chat.revision_plan(revision), revision.sizing, findings, workspace=runtime.default_workspace,
+                     samples=segment_samples(session, revision))
+    return revision, view
+
+
+def chat_page(session: Session, runtime: Runtime, user: User, workspace_id: int,
+              conversation_id: int | None) -> ChatPage:
+    conversations = chat.list_conversations(session, workspace_id=workspace_id, author_id=user.id)
+    if conversation_id is None:
+        return ChatPage(conversations, None, [], None, None, None, None)
+    conversation = chat.get_conversation(session, conversation_id)
+    can_view_conversation(user, conversation)
+    messages = chat.list_messages(session, conversation_id)
+    revision, view = plan_panel(session, runtime, conversation_id)
+    return ChatPage(conversations=conversations, conversation=conversation, messages=messages,
+                    pending=pending_message(messages), revision=revision, plan=view,
+                    review=gate.review_for_conversation(session, conversation_id))
+
+
+def diff_summary(session: Session, detail: queue.ReviewDetail) -> dict[str, Any] | None:
+    if detail.previous is None:
+        return None
+    return chat.diff_revisions(session, detail.conversation.id or 0, detail.previous.number,
+                               detail.revision.number).to_dict()
+
+
+def detail_page(session: Session, runtime: Runtime, review_id: int) -> dict[str, Any]:
+    detail = queue.review_detail(session, review_id)
+    view = plan_view(chat.revision_plan(detail.revision), detail.revision.sizing, detail.findings,
+                     workspace=runtime.default_workspace, samples=segment_samples(session, detail.revision))
+    return {"d": detail, "plan": view, "diff": diff_summary(session, detail),
+            "needs_ack": {f.id for f in detail.findings if gate.needs_acknowledgement(f)}}

@@ -1,0 +1,66 @@
+"""Templates: one Jinja2 environment (autoescaping on), filters, and the page-or-fragment choice.
+
+The htmx check lives here only: a page handler names its full template and the fragment
+that htmx swaps; ``page()`` returns the fragment alone for an htmx request.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request
+from litestar.response import Template
+from markupsafe import Markup, escape
+
+__all__ = ["TEMPLATES_DIR", "STATIC_DIR", "make_environment", "page", "is_htmx"]
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+STATE_LABELS = {
+    "draft": "Draft", "in_review": "In review", "changes_requested": "Changes requested", "rejected": "Rejected",
+    "approved": "Approved", "scheduled": "Scheduled", "cancelled": "Cancelled", "sending": "Sending", "sent": "Sent",
+}
+
+
+def _ago(value: datetime | None, now: datetime | None = None) -> str:
+    if value is None:
+        return "-"
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if seconds >= size:
+            return f"{seconds // size} {unit} ago"
+    return "just now"
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def _nl2br(value: str | None) -> Markup:
+    """Escape first, then keep line breaks: model text never becomes markup."""
+    return Markup("<br>".join(str(escape(line)) for line in (value or "").split("\n")))
+
+
+def make_environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True),
+                      trim_blocks=True, lstrip_blocks=True, auto_reload=False)
+    env.filters.update(ago=_ago, when=_when, nl2br=_nl2br, state_label=lambda s: STATE_LABELS.get(s, s),
+                       short=lambda h: (h or "")[:10])
+    env.globals["STATE_LABELS"] = STATE_LABELS
+    return env
+
+
+def is_htmx(request: Request) -> bool:  # type: ignore[type-arg]
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted
+
+
+def page(request: Request, template: str, context: dict[str, Any], *,  # type: ignore[type-arg]
+         fragment: str | None = None, status_code: int = 200, headers: dict[str, str] | None = None) -> Template:
+    """The full page, or only ``fragment`` when htmx asked (the same template code renders both)."""
+    name = fragment if fragment and is_htmx(request) else template
+    return Template(name, context=context, status_code=status_code, headers=headers)

@@ -1,0 +1,128 @@
+"""The review queue, a review's detail and its actions, and the Scheduled list. Thin: the gate
+(copilot.services.review) decides everything; these handlers only translate forms and pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
+from sqlmodel import Session
+
+from copilot.models import User
+from copilot.runtime import Runtime
+from copilot.services import review as gate
+from copilot.services import review_queue as queue
+from review_ui.forms import ActionForm, ScheduleForm
+from review_ui.pages import detail_page
+from review_ui.rendering import is_htmx, page
+
+__all__ = ["ReviewController", "ScheduledController"]
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.strip().isdigit() else None
+
+
+class ReviewController(Controller):
+    path = "/review"
+
+    @get("", sync_to_thread=True)
+    def queue_page(self, request: Request, user: NamedDependency[User], session: NamedDependency[Session],  # type: ignore[type-arg]
+                   status: FromQuery[str] = "in_review", author: FromQuery[str | None] = None,
+                   risk: FromQuery[str | None] = None, sort: FromQuery[str] = "age",
+                   page_number: FromQuery[int] = 1) -> Template:
+        f = queue.QueueFilter(status=status, author_id=_int_or_none(author), risk=risk or None, sort=sort,  # type: ignore[arg-type]
+                              page=page_number, workspace_id=request.app.state.ui_workspace_id)
+        data = queue.list_queue(session, f)
+        context = {"q": data, "user": user, "states": ("all", *gate.TRANSITIONS),
+                   "authors": queue.queue_authors(session, request.app.state.ui_workspace_id)}
+        return page(request, "review_queue.html", context, fragment="_queue.html")
+
+    @get("/{review_id:int}", sync_to_thread=True)
+    def detail(self, request: Request, review_id: FromPath[int], user: NamedDependency[User],  # type: ignore[type-arg]
+               session: NamedDependency[Session], runtime: NamedDependency[Runtime],
+               action: FromQuery[str | None] = None) -> Template:
+        context = {**detail_page(session, runtime, review_id), "user": user, "focus": action}
+        return page(request, "review_detail.html", context)
+
+    def _after(self, request: Request, session: Session, runtime: Runtime, review_id: int, user: User,  # type: ignore[type-arg]
+               view: str = "") -> Template | Redirect:
+        if not is_htmx(request):
+            return Redirect(f"/review/{review_id}", status_code=303)
+        if view == "row":
+            return Template("_queue_row.html", context={"row": queue.queue_row(session, review_id), "user": user})
+        context = {**detail_page(session, runtime, review_id), "user": user, "focus": None}
+        return Template("_review_main.html", context=context)
+
+    def _act(self, request: Request, session: Session, runtime: Runtime, review_id: int, user: User,  # type: ignore[type-arg]
+             view: str, action: Callable[[], Any]) -> Template | Redirect:
+        action()
+        return self._after(request, session, runtime, review_id, user, view)
+
+    @post("/{review_id:int}/approve", sync_to_thread=True, status_code=200)
+    def approve(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
+                user: NamedDependency[User], session: NamedDependency[Session],
+                runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.approve(
+            session, review_id, user, data.version, comment=data.comment))
+
+    @post("/{review_id:int}/request-changes", sync_to_thread=True, status_code=200)
+    def request_changes(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
+                        user: NamedDependency[User], session: NamedDependency[Session],
+                        runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.request_changes(
+            session, review_id, user, data.version, comment=data.comment))
+
+    @post("/{review_id:int}/reject", sync_to_thread=True, status_code=200)
+    def reject(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
+               user: NamedDependency[User], session: NamedDependency[Session],
+               runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.reject(
+            session, review_id, user, data.version, reason=data.reason))
+
+    @post("/{review_id:int}/findings/{finding_id:int}/override", sync_to_thread=True, status_code=200)
+    def override(self, request: Request, review_id: FromPath[int], finding_id: FromPath[int],  # type: ignore[type-arg]
+                 data: URLEncodedBody[ActionForm], user: NamedDependency[User], session: NamedDependency[Session],
+                 runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, "", lambda: gate.override_finding(
+            session, review_id, user, data.version, finding_id=finding_id, reason=data.reason))
+
+    @post("/{review_id:int}/findings/{finding_id:int}/acknowledge", sync_to_thread=True, status_code=200)
+    def acknowledge(self, request: Request, review_id: FromPath[int], finding_id: FromPath[int],  # type: ignore[type-arg]
+                    data: URLEncodedBody[ActionForm], user: NamedDependency[User],
+                    session: NamedDependency[Session], runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, "", lambda: gate.acknowledge_finding(
+            session, review_id, user, data.version, finding_id=finding_id, reason=data.reason))
+
+    @post("/{review_id:int}/schedule", sync_to_thread=True, status_code=200)
+    def schedule(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ScheduleForm],  # type: ignore[type-arg]
+                 user: NamedDependency[User], session: NamedDependency[Session],
+                 runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, "", lambda: gate.schedule(
+            session, review_id, user, data.version, at=data.at, timezone=data.timezone))
+
+    @post("/{review_id:int}/cancel", sync_to_thread=True, status_code=200)
+    def cancel(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
+               user: NamedDependency[User], session: NamedDependency[Session],
+               runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        gate.cancel(session, review_id, user, data.version, reason=data.reason or data.comment)
+        if data.view == "scheduled":
+            if not is_htmx(request):
+                return Redirect("/scheduled", status_code=303)
+            rows = queue.list_scheduled(session, request.app.state.ui_workspace_id)
+            return Template("_scheduled_rows.html", context={"rows": rows, "user": user})
+        return self._after(request, session, runtime, review_id, user)
+
+
+class ScheduledController(Controller):
+    path = "/scheduled"
+
+    @get("", sync_to_thread=True)
+    def scheduled(self, request: Request, user: NamedDependency[User],  # type: ignore[type-arg]
+                  session: NamedDependency[Session]) -> Template:
+        rows = queue.list_scheduled(session, request.app.state.ui_workspace_id)
+        return page(request, "scheduled.html", {"rows": rows, "user": user}, fragment="_scheduled_rows.html")

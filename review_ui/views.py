@@ -1,0 +1,224 @@
+"""View models: turn a stored revision (plan, sizing, findings) into what the plan templates show.
+
+Presentation only: segment rows, the trigger as a timeline, copy split around finding spans so
+the template can highlight them, and previews. No database access and no rules here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from copilot.plan import BranchStep, DelayStep, Plan, SendStep, Variant, WaitStep
+from copilot.services.copy_check import Preview, render_previews
+from copilot.workspace import Workspace
+
+__all__ = ["Piece", "FieldView", "VariantView", "PlanView", "plan_view", "highlight", "finding_view",
+           "variant_view", "FIELD_LABELS"]
+
+FIELD_LABELS = {"subject": "Subject", "preheader": "Preview text", "body": "Body", "cta_text": "Button text",
+                "cta_url": "Button link"}
+
+
+@dataclass(frozen=True)
+class Piece:
+    text: str
+    findings: tuple[Any, ...] = ()  # findings whose span covers this piece (highlighted)
+
+    @property
+    def severity(self) -> str:
+        order = {"block": 0, "warn": 1, "info": 2}
+        return min((f.severity for f in self.findings), key=lambda s: order.get(s, 3), default="")
+
+
+@dataclass
+class FieldView:
+    name: str
+    label: str
+    value: str
+    pieces: list[Piece]
+
+
+@dataclass
+class VariantView:
+    index: int
+    variant: Variant
+    fields: list[FieldView]
+    findings: list[Any]
+    previews: list[Preview] = field(default_factory=list)
+
+    @property
+    def dom_id(self) -> str:
+        return f"variant-{self.index}"
+
+
+@dataclass
+class PlanView:
+    plan: Plan
+    segments: list[dict[str, Any]]
+    overlaps: list[dict[str, Any]]
+    suppression: dict[str, int]
+    sizing_notes: list[str]
+    total: int | None
+    timeline: list[dict[str, Any]]
+    rules: list[str]
+    variants: list[VariantView]
+    plan_findings: list[Any]
+
+
+def highlight(text: str, findings: Sequence[Any]) -> list[Piece]:
+    """Split ``text`` at every finding span boundary; each piece knows the findings covering it."""
+    spans = [(f, max(0, f.span_start), min(len(text), f.span_end)) for f in findings
+             if getattr(f, "span_start", None) is not None and getattr(f, "span_end", None) is not None
+             and f.span_end > f.span_start]
+    cuts = sorted({0, len(text), *(s for _, s, _ in spans), *(e for _, _, e in spans)})
+    pieces = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        if end <= start:
+            continue
+        covering = tuple(f for f, s, e in spans if s <= start and end <= e)
+        pieces.append(Piece(text[start:end], covering))
+    return pieces or [Piece(text)]
+
+
+def finding_view(f: Any) -> Any:
+    """Findings from the guards (pydantic, span tuple) and stored rows look the same to templates."""
+    if hasattr(f, "span_start"):
+        return f
+    span = getattr(f, "span", None)
+    return _FindingLike(guard=f.guard, code=f.code, severity=f.severity, segment=f.segment, variant=f.variant,
+                        field=f.field, span_start=span[0] if span else None, span_end=span[1] if span else None,
+                        message=f.message, fix=f.fix, evidence=dict(f.evidence or {}), id=None,
+                        fingerprint=getattr(f, "fingerprint", ""))
+
+
+@dataclass(frozen=True)
+class _FindingLike:
+    guard: str
+    code: str
+    severity: str
+    segment: str | None
+    variant: str | None
+    field: str | None
+    span_start: int | None
+    span_end: int | None
+    message: str
+    fix: str | None
+    evidence: dict[str, Any]
+    id: int | None
+    fingerprint: str
+
+
+def _belongs(f: Any, v: Variant) -> bool:
+    # Findings name the variant by key; a message key in evidence narrows it when a plan has several.
+    message = (f.evidence or {}).get("message_key") if isinstance(f.evidence, dict) else None
+    return f.segment == v.segment and f.variant == v.key and (message is None or message == v.message)
+
+
+def variant_view(index: int, variant: Variant, findings: Sequence[Any], *, workspace: Workspace | None = None,
+                 contacts: Sequence[Mapping[str, Any]] = ()) -> VariantView:
+    mine = [finding_view(f) for f in findings]
+    fields = []
+    for name in ("subject", "preheader", "body", "cta_text", "cta_url"):
+        value = getattr(variant, name) or ""
+        fields.append(FieldView(name, FIELD_LABELS[name], value,
+                                highlight(value, [f for f in mine if f.field == name])))
+    previews = render_previews(variant, workspace, contacts) if workspace is not None else []
+    return VariantView(index=index, variant=variant, fields=fields, findings=mine, previews=previews)
+
+
+def _describe(rule: Any, workspace: Workspace | None) -> str:
+    try:
+        from copilot.segments import describe_rule
+    except ImportError:
+        return rule.model_dump_json(exclude_defaults=True)
+    return describe_rule(rule, workspace)
+
+
+def _steps(steps: Sequence[Any], workspace: Workspace | None, depth: int = 0) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for step in steps:
+        if isinstance(step, DelayStep):
+            label = f"Wait {step.hours:g} h" + (f", then until {step.at_local_time} local time"
+                                                if step.at_local_time else "")
+            out.append({"kind": "delay", "label": label, "depth": depth})
+        elif isinstance(step, SendStep):
+            out.append({"kind": "send", "label": f"Send {step.message}", "depth": depth})
+        elif isinstance(step, WaitStep):
+            then = "leave the journey" if step.on_event == "exit" else "continue"
+            out.append({"kind": "wait", "depth": depth,
+                        "label": f"Wait up to {step.timeout_hours:g} h for {step.event}; if it happens, {then}"})
+        elif isinstance(step, BranchStep):
+            out.append({"kind": "branch", "label": f"If {_describe(step.rule, workspace)}", "depth": depth})
+            out.extend(_steps(step.then_steps, workspace, depth + 1))
+            if step.else_steps:
+                out.append({"kind": "branch", "label": "Otherwise", "depth": depth})
+                out.extend(_steps(step.else_steps, workspace, depth + 1))
+    return out
+
+
+def _timeline(plan: Plan, workspace: Workspace | None) -> list[dict[str, Any]]:
+    t = plan.trigger
+    if t.kind == "event":
+        entry = f"Enters when {t.entry_event} happens"
+        if t.match_property:
+            entry += f" (keyed by {t.match_property})"
+        entry += {"once": "; enters once", "always": "; may enter again",
+                  "after_days": f"; may enter again after {t.reentry_days} days"}[t.reentry]
+    elif t.kind == "schedule":
+        when = t.send_at.isoformat() if t.send_at else "?"
+        entry = f"One send at {when}" + (" in each recipient's local time" if t.recipient_local_time
+                                         else f" ({t.timezone})")
+    else:
+        entry = f"Recurring: {t.cron} ({t.timezone})"
+    items = [{"kind": "entry", "label": entry, "depth": 0}, *_steps(t.steps, workspace)]
+    items.extend({"kind": "exit", "label": f"Leaves on {c.event}", "depth": 0} for c in t.exit_conditions)
+    return items
+
+
+def _rules(plan: Plan, workspace: Workspace | None) -> list[str]:
+    s = plan.suppression
+    rules = ["Only subscribed contacts (consent is always required)"]
+    if s.frequency_cap:
+        rules.append(f"At most {s.frequency_cap.max_emails} emails per {s.frequency_cap.per_days} days")
+    if s.quiet_hours:
+        rules.append(f"Quiet hours {s.quiet_hours.start}-{s.quiet_hours.end} recipient time "
+                     f"({'send at the next allowed time' if s.quiet_hours.fallback == 'next_allowed' else 'skip'})")
+    rules.extend(f"Excluded: {_describe(r, workspace)}" for r in s.exclusions)
+    return rules
+
+
+def plan_view(plan: Plan, sizing: Mapping[str, Any] | None, findings: Sequence[Any], *,
+              workspace: Workspace | None = None,
+              samples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> PlanView:
+    sizing = sizing or {}
+    sized = {s.get("name"): s for s in sizing.get("segments", [])}
+    segments = []
+    for seg in sorted(plan.segments, key=lambda s: s.priority):
+        size = sized.get(seg.name, {})
+        segments.append({
+            "name": seg.name, "priority": seg.priority, "description": seg.description,
+            "size": size.get("size"), "raw_size": size.get("raw_size"),
+            "english": size.get("english") or _describe(seg.rule, workspace),
+            "suppressed": size.get("suppressed") or {}, "quiet_hours": size.get("quiet_hours"),
+            "hypothesis": seg.hypothesis, "rationales": seg.field_rationales,
+        })
+    names = [s["name"] for s in segments]
+    raw_overlaps = sizing.get("overlaps") or {}
+    overlaps = [{"name": a, "cells": [raw_overlaps.get(a, {}).get(b) for b in names]} for a in names] \
+        if raw_overlaps else []
+    all_findings = [finding_view(f) for f in findings]
+    variants = []
+    claimed: set[int] = set()
+    for index, variant in enumerate(plan.variants):
+        mine = [f for f in all_findings if _belongs(f, variant)]
+        claimed.update(id(f) for f in mine)
+        variants.append(variant_view(index, variant, mine, workspace=workspace,
+                                     contacts=(samples or {}).get(variant.segment, ())))
+    return PlanView(
+        plan=plan, segments=segments, overlaps=overlaps, suppression=dict(sizing.get("suppression") or {}),
+        sizing_notes=list(sizing.get("notes") or []), total=sizing.get("total"),
+        timeline=_timeline(plan, workspace), rules=_rules(plan, workspace), variants=variants,
+        plan_findings=[f for f in all_findings if id(f) not in claimed],
+    )

@@ -1,0 +1,279 @@
+"""The UI in real Chromium (Debian's, through Playwright): the marketer's and the reviewer's journeys,
+and hostile text that must stay text. Screenshots of each page go to test-artifacts/."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from review_factory import World, finding, plan_dict
+from support.fakes import ScriptedPlanner, demo_plan, plan_result
+
+from copilot.app import create_app
+from copilot.models import Contact, PlanRevision
+from copilot.runtime import Runtime
+from review_ui import ReviewUIPlugin
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+HOSTILE_NAME = "<img src=x onerror=alert(1)>"
+BRIEF = "win back runners who haven't bought in six months with 15% off"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("Debian's chromium is not installed (scripts/system_deps.sh installs it)")
+        pytest.skip("Debian's chromium is not installed; run scripts/system_deps.sh as root")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        yield browser
+        browser.close()
+
+
+def _never_dialog(page: Page, seen: list[str]) -> None:
+    """Any alert() means script ran from data: record it and dismiss it so the test can fail clearly."""
+
+    def on_dialog(dialog: Dialog) -> None:
+        seen.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+
+
+@pytest.fixture
+def person(chromium: Browser) -> Iterator:  # type: ignore[type-arg]
+    pages: list[tuple[Page, list[str]]] = []
+
+    def open_page() -> tuple[Page, list[str]]:
+        context = chromium.new_context(viewport={"width": 1440, "height": 1000})
+        page = context.new_page()
+        dialogs: list[str] = []
+        _never_dialog(page, dialogs)
+        pages.append((page, dialogs))
+        return page, dialogs
+
+    yield open_page
+    for page, dialogs in pages:
+        page.context.close()
+        assert dialogs == [], f"script ran in the page: {dialogs}"
+
+
+def shot(page: Page, name: str) -> None:
+    """What a person sees first (the viewport), and the whole page beside it."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
+
+
+def login(page: Page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("secret-pw")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(re.compile(r"/(chat|review)$"))
+
+
+def _audience(runtime: Runtime, world: World) -> None:
+    from copilot.audience import build_demo_audience
+
+    build_demo_audience(runtime.engine, runtime.default_workspace, world.workspace_id, contacts=300, seed=7)
+
+
+def test_marketer_and_reviewer_journeys(runtime: Runtime, world: World, person) -> None:  # type: ignore[no-untyped-def]
+    _audience(runtime, world)
+    app = create_app(runtime=runtime, plugins=[ReviewUIPlugin()])  # the real offline planner answers
+    with Server(app) as server:
+        base = server.url
+        # -- the marketer: brief, streamed reply, plan, live findings on an edited subject, submit
+        page, _ = person()
+        shot_login = page
+        shot_login.goto(f"{base}/login")
+        shot(shot_login, "login")
+        login(page, base, "mara")
+        page.get_by_label("New campaign title").fill("Spring win-back")
+        page.get_by_role("button", name="New campaign").click()
+        page.wait_for_url(re.compile(r"/chat/\d+$"))
+        streams: list[str] = []
+        page.on("request", lambda r: streams.append(r.url) if "/stream" in r.url else None)
+        page.get_by_label("Message").fill(BRIEF)
+        page.get_by_role("button", name="Send").click()
+        answer = page.locator("#messages .msg.assistant").last
+        expect(answer).not_to_have_class(re.compile("streaming"), timeout=30_000)
+        assert streams, "the answer did not come over the SSE stream"
+        assert answer.locator(".text").inner_text().strip()
+        expect(page.locator("#plan-panel table.segments th[scope=row]").first).to_be_visible()
+        expect(page.locator("#plan-panel .timeline li").first).to_be_visible()
+        shot(page, "chat")
+        page.locator("#variant-0 details.edit-copy summary").click()
+        subject = page.locator("#variant-0-subject")
+        subject.fill("ACT NOW!!! Everything 50% off today")
+        live = page.locator("#variant-0-findings[data-live='1']")
+        expect(live).to_be_visible(timeout=10_000)
+        expect(live.locator("li.finding.sev-block").first).to_be_visible()
+        codes = live.locator("li.finding").evaluate_all("els => els.map(e => e.dataset.code)")
+        assert "TONE_BANNED_PHRASE" in codes
+        page.get_by_role("button", name="Save copy").first.click()
+        page.wait_for_url(re.compile(r"/chat/\d+#variant-0$"))
+        # innerText: what a person reads (the hover/focus notes are hidden until asked for).
+        expect(page.locator("#variant-0 .field-subject")).to_contain_text("ACT NOW!!! Everything 50% off today",
+                                                                        use_inner_text=True)
+        mark = page.locator("#variant-0 .field-subject mark").first
+        mark.focus()
+        expect(mark.locator("[role=tooltip]")).to_be_visible()
+        page.get_by_role("button", name="Submit for review").click()
+        expect(page.locator("#submit-panel .state")).to_have_text("In review")
+        review_link = page.locator("#submit-panel a").get_attribute("href")
+        assert review_link and review_link.startswith("/review/")
+
+        # -- the author's own approve is refused
+        page.goto(base + review_link)
+        page.get_by_role("button", name="Approve").click()
+        expect(page.locator("#flash")).to_contain_text("the author of a draft cannot approve it")
+        expect(page.locator("#review-state")).to_have_text("In review")
+
+        # -- the reviewer: queue, blocked approve, override with a reason, approve, schedule
+        rpage, _ = person()
+        login(rpage, base, "rita")
+        row = rpage.locator("tr.queue-row", has_text="Spring win-back")
+        expect(row).to_be_visible()
+        expect(row.locator("td").nth(3)).not_to_have_text("0")
+        shot(rpage, "review_queue")
+        rpage.keyboard.press("?")
+        expect(rpage.locator("#shortcuts")).to_be_visible()
+        rpage.keyboard.press("Escape")
+        rpage.keyboard.press("j")
+        rpage.keyboard.press("k")
+        rpage.keyboard.press("Enter")
+        rpage.wait_for_url(re.compile(r"/review/\d+$"))
+        rpage.get_by_role("button", name="Approve").click()
+        expect(rpage.locator("#flash")).to_contain_text("must be resolved or overridden first")
+        expect(rpage.locator("#review-state")).to_have_text("In review")
+        for kind, label, button in (("override", "Reason for override", "Override"),
+                                    ("acknowledge", "Note (optional)", "Acknowledge")):
+            forms = rpage.locator(f"form.{kind}")
+            while (left := forms.count()):
+                forms.first.get_by_label(label).fill("Offer confirmed with the promotions team")
+                forms.first.get_by_role("button", name=button).click()
+                expect(forms).to_have_count(left - 1, timeout=20_000)
+        expect(rpage.locator(".resolved").first).to_contain_text("Overridden: Offer confirmed")
+        shot(rpage, "review_detail")
+        rpage.get_by_label("Comment (optional)").fill("Fine with the override")
+        rpage.get_by_role("button", name="Approve").click()
+        expect(rpage.locator("#review-state")).to_have_text("Approved")
+        when = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
+        rpage.locator("#schedule-at").fill(when)
+        rpage.get_by_label("Time zone").fill("Europe/Berlin")
+        rpage.get_by_role("button", name="Schedule").click()
+        expect(rpage.locator("#review-state")).to_have_text("Scheduled")
+        rpage.goto(f"{base}/scheduled")
+        expect(rpage.locator("#scheduled tbody tr", has_text="Spring win-back")).to_be_visible()
+        expect(rpage.locator("#scheduled tbody tr").first).to_contain_text("Europe/Berlin")
+        shot(rpage, "scheduled")
+
+        # -- what the author saw: the history names the override and the approval
+        page.goto(base + review_link)
+        history = page.locator(".audit-log").inner_text()
+        assert "finding overridden" in history and "approved" in history and "scheduled" in history
+
+
+def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Runtime, world: World,  # type: ignore[no-untyped-def]
+                                                                       person) -> None:
+    s = world.session
+    hostile = Contact(workspace_id=world.workspace_id, email="x@example.org", first_name=HOSTILE_NAME,
+                      last_name="{{ 7*7 }}", city="<script>alert(3)</script>")
+    s.add(hostile)
+    s.flush()
+    plan = plan_dict(title="<b>bold</b> {{ 6*7 }}")
+    plan["variants"][0]["subject"] = "Hi {{ first_name }}, {{ 7*7 }} {% raw %}<script>alert(4)</script>"
+    plan["variants"][1]["body"] = "Hi {{ first_name }}, new trail shoes are in."
+    plan["variants"][1]["merge_fields"] = [{"name": "first_name", "fallback": "runner"}]
+    review = world.submitted(world.users["mara"], [finding("FACT_PRICE", message="<img src=x onerror=alert(5)>")],
+                             plan=plan, title=HOSTILE_NAME)
+    s.get(PlanRevision, review.revision_id).sizing = {"segments": [
+        {"name": "Lapsed buyers", "size": 1, "raw_size": 1, "english": "contacts who <i>lapsed</i>",
+         "sample_ids": [hostile.id]},
+        {"name": "Everyone else", "size": 1, "raw_size": 1, "english": "everyone", "sample_ids": [hostile.id]}]}
+    s.commit()
+    planner = ScriptedPlanner(plan_result(demo_plan(), reply="Here <script>alert(6)</script><img src=x onerror=alert(7)>"))
+    app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner)])
+    with Server(app) as server:
+        base = server.url
+        page, dialogs = person()
+        login(page, base, "rita")
+        page.goto(f"{base}/review/{review.id}")
+        expect(page.locator("h1")).to_have_text(HOSTILE_NAME)
+        expect(page.locator("#variant-0 .field-subject")).to_contain_text(
+            "{{ 7*7 }} {% raw %}<script>alert(4)</script>", use_inner_text=True)
+        assert page.locator("main img[src='x']").count() == 0
+        assert page.locator("main script").count() == 0
+        # Copy with template code outside the copy language is refused, not run, and says so.
+        expect(page.locator("#variant-0 .previews")).to_contain_text("Cannot render")
+        # The hostile contact's name falls back in the preview, which sits in a sandboxed iframe.
+        frames = page.locator(".previews iframe")
+        assert frames.count() >= 2
+        assert all(frames.nth(i).get_attribute("sandbox") == "" for i in range(frames.count()))
+        page.locator("#variant-1 .previews-box summary").click()
+        sample = page.frame_locator("#variant-1 .previews iframe").first
+        expect(sample.locator("body")).to_contain_text("Hi runner, new trail shoes are in.")
+        assert sample.locator("img, script").count() == 0
+        shot(page, "hostile_review_detail")
+
+        mpage, mdialogs = person()
+        login(mpage, base, "mara")
+        mpage.get_by_role("button", name="New campaign").click()
+        mpage.wait_for_url(re.compile(r"/chat/\d+$"))
+        mpage.get_by_label("Message").fill("make me a plan")
+        mpage.get_by_role("button", name="Send").click()
+        answer = mpage.locator("#messages .msg.assistant").last
+        expect(answer).not_to_have_class(re.compile("streaming"), timeout=30_000)
+        expect(answer.locator(".text")).to_contain_text("Here <script>alert(6)</script><img src=x onerror=alert(7)>")
+        assert mpage.locator("#messages script, #messages img").count() == 0
+        mpage.reload()
+        expect(mpage.locator("#messages .msg.assistant .text").last).to_contain_text("<script>alert(6)</script>")
+        time.sleep(0.3)  # give any injected handler the chance to fire before the dialog check
+    assert dialogs == [] and mdialogs == []

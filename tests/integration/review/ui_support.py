@@ -1,0 +1,71 @@
+"""Test helpers for the web UI: one person's cookie jar with CSRF handling, and the UI under test."""
+
+from __future__ import annotations
+
+import re
+
+from bs4 import BeautifulSoup
+from litestar.testing import TestClient
+from review_factory import World
+from support.fakes import ScriptedPlanner
+
+from copilot.runtime import Runtime
+
+__all__ = ["soup", "csrf_of", "Browser", "UI"]
+
+
+def soup(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def csrf_of(html: str) -> str:
+    match = re.search(r'"x-csrftoken": "([^"]+)"', html) or re.search(r'name="_csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+class Browser:
+    """One person's cookie jar against the app, with the CSRF token of the last page seen."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.client = TestClient(app, base_url="http://testserver.local")
+        self.token = ""
+
+    def get(self, path: str, **kw):  # type: ignore[no-untyped-def]
+        response = self.client.get(path, **kw)
+        if "csrftoken" in response.text or "_csrf_token" in response.text:
+            self.token = csrf_of(response.text)
+        return response
+
+    def post(self, path: str, data: dict | None = None, *, csrf: bool = True, htmx: bool = False, **kw):  # type: ignore[no-untyped-def]
+        if not self.token:
+            self.get("/login")
+        form = dict(data or {})
+        headers = dict(kw.pop("headers", {}) or {})
+        if csrf and htmx:
+            headers["x-csrftoken"] = self.token
+        elif csrf:
+            form["_csrf_token"] = self.token
+        if htmx:
+            headers["HX-Request"] = "true"
+        return self.client.post(path, data=form, headers=headers, follow_redirects=False, **kw)
+
+    def login(self, username: str, password: str = "secret-pw"):  # type: ignore[no-untyped-def]
+        self.get("/login")
+        response = self.post("/login", {"username": username, "password": password})
+        if response.status_code == 303:
+            self.get(response.headers["location"])
+        return response
+
+
+class UI:
+    def __init__(self, app, world: World, runtime: Runtime, planner: ScriptedPlanner) -> None:  # type: ignore[no-untyped-def]
+        self.app, self.world, self.runtime, self.planner = app, world, runtime, planner
+        self.browsers: list[Browser] = []
+
+    def browser(self, username: str | None = None) -> Browser:
+        b = Browser(self.app)
+        self.browsers.append(b)
+        if username:
+            assert b.login(username).status_code == 303
+        return b

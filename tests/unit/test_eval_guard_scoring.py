@@ -1,0 +1,99 @@
+"""Guard scoring: labeled cases run through the real guards into confusion counts, precision, recall, F1."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from test_eval_reports import Page
+from test_eval_runner import MustNotBeCalled
+
+from copilot.errors import EvalError
+from evals.answers import LiveAnswers
+from evals.compare import compare_reports
+from evals.guard_scoring import confusion, run_guard_suite
+from evals.html import render_html
+from evals.runner import run_suites
+from evals.spec import load_suite
+
+LEGACY = "Hi *|FNAME|*, take 15% off one order with code COMEBACK15 until March 19, 2027."
+CASES = f"""
+guard: fallbacks
+cases:
+  - id: missing-fallback
+    variant: {{merge_fields: []}}
+    expect: [FB_MISSING_FALLBACK]
+  - id: legacy-merge-tag
+    variant: {{body: "{LEGACY}"}}
+    expect: [FB_RAW_MERGE_SYNTAX]
+  - id: clean
+    expect: []
+  - id: mislabeled-missed
+    expect: [FB_EMPTY_SUBJECT]
+  - id: mislabeled-unexpected
+    variant: {{body: "{LEGACY}"}}
+    expect: []
+"""
+
+
+def guard_suite(tmp_path: Path, cases: str = CASES) -> Path:
+    (tmp_path / "fallbacks.yaml").write_text(cases, encoding="utf-8")
+    path = tmp_path / "suite.yaml"
+    path.write_text("suite: gc\nkind: guards\nthreshold: 0.6\ncases: ['*.yaml']\n", encoding="utf-8")
+    return path
+
+
+def test_confusion_counts_precision_recall_and_f1_per_guard_and_code(tmp_path: Path) -> None:
+    result = run_guard_suite(load_suite(guard_suite(tmp_path)))
+    assert [(t.id, t.status) for t in result.tests] == [
+        ("fallbacks/missing-fallback", "pass"), ("fallbacks/legacy-merge-tag", "pass"), ("fallbacks/clean", "pass"),
+        ("fallbacks/mislabeled-missed", "fail"), ("fallbacks/mislabeled-unexpected", "fail")]
+    scores = result.guard_scores
+    assert scores is not None and scores.cases == 5
+    g = scores.by_guard["fallbacks"]
+    # Per guard the codes add up: 3 codes x 5 cases = 15 labels, 11 of them true negatives.
+    assert (g.tp, g.fp, g.fn, g.tn, g.precision, g.recall, g.f1) == (2, 1, 1, 11, 0.6667, 0.6667, 0.6667)
+    raw = scores.by_code["FB_RAW_MERGE_SYNTAX"]
+    assert (raw.tp, raw.fp, raw.fn, raw.tn, raw.precision, raw.recall) == (1, 1, 0, 3, 0.5, 1.0)
+    missed = scores.by_code["FB_EMPTY_SUBJECT"]
+    assert (missed.fn, missed.precision, missed.recall, missed.f1) == (1, None, 0.0, 0.0)
+    assert result.pass_rate == 0.6 and result.meets_threshold
+    unexpected = result.tests[-1].guard_case
+    assert unexpected is not None and unexpected["unexpected"] == ["FB_RAW_MERGE_SYNTAX"]
+
+
+def test_the_wrong_code_of_the_right_guard_is_a_miss_and_a_false_alarm(tmp_path: Path) -> None:
+    cases = f"guard: fallbacks\ncases:\n  - {{id: x, variant: {{body: \"{LEGACY}\"}}, expect: [FB_NULL_LITERAL]}}\n"
+    g = run_guard_suite(load_suite(guard_suite(tmp_path, cases))).guard_scores.by_guard["fallbacks"]  # type: ignore[union-attr]
+    assert (g.tp, g.fp, g.fn, g.precision, g.recall) == (0, 1, 1, 0.0, 0.0)
+
+
+def test_confusion_edge_cases() -> None:
+    assert confusion(0, 0, 0, 5).model_dump() == {"tp": 0, "fp": 0, "fn": 0, "tn": 5, "precision": None,
+                                                  "recall": None, "f1": None}
+    assert confusion(3, 1, 0, 0).f1 == 0.8571
+
+
+def test_guard_suites_run_with_plan_suites_and_show_in_reports_and_comparisons(tmp_path: Path) -> None:
+    path = guard_suite(tmp_path)
+    planner = MustNotBeCalled()  # guard suites need no planner
+    report = asyncio.run(run_suites([load_suite(path)], source=LiveAnswers(planner), provider="offline"))
+    assert planner.calls == 0
+    suite = report.suites[0]
+    assert suite.kind == "guards" and suite.guard_scores is not None and report.exit_code() == 0
+    page = Page(render_html(report))
+    per_guard = page.tables["guard-scores"]
+    assert ["fallbacks", "2", "1", "1", "11", "0.667", "0.667", "0.667"] in per_guard
+    # With the missed label fixed recall is 1.0; going back to the mislabeled set is a recall regression.
+    fixed = guard_suite(tmp_path, CASES.replace("expect: [FB_EMPTY_SUBJECT]", "expect: []"))
+    better = asyncio.run(run_suites([load_suite(fixed)], source=LiveAnswers(planner), provider="offline"))
+    comparison = compare_reports(better, report)
+    assert any(line.startswith("guard gc guard fallbacks: precision 0.667 -> 0.667, recall 1.000 -> 0.667")
+               for line in comparison.regressions)
+
+
+def test_a_case_expecting_an_unknown_code_is_refused(tmp_path: Path) -> None:
+    path = guard_suite(tmp_path, "guard: fallbacks\ncases:\n  - {id: x, expect: [FB_NOPE]}\n")
+    with pytest.raises(EvalError, match=r"expects unknown code\(s\) \['FB_NOPE'\]"):
+        run_guard_suite(load_suite(path))

@@ -1,0 +1,123 @@
+"""The playbook library: valid data, the moments the product promises, safe fields, seed timings, voice CTAs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from copilot.brief import risk_reason
+from copilot.errors import PlannerError
+from copilot.plan import DelayStep, SendStep, WaitStep
+from copilot.playbooks import PLAYBOOK_DIR, get_playbook, load_playbooks
+from copilot.playbooks.library import load_playbooks as load_from
+from copilot.planner.compose import rule_names
+from copilot.workspace import Workspace
+
+REQUIRED = {"welcome", "browse_abandonment", "cart_abandonment", "post_purchase", "replenishment", "winback",
+            "vip_reward", "reengagement", "price_drop", "back_in_stock", "announcement", "newsletter"}
+
+
+def _send_offsets(book_id: str) -> dict[str, float]:
+    """Hours from entry to each send, waits counted at their timeout."""
+    clock, out = 0.0, {}
+    for step in get_playbook(book_id).trigger.steps:
+        if isinstance(step, DelayStep):
+            clock += step.hours
+        elif isinstance(step, WaitStep):
+            clock += step.timeout_hours
+        elif isinstance(step, SendStep):
+            out[step.message] = clock
+    return out
+
+
+def test_library_covers_every_promised_moment() -> None:
+    assert REQUIRED <= {b.id for b in load_playbooks()}
+
+
+def test_segments_use_only_catalog_fields_that_are_safe_to_target(demo_workspace: Workspace) -> None:
+    for book in load_playbooks():
+        for seg in book.segments:
+            fields, events = rule_names(seg.rule)
+            for name in fields:
+                f = demo_workspace.field(name)
+                assert f is not None, (book.id, seg.key, name)
+                assert risk_reason(demo_workspace, name) is None, (book.id, seg.key, name)
+                assert f.provenance in {"zero_party", "first_party"}, (book.id, seg.key, name)
+            assert all(demo_workspace.event(e) for e in events), (book.id, seg.key, events)
+
+
+def test_cart_timings_follow_the_seed_windows() -> None:
+    offsets = _send_offsets("cart_abandonment")
+    # the event fires an hour after the shopper leaves the cart
+    assert 1 <= offsets["email_1"] + 1 <= 4
+    assert 20 <= offsets["email_2"] + 1 <= 28
+    assert 48 <= offsets["email_3"] + 1 <= 72
+
+
+def test_review_request_lands_7_to_14_days_after_delivery() -> None:
+    offsets = _send_offsets("post_purchase")
+    assert 7 * 24 <= offsets["email_2"] <= 14 * 24
+    assert offsets["email_3"] <= 14 * 24
+
+
+def test_welcome_starts_immediately_and_reengagement_ends_with_a_sunset() -> None:
+    assert _send_offsets("welcome")["email_1"] == 0
+    sunset = get_playbook("reengagement").messages[-1]
+    assert any("[[sunset_date]]" in p for p in sunset.copy_a.body)
+
+
+def test_every_cta_is_one_the_brand_voice_lists(demo_workspace: Workspace) -> None:
+    """Each CTA is brand-approved wording, and each playbook leads with its own stage's CTAs (a VIP email
+    without a VIP perk borrows "See what's new": "Claim your reward" would promise what it lacks)."""
+    rules = {k: {t.lower() for t in v} for k, v in demo_workspace.voice.cta_rules.items()}
+    everything = set().union(*rules.values())
+    for book in load_playbooks():
+        assert book.stage in rules, book.id
+        ctas = [t for m in book.messages for t in (m.copy_a.cta, m.copy_a.cta_with_offer) if t]
+        assert all(t.lower() in everything for t in ctas), (book.id, ctas)
+        assert any(t.lower() in rules[book.stage] for t in ctas), (book.id, ctas)
+
+
+def test_copy_patterns_avoid_the_brands_banned_phrases(demo_workspace: Workspace) -> None:
+    banned = [p.lower() for p in demo_workspace.voice.banned_phrases + demo_workspace.voice.discouraged_phrases]
+    for path in PLAYBOOK_DIR.glob("*.yaml"):
+        text = path.read_text(encoding="utf-8").lower()
+        assert not [p for p in banned if p in text], path.name
+
+
+def _copy_library(tmp_path: Path, book: str, change) -> Path:  # type: ignore[no-untyped-def]
+    for path in PLAYBOOK_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    data = yaml.safe_load((tmp_path / f"{book}.yaml").read_text(encoding="utf-8"))
+    change(data)
+    (tmp_path / f"{book}.yaml").write_text(yaml.safe_dump(data), encoding="utf-8")
+    return tmp_path
+
+
+def test_a_merge_field_without_fallback_is_refused_with_file_and_reason(tmp_path: Path) -> None:
+    def drop_fallback(data: dict) -> None:  # type: ignore[type-arg]
+        data["messages"][0]["copy"]["merge"] = {}
+
+    folder = _copy_library(tmp_path, "winback", drop_fallback)
+    with pytest.raises(PlannerError, match=r"winback\.yaml.*first_name.*no fallback"):
+        load_from(folder)
+
+
+def test_a_send_step_without_its_message_is_refused(tmp_path: Path) -> None:
+    def orphan(data: dict) -> None:  # type: ignore[type-arg]
+        data["trigger"]["steps"].append({"type": "send", "message": "email_9"})
+
+    folder = _copy_library(tmp_path, "newsletter", orphan)
+    with pytest.raises(PlannerError, match=r"newsletter\.yaml.*email_9"):
+        load_from(folder)
+
+
+def test_a_subject_that_can_come_out_empty_needs_a_plain_fallback(tmp_path: Path) -> None:
+    def risky_subject(data: dict) -> None:  # type: ignore[type-arg]
+        data["messages"][0]["copy"]["subject"] = "Your [[offer_short]]"
+
+    folder = _copy_library(tmp_path, "welcome", risky_subject)
+    with pytest.raises(PlannerError, match="subject_plain"):
+        load_from(folder)
