@@ -106,6 +106,7 @@ _OFFER_TALK = re.compile(r"(?i)%|\bpercent\b|[$€£]\s?\d|\b(?:offers?|sale|dis
 _CLAUSE = re.compile(r"[;:]|,\s|\s[-–—]\s")
 _PLAIN_WORDS = frozenset({"best", "new", "our", "your", "the", "this", "these", "great", "free", "all", "every", "fresh",
                           "classic", "favorite", "favourite", "comfy", "light", "fast", "winter", "summer", "spring"})
+_PACK_SIZE = re.compile(r"[ \t]*\((\d+)\)")
 _MODEL_SUFFIX = re.compile(r"^(?:\d+[A-Za-z]?|[A-Z]{1,4}|Pro|Max|Plus|Lite|Elite|Ultra|Mini)$")
 
 
@@ -206,6 +207,14 @@ class _FieldReader:
                 if not m.product.in_stock:
                     yield self.finding(OUT_OF_STOCK, (m.start, m.end), f"{m.product.name} is out of stock",
                                        "Feature a product that is in stock.", sku=m.product.sku)
+        for m in self.mentions:  # "Electrolyte Tabs (60)" when only the 30-pack exists
+            pack = _PACK_SIZE.match(self.text, m.end)
+            if pack and m.product.name.strip() != f"{m.text} ({pack.group(1)})":
+                near = self.index.nearest(self.text[m.start:pack.end()], 70)
+                yield self.finding(PRODUCT_UNKNOWN, (m.start, pack.end()), (
+                    f"{self.text[m.start:pack.end()]!r} is not on the fact sheet"
+                    + (f" (did you mean {near[1].name}?)" if near else "")),
+                    "Name the product exactly as facts.yaml does.", suggestion=near[1].name if near else None)
         toks, i = self.toks, 0
         covered = {(m.start, m.end) for m in self.mentions}
         while i < len(toks):
@@ -232,8 +241,8 @@ class _FieldReader:
                     f"{phrase!r} is not on the fact sheet" + (f" (did you mean {near[1].name}?)" if near else "")),
                     "Name the product exactly as facts.yaml does.", suggestion=near[1].name if near else None)
                 continue
-            if any((a, b) in covered for a, b in [(start, end)]):
-                continue
+            if any(a <= start and end <= b for a, b in covered):
+                continue  # inside a longer known name: "Electrolyte Tabs" of "Electrolyte Tabs (30)"
             if len(run) == 1 and self._sentence_start_only(run):
                 continue  # capitalised only because a sentence starts there
             words = [t.text for t in run]
@@ -318,7 +327,7 @@ class _FieldReader:
                     f"{self.text[span[0]:span[1]]} is in {currency}; this brand prices in {', '.join(sorted(allowed))}"),
                     "State prices in the brand's currency.", currency=currency)
                 continue
-            if _FREE_SHIPPING.search(self.text[slice(*self.sentence(span[0]))]):
+            if _FREE_SHIPPING.search(self.low[slice(*self.sentence(span[0]))]):
                 continue  # thresholds of free shipping are checked with the shipping promise
             if _AMOUNT_OFF.match(after):
                 self.stated["amount_off"].add(_num(value))

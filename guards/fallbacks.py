@@ -46,6 +46,8 @@ UNESCAPED_HTML = Code("FB_UNESCAPED_HTML", "fallbacks", "block",
                       "The rendered HTML has a tag or attribute the copy cannot produce safely", lowerable=False)
 LOCALE_MISMATCH = Code("FB_LOCALE_MISMATCH", "fallbacks", "block",
                        "The variant's language does not match its recipients")
+LOCALE_DEFAULT = Code("FB_LOCALE_DEFAULT", "fallbacks", "warn",
+                      "Some recipients read another of the brand's languages and get the default-language copy")
 
 # Merge syntax of other tools, and Jinja's own, as it would show if left unrendered.
 _RAW_MERGE = re.compile(
@@ -237,14 +239,30 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
             f"the variant is written for {locale!r} but segment {ctx.variant.segment!r} only holds "
             f"{', '.join(sorted(pinned))} speakers"), evidence={"locale": locale, "segment_locales": sorted(pinned)},
             fix="Write this variant in the segment's language, or change the segment rule.")
+    # Readers of a language the segment has its own variant in get that variant, not this one.
+    covered = {_base(v.locale) for v in ctx.plan.variants
+               if v.segment == ctx.variant.segment and v.message == ctx.variant.message} - {base}
     others = sorted({str(c.get("locale")) for c in ctx.samples if c.get("locale")
-                     and str(c.get("locale")).split("-")[0].split("_")[0].lower() != base})
-    if others:
-        count = sum(1 for c in ctx.samples if str(c.get("locale") or base).split("-")[0].split("_")[0].lower() != base)
-        yield ctx.finding(LOCALE_MISMATCH, message=(
-            f"{count} of {len(ctx.samples)} sample contacts of {ctx.variant.segment!r} read {', '.join(others)}, "
-            f"not {locale!r}"), evidence={"locale": locale, "sample_locales": others},
-            fix="Add a variant per language, or restrict the segment by locale.")
+                     and _base(str(c.get("locale"))) not in covered | {base}})
+    if not others:
+        return
+    count = sum(1 for c in ctx.samples if str(c.get("locale") or locale) in others)
+    brand_bases = {_base(b) for b in brand_locales}
+    # The brand's default language is the designed fallback for readers of another brand
+    # language the segment has no copy in: a reviewer should know (warn), it is not broken.
+    # Copy in a non-default language, or readers of a language the brand does not write,
+    # is a mismatch (block).
+    as_fallback = base == _base(ctx.workspace.brand.default_locale) and all(
+        _base(o) in brand_bases for o in others)
+    yield ctx.finding(LOCALE_DEFAULT if as_fallback else LOCALE_MISMATCH, message=(
+        f"{count} of {len(ctx.samples)} sample contacts of {ctx.variant.segment!r} read {', '.join(others)}, "
+        f"not {locale!r}" + (" (they get this default-language copy)" if as_fallback else "")),
+        evidence={"locale": locale, "sample_locales": others},
+        fix="Add a variant per language, or restrict the segment by locale.")
+
+
+def _base(locale: str) -> str:
+    return locale.split("-")[0].split("_")[0].lower()
 
 
 def _pinned_locales(rule: Any) -> set[str] | None:
@@ -293,6 +311,6 @@ GUARD = Guard(
     name="fallbacks",
     description="Merge fields have fallbacks; edge-case and sample contacts render cleanly in the right language.",
     codes=(MISSING_FALLBACK, TEMPLATE_ERROR, SANDBOX, RAW_MERGE, NULL_LITERAL, EMPTY_SALUTATION, SPACING,
-           EMPTY_SUBJECT, BAD_CTA_URL, UNESCAPED_HTML, LOCALE_MISMATCH),
+           EMPTY_SUBJECT, BAD_CTA_URL, UNESCAPED_HTML, LOCALE_MISMATCH, LOCALE_DEFAULT),
     check_variant=check_variant,
 )

@@ -16,7 +16,7 @@
 #   COPILOT_LOCAL_MODEL_CACHE    cache folder (default ~/.cache/copilot-local-model)
 #   COPILOT_LOCAL_MODEL_RUN_DIR  where pid, port and log live (default $CACHE/run);
 #                                give each concurrent server its own
-#   COPILOT_LOCAL_MODEL_CTX      context size in tokens per request slot (default 4096)
+#   COPILOT_LOCAL_MODEL_CTX      context size in tokens per request slot (default 8192: the revise prompt carries the whole plan)
 #   COPILOT_LOCAL_MODEL_SLOTS    requests served at once (default 1; the copy round of a
 #                                plan sends one request per segment)
 #   COPILOT_LOCAL_MODEL_BUILD_JOBS  compilers in parallel for the build (default nproc)
@@ -26,7 +26,7 @@ set -euo pipefail
 
 CACHE="${COPILOT_LOCAL_MODEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/copilot-local-model}"
 RUN_DIR="${COPILOT_LOCAL_MODEL_RUN_DIR:-$CACHE/run}"
-CTX="${COPILOT_LOCAL_MODEL_CTX:-4096}"
+CTX="${COPILOT_LOCAL_MODEL_CTX:-8192}"
 THREADS="${COPILOT_LOCAL_MODEL_THREADS:-1}"
 SLOTS="${COPILOT_LOCAL_MODEL_SLOTS:-1}"
 # Greedy sampling and a fixed seed by default (requests may still set their own):

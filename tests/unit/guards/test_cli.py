@@ -59,7 +59,7 @@ def test_a_plan_that_does_not_fit_exits_2_naming_the_path(tmp_path, plan_data) -
 
 def test_samples_file_feeds_the_render_checks(tmp_path, plan_data) -> None:  # type: ignore[no-untyped-def]
     samples = tmp_path / "samples.json"
-    samples.write_text(json.dumps({"Lapsed customers": [{"first_name": "Ana", "locale": "es"}]}))
+    samples.write_text(json.dumps({"Lapsed customers": [{"first_name": "Jeanne", "locale": "fr"}]}))
     result = CliRunner().invoke(cli, ["guard", str(_write(tmp_path, plan_data)), "--samples", str(samples), "--json"])
     assert result.exit_code == 1
     assert [f["code"] for f in json.loads(result.output)["findings"]] == ["FB_LOCALE_MISMATCH"]
