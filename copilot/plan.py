@@ -181,7 +181,10 @@ class Hypothesis(_Model):
 
 
 class FieldRationale(_Model):
-    """Why using a field helps the recipient (the provenance guard reads this)."""
+    """Why using a field or event helps the recipient (the provenance guard reads this).
+
+    ``field`` names a catalog field or a catalog event the segment's rule uses.
+    """
 
     field: str
     rationale: str = Field(min_length=1)

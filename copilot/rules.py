@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from copilot.plan import AllRule, AnyRule, FieldRule, NotRule, Rule, SegmentRule
+from copilot.plan import AllRule, AnyRule, EventRule, FieldRule, LastPerformedRule, NotRule, Rule, SegmentRule
 
 __all__ = [
     "OPS_BY_TYPE",
@@ -18,6 +18,7 @@ __all__ = [
     "DAYS_OPS",
     "walk_rule",
     "fields_in_rule",
+    "events_in_rule",
     "segment_refs",
     "value_problem",
     "parse_when",
@@ -59,6 +60,15 @@ def fields_in_rule(rule: Rule) -> list[str]:
     for _, node in walk_rule(rule, ""):
         if isinstance(node, FieldRule):
             seen.setdefault(node.field, None)
+    return list(seen)
+
+
+def events_in_rule(rule: Rule) -> list[str]:
+    """Catalog events the rule itself tests (event counts and "last performed"), in order."""
+    seen: dict[str, None] = {}
+    for _, node in walk_rule(rule, ""):
+        if isinstance(node, (EventRule, LastPerformedRule)):
+            seen.setdefault(node.event, None)
     return list(seen)
 
 

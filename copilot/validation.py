@@ -201,9 +201,10 @@ class _Checker:
             self.rule(seg.rule, f"{here}.rule")
             rationales = {r.field for r in seg.field_rationales}
             for j, r in enumerate(seg.field_rationales):
-                if self.ws.field(r.field) is None:
+                if self.ws.field(r.field) is None and self.ws.event(r.field) is None:
                     self.add(f"{here}.field_rationales[{j}].field",
-                             f"unknown field {r.field!r}{_suggest(r.field, self.ws.fields_by_name)}", "unknown_field")
+                             f"unknown field or event {r.field!r}{_suggest(r.field, self.ws.fields_by_name)}",
+                             "unknown_field")
             for name in fields_in_rule(seg.rule):
                 if name not in rationales and self.ws.field(name) is not None:
                     self.add(f"{here}.field_rationales", f"field {name!r} is used in the rule but has no "

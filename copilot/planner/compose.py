@@ -37,7 +37,7 @@ from copilot.plan import (
 from copilot.planner.base import AudienceStats
 from copilot.planner.copywriter import CopyContext, long_date, money, offer_short, write_variants
 from copilot.playbooks import MessageSpec, Playbook, SegmentSpec
-from copilot.rules import fields_in_rule, walk_rule
+from copilot.rules import events_in_rule, fields_in_rule, walk_rule
 from copilot.workspace import Offer, Product, Workspace
 
 __all__ = ["Draft", "compose_plan", "rule_names"]
@@ -321,10 +321,11 @@ class _Composer:
     def _rationales(self, spec: SegmentSpec, rule: Rule, hints: list[AudienceHint]) -> list[FieldRationale]:
         out = list(spec.field_rationales)
         have = {r.field for r in out}
-        for name in fields_in_rule(rule):
+        used = [*fields_in_rule(rule), *events_in_rule(rule)]
+        for name in used:
             if name in have:
                 continue
-            f = self.ws.field(name)
+            f = self.ws.field(name) or self.ws.event(name)
             assert f is not None
             hint = next((h for h in hints if name in h.fields), None)
             told = {"zero_party": "the person told us", "first_party": "it comes from their own activity with us",
@@ -333,7 +334,7 @@ class _Composer:
             out.append(FieldRationale(field=name, rationale=f"{why}; {f.description.rstrip('.').lower()} "
                                                             f"({told})."))
             have.add(name)
-        return [r for r in out if r.field in set(fields_in_rule(rule))]
+        return [r for r in out if r.field in set(used)]
 
     def segments(self) -> tuple[list[tuple[Segment, SegmentSpec]], list[str]]:
         hints = self._hints()

@@ -152,11 +152,10 @@ def _product_claim(ws: Workspace, product: Product | None) -> str:
 
 
 def _cta(text: str, playbook: Playbook, workspace: Workspace) -> str:
-    """The playbook's CTA when the brand's voice lists it (for any stage), else the stage's first CTA."""
-    rules = workspace.voice.cta_rules
-    known = {a.lower() for texts in rules.values() for a in texts}
-    allowed = rules.get(playbook.stage)
-    if not allowed or text.lower() in known:
+    """The playbook's CTA when the brand's voice lists it for the playbook's stage, else the
+    stage's first CTA (the tone guard checks the CTA against that stage's list)."""
+    allowed = workspace.voice.cta_rules.get(playbook.stage)
+    if not allowed or text.lower() in {a.lower() for a in allowed}:
         return text
     return allowed[0]
 
