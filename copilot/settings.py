@@ -44,6 +44,15 @@ def _env_bool(name: str, default: bool) -> bool:
     return raw in {"1", "true", "yes", "on"}
 
 
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = _env(name, default).lower()
+    if raw not in choices:
+        from copilot.errors import ConfigError
+
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}", setting=name)
+    return raw
+
+
 # name -> (default as shown to users, meaning). Kept beside the dataclass and
 # checked by a test so the README table cannot drift from the code.
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -62,6 +71,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "COPILOT_LLM_RETRIES": ("2", "retries on 429, 5xx and connection errors"),
     "COPILOT_LLM_CONCURRENCY": ("4", "copy-writing calls in flight at once"),
     "COPILOT_LLM_STALL_TIMEOUT": ("20", "seconds a streamed answer may go silent before the turn falls back to the offline plan"),
+    "COPILOT_LLM_FALLBACK": ("offline", "what answers when the model fails: offline (the playbook plan, with a note) or none (the turn ends with an error)"),
     "COPILOT_CONTEXT_BUDGET": ("12000", "prompt tokens per request before older turns are condensed"),
     "COPILOT_PRICE_PROMPT_PER_MTOK": ("0.15", "USD per million prompt tokens, for cost estimates"),
     "COPILOT_PRICE_COMPLETION_PER_MTOK": ("0.60", "USD per million completion tokens, for cost estimates"),
@@ -88,6 +98,7 @@ class Settings:
     llm_retries: int = 2
     llm_concurrency: int = 4
     llm_stall_timeout: float = 20.0
+    llm_fallback: bool = True
     context_budget: int = 12000
     price_prompt_per_mtok: float = 0.15
     price_completion_per_mtok: float = 0.60
@@ -127,6 +138,7 @@ class Settings:
             llm_retries=_env_int("COPILOT_LLM_RETRIES", 2),
             llm_concurrency=_env_int("COPILOT_LLM_CONCURRENCY", 4),
             llm_stall_timeout=_env_float("COPILOT_LLM_STALL_TIMEOUT", 20.0),
+            llm_fallback=_env_choice("COPILOT_LLM_FALLBACK", "offline", ("offline", "none")) == "offline",
             context_budget=_env_int("COPILOT_CONTEXT_BUDGET", 12000),
             price_prompt_per_mtok=_env_float("COPILOT_PRICE_PROMPT_PER_MTOK", 0.15),
             price_completion_per_mtok=_env_float("COPILOT_PRICE_COMPLETION_PER_MTOK", 0.60),

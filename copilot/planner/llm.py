@@ -21,6 +21,7 @@ import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel
 
+from copilot.errors import PlannerError
 from copilot.plan import Plan, Segment, Variant
 from copilot.planner.answers import (
     AnswerProblem,
@@ -106,7 +107,7 @@ class LLMPlanner(Planner):
     def shared(cls, settings: Settings) -> LLMPlanner:
         """One planner (and connection pool) per distinct model configuration in the process."""
         key = (settings.openai_api_key, settings.openai_base_url, settings.model, settings.llm_timeout,
-               settings.llm_retries, settings.llm_concurrency, settings.llm_stall_timeout,
+               settings.llm_retries, settings.llm_concurrency, settings.llm_stall_timeout, settings.llm_fallback,
                settings.context_budget, settings.price_prompt_per_mtok, settings.price_completion_per_mtok,
                str(settings.data_dir))
         planner = cls._shared.get(key)
@@ -140,6 +141,9 @@ class LLMPlanner(Planner):
         try:
             return await run.execute()
         except ModelFault as fault:
+            if not self.settings.llm_fallback:
+                raise PlannerError(f"The model ({self.model}) could not answer: {fault.reason}",
+                                   fault=fault.kind, model=self.model) from fault
             return await run.fall_back(fault)
 
 

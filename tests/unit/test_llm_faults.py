@@ -21,6 +21,7 @@ from support.openai_stub import (
 from support.openai_stub import llm_settings as make_settings
 from support.openai_stub import run_planner as run
 
+from copilot.errors import PlannerError
 from copilot.planner.base import PlanRequest
 from copilot.planner.llm import LLMPlanner
 from copilot.tokens import prepare_tiktoken_cache
@@ -79,6 +80,13 @@ async def test_connection_error_falls_back(tmp_path: Path) -> None:
     result, streamed = await plan_with(stub, tmp_path)
     assert_fell_back(result, streamed, "could not reach the model's API at http://llm.test/v1")
     assert result.usage.calls == 0  # nothing was answered, nothing billed
+
+
+async def test_with_fallback_off_a_model_fault_is_an_error_not_an_offline_plan(tmp_path: Path) -> None:
+    stub = StubLLM().queue("plan", httpx.ConnectError("connection refused"))
+    with pytest.raises(PlannerError, match="could not reach the model's API") as caught:
+        await run(LLMPlanner(make_settings(tmp_path, llm_fallback=False)), stub, PlanRequest(brief=BRIEF, workspace=WS))
+    assert caught.value.context["fault"] == "connection"
 
 
 async def test_timeout_falls_back(tmp_path: Path) -> None:

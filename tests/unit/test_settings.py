@@ -35,6 +35,14 @@ def test_bad_number_names_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     assert info.value.context["setting"] == "COPILOT_PORT"
 
 
+def test_fallback_choice_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COPILOT_LLM_FALLBACK", "None")
+    assert Settings.from_env().llm_fallback is False
+    monkeypatch.setenv("COPILOT_LLM_FALLBACK", "maybe")
+    with pytest.raises(ConfigError, match="COPILOT_LLM_FALLBACK must be one of offline, none, got 'maybe'"):
+        Settings.from_env()
+
+
 def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     missing = [name for name in SETTINGS_DOC if f"`{name}`" not in readme]
