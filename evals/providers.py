@@ -45,6 +45,6 @@ def make_source(provider: str, *, settings: Settings, model: str | None = None, 
 
     settings = settings.replace(model=model) if model else settings
     planner = get_planner(settings)
-    identity = f"{planner.name}|{settings.model}|{settings.openai_base_url or 'default'}|prompts:{prompts_hash()}"
+    identity = f"{planner.name}|{settings.model}|{settings.openai_base_url or 'default'}|fallback:{settings.llm_fallback}|prompts:{prompts_hash()}"
     source: AnswerSource = LiveAnswers(planner, identity=identity)
     return CachedAnswers(source, cache_dir(settings) / "plans") if cache else source

@@ -17,6 +17,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
+from litestar.stores.file import FileStore
 from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
@@ -103,12 +104,16 @@ class ReviewUIPlugin(InitPluginProtocol):
             create_static_files_router("/static", directories=[STATIC_DIR], include_in_schema=False,
                                        cache_control=CacheControlHeader(max_age=3600)),
         ])
+        # Sessions live in files under the data folder: a restart or a second worker process
+        # does not log everyone out. Expired ones are swept at start-up.
+        session_store = FileStore(settings.data_dir / "sessions", create_directories=True)
+        app_config.on_startup.append(session_store.delete_expired)
         stores = app_config.stores
         if isinstance(stores, StoreRegistry):
-            stores.register("ui_sessions", MemoryStore())
+            stores.register("ui_sessions", session_store)
             stores.register("login_rate_limit", MemoryStore())
         else:
-            app_config.stores = {**(stores or {}), "ui_sessions": MemoryStore(), "login_rate_limit": MemoryStore()}
+            app_config.stores = {**(stores or {}), "ui_sessions": session_store, "login_rate_limit": MemoryStore()}
         # JSON API, health and the schema are not cookie-authenticated, so CSRF does not apply there.
         app_config.csrf_config = CSRFConfig(secret=secret, cookie_secure=settings.secure_cookies,
                                             cookie_samesite="lax", header_name="x-csrftoken",
