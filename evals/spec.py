@@ -8,6 +8,7 @@ reported with its file and the path inside it, e.g. ``tests[3].assert[0].type``.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -327,3 +328,20 @@ def _error(path: Path, problems: list[dict[str, Any]]) -> EvalError:
     more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     return EvalError(f"suite {path}: {first['path']}: {first['message']}{more}",
                      file=str(path), path=first["path"], problems=problems)
+
+
+def select_tests(suite: SuiteSpec, pattern: str | None = None, first: int | None = None) -> SuiteSpec:
+    """The suite with only the tests whose id matches ``pattern`` (a regex, searched, case-insensitive),
+    then only the first ``first`` of those. Guard suites are returned whole (their cases are files)."""
+    if suite.kind != "plan" or (pattern is None and first is None):
+        return suite
+    tests = suite.tests
+    if pattern is not None:
+        try:
+            matcher = re.compile(pattern, re.IGNORECASE)
+        except re.error as exc:
+            raise EvalError(f"--filter {pattern!r} is not a valid regular expression: {exc}", path="--filter") from exc
+        tests = [t for t in tests if matcher.search(t.id)]
+    if first is not None:
+        tests = tests[:first]
+    return suite.model_copy(update={"tests": tests})

@@ -162,19 +162,27 @@ def eval_group() -> None:
 @click.option("--model", help="Model name for --provider openai (default: COPILOT_MODEL).")
 @click.option("--repeat", type=click.IntRange(1, 100), default=1, show_default=True, help="Run every test N times.")
 @click.option("--no-cache", is_flag=True, help="Call the model even when an answer to the same request is cached.")
+@click.option("--filter", "pattern", metavar="REGEX",
+              help="Only tests whose id matches REGEX (searched, case-insensitive); guard suites run whole.")
+@click.option("--first", type=click.IntRange(1), metavar="N",
+              help="Only the first N tests of each plan suite (after --filter), e.g. for a slow model.")
 @_with_output_options
 @_exit_2_on_crash
 def run_cmd(suites: tuple[str, ...], provider: str, model: str | None, repeat: int, no_cache: bool,
-            output: Path | None, html: Path | None, junit: Path | None, baseline: Path | None,
+            pattern: str | None, first: int | None, output: Path | None, html: Path | None, junit: Path | None, baseline: Path | None,
             concurrency: int, progress: bool | None) -> None:
     """Run SUITES (files, or names in evals/suites/ such as planner_briefs) and score them."""
+    from copilot.errors import EvalError
     from evals.grader import make_grader
     from evals.providers import make_source
     from evals.runner import run_suites
-    from evals.spec import load_suite
+    from evals.spec import load_suite, select_tests
 
     settings = get_settings()
-    specs = [load_suite(s) for s in suites]
+    specs = [select_tests(load_suite(s), pattern, first) for s in suites]
+    if pattern is not None and not any(s.tests for s in specs if s.kind == "plan"):
+        raise EvalError(f"--filter {pattern!r} matches no test id in {', '.join(suites)}", path="--filter")
+    specs = [s for s in specs if s.kind != "plan" or s.tests]
     source = make_source(provider, settings=settings, model=model, cache=not no_cache)
     grader = make_grader(settings, model=model, cache=not no_cache)
     total = sum(len(s.tests) * repeat for s in specs if s.kind == "plan")

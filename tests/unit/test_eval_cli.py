@@ -77,6 +77,8 @@ def test_run_exits_1_when_an_assertion_that_must_fail_fails(tmp_path: Path) -> N
     (["run", "{bad}"], "tests[0].assert[0].type: unknown assertion type 'gaol'"),
     (["run", "{no_workspace}"], "error: workspace folder not found"),
     (["rescore", "{not_results}"], "is not an eval results file"),
+    (["run", "{suite}", "--filter", "no-such-test"], "error: --filter 'no-such-test' matches no test id"),
+    (["run", "{suite}", "--filter", "wel(come"], "error: --filter 'wel(come' is not a valid regular expression"),
 ])
 def test_a_run_that_cannot_happen_exits_2_with_a_clear_error(tmp_path: Path, args: list[str], message: str) -> None:
     bad = tmp_path / "bad.yaml"
@@ -90,6 +92,22 @@ def test_a_run_that_cannot_happen_exits_2_with_a_clear_error(tmp_path: Path, arg
     result = CliRunner().invoke(cli, ["eval", *[a.format(**paths) for a in args]])
     assert result.exit_code == 2, result.output
     assert message in result.output
+
+
+def test_filter_and_first_choose_which_tests_run(tmp_path: Path) -> None:
+    path = suite(tmp_path, "  - id: cart\n    brief: remind people who left their carts\n"
+                           "  - id: winback\n    brief: win back lapsed runners with 15% off\n")
+    out = tmp_path / "r.json"
+
+    def ran(*args: str) -> list[str]:
+        result = invoke("run", str(path), "--no-progress", "-o", str(out), *args)
+        assert result.exit_code == 0, result.output
+        return [t["id"] for t in json.loads(out.read_text())["suites"][0]["tests"]]
+
+    assert ran() == ["welcome", "cart", "winback"]
+    assert ran("--filter", "^(CART|winback)$") == ["cart", "winback"]
+    assert ran("--first", "2") == ["welcome", "cart"]
+    assert ran("--filter", "a", "--first", "1") == ["cart"]
 
 
 def test_rescore_reproduces_the_run_and_compare_reports_the_regression(tmp_path: Path) -> None:
@@ -121,6 +139,9 @@ def test_the_openai_provider_uses_the_product_planner_behind_a_cache_keyed_by_mo
                         openai_base_url="http://llm.test/v1", model="small-model")
     source = make_source("openai", settings=settings)
     assert isinstance(source, CachedAnswers) and source.folder == tmp_path / "eval-cache" / "plans"
-    assert source.identity == f"llm:small-model|small-model|http://llm.test/v1|prompts:{prompts_hash()}"
+    assert source.identity == (f"llm:small-model|small-model|http://llm.test/v1|fallback:True|"
+                               f"prompts:{prompts_hash()}")
+    strict = make_source("openai", settings=settings.replace(llm_fallback=False))
+    assert strict.identity != source.identity  # an offline answer is never served as the model's
     other = make_source("openai", settings=settings, model="bigger-model", cache=False)
     assert not isinstance(other, CachedAnswers) and "bigger-model" in other.identity
