@@ -71,6 +71,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "COPILOT_LLM_RETRIES": ("2", "retries on 429, 5xx and connection errors"),
     "COPILOT_LLM_CONCURRENCY": ("4", "copy-writing calls in flight at once"),
     "COPILOT_LLM_STALL_TIMEOUT": ("20", "seconds a streamed answer may go silent before the turn falls back to the offline plan"),
+    "COPILOT_LLM_MAX_OUTPUT_TOKENS": ("4000", "most tokens one model answer may have (max_completion_tokens); a longer one is cut off and repaired"),
     "COPILOT_LLM_FALLBACK": ("offline", "what answers when the model fails: offline (the playbook plan, with a note) or none (the turn ends with an error)"),
     "COPILOT_CONTEXT_BUDGET": ("12000", "prompt tokens per request before older turns are condensed"),
     "COPILOT_PRICE_PROMPT_PER_MTOK": ("0.15", "USD per million prompt tokens, for cost estimates"),
@@ -99,6 +100,7 @@ class Settings:
     llm_concurrency: int = 4
     llm_stall_timeout: float = 20.0
     llm_fallback: bool = True
+    llm_max_output_tokens: int = 4000
     context_budget: int = 12000
     price_prompt_per_mtok: float = 0.15
     price_completion_per_mtok: float = 0.60
@@ -138,6 +140,7 @@ class Settings:
             llm_retries=_env_int("COPILOT_LLM_RETRIES", 2),
             llm_concurrency=_env_int("COPILOT_LLM_CONCURRENCY", 4),
             llm_stall_timeout=_env_float("COPILOT_LLM_STALL_TIMEOUT", 20.0),
+            llm_max_output_tokens=_env_int("COPILOT_LLM_MAX_OUTPUT_TOKENS", 4000),
             llm_fallback=_env_choice("COPILOT_LLM_FALLBACK", "offline", ("offline", "none")) == "offline",
             context_budget=_env_int("COPILOT_CONTEXT_BUDGET", 12000),
             price_prompt_per_mtok=_env_float("COPILOT_PRICE_PROMPT_PER_MTOK", 0.15),

@@ -108,6 +108,7 @@ class LLMPlanner(Planner):
         """One planner (and connection pool) per distinct model configuration in the process."""
         key = (settings.openai_api_key, settings.openai_base_url, settings.model, settings.llm_timeout,
                settings.llm_retries, settings.llm_concurrency, settings.llm_stall_timeout, settings.llm_fallback,
+               settings.llm_max_output_tokens,
                settings.context_budget, settings.price_prompt_per_mtok, settings.price_completion_per_mtok,
                str(settings.data_dir))
         planner = cls._shared.get(key)
@@ -190,7 +191,9 @@ class _Run:
         counted = self._count(messages)
         # The response format goes in extra_body: the SDK would otherwise walk the whole schema
         # (thousands of nodes) to transform it on every call, on the path to the first token.
+        # A cap on the answer's length: a model that loops (small ones do) stops at a known cost.
         kwargs: dict[str, Any] = {"model": self.p.model, "messages": messages,
+                                  "max_completion_tokens": self.s.llm_max_output_tokens,
                                   "extra_body": {"response_format": response_format(answer)}}
         content, refusal, finish, usage = "", "", None, None
         try:

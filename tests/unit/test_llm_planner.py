@@ -77,6 +77,13 @@ async def test_requests_use_a_strict_json_schema(tmp_path: Path) -> None:
         assert not any({"oneOf", "default", "format", "pattern"} & set(n) for n in _walk(fmt["json_schema"]["schema"]))
 
 
+async def test_every_request_caps_the_answer_length(tmp_path: Path) -> None:
+    stub = StubLLM(answering(demo_plan()))
+    await run(LLMPlanner(make_settings(tmp_path, llm_max_output_tokens=1234)), stub,
+              PlanRequest(brief=BRIEF, workspace=WS))
+    assert [b["max_completion_tokens"] for b in stub.bodies] == [1234, 1234, 1234]
+
+
 async def test_counted_prompt_tokens_match_the_usage_the_api_reports(tmp_path: Path) -> None:
     stub = StubLLM(answering(demo_plan()))
     settings = make_settings(tmp_path, price_prompt_per_mtok=2.0, price_completion_per_mtok=8.0)
