@@ -12,7 +12,8 @@ import asyncio
 import json
 import re
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -114,6 +115,7 @@ class StubLLM:
         self.queues: dict[str, list[Reply]] = defaultdict(list)
         self.bodies: list[dict[str, Any]] = []
         self.kinds: list[str] = []
+        self.usages: list[dict[str, int]] = []  # what each answered call billed, as the API reports it
         self.default = default
 
     def queue(self, kind: str, *replies: Reply) -> StubLLM:
@@ -129,6 +131,15 @@ class StubLLM:
 
     def bodies_of(self, kind: str) -> list[dict[str, Any]]:
         return [b for b, k in zip(self.bodies, self.kinds, strict=True) if k == kind]
+
+    def prompts_of(self, kind: str) -> list[str]:
+        """The last (user) message of each request of that kind: the rendered task prompt."""
+        return [b["messages"][-1]["content"] for b in self.bodies_of(kind)]
+
+    def billed(self, start: int = 0) -> tuple[int, int]:
+        """Prompt and completion tokens billed for the answered calls from call ``start`` on."""
+        usages = self.usages[start:]
+        return sum(u["prompt_tokens"] for u in usages), sum(u["completion_tokens"] for u in usages)
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
@@ -154,6 +165,7 @@ class StubLLM:
         usage = {"prompt_tokens": prompt_tokens(body["messages"]),
                  "completion_tokens": len(tiktoken.get_encoding("o200k_base").encode(content)),
                  "total_tokens": 0}
+        self.usages.append(usage)
         if body.get("stream"):
             return httpx.Response(200, headers={"content-type": "text/event-stream"},
                                   content=sse_body(content, finish=finish, usage=usage))
@@ -186,6 +198,14 @@ def llm_settings(data_dir: Any, **changes: Any) -> Settings:
     return base.replace(**changes)
 
 
+@contextmanager
+def serving(stub: StubLLM) -> Iterator[respx.MockRouter]:
+    """The chat completions endpoint at BASE_URL answered by ``stub``, for every thread of the process."""
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        mock.post("/chat/completions").mock(side_effect=stub)
+        yield mock
+
+
 async def run_planner(planner: Planner, stub: StubLLM, request: PlanRequest) -> tuple[Any, list[str]]:
     """Plan through the stub; returns the result and the streamed reply pieces."""
     tokens: list[str] = []
@@ -193,7 +213,6 @@ async def run_planner(planner: Planner, stub: StubLLM, request: PlanRequest) -> 
     async def on_token(text: str) -> None:
         tokens.append(text)
 
-    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
-        mock.post("/chat/completions").mock(side_effect=stub)
+    with serving(stub):
         result = await planner.plan(request, on_token=on_token)
     return result, tokens
