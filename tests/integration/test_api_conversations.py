@@ -8,16 +8,25 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 from sqlmodel import select
-from support.fakes import ScriptedPlanner, demo_plan, plan_result
+from support.fakes import demo_plan
+from support.openai_stub import StubLLM, answering, llm_settings, planning_answer, serving
 
 from copilot.app import create_app
 from copilot.models import Message, User
+from copilot.planner.llm import LLMPlanner
 from copilot.services.api_tokens import issue_token, revoke_token
+from copilot.tokens import estimate_cost, prepare_tiktoken_cache
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _tiktoken_offline(tmp_path_factory: pytest.TempPathFactory) -> None:
+    prepare_tiktoken_cache(tmp_path_factory.mktemp("tiktoken"))
 
 
 @pytest.fixture
-def api(runtime):  # type: ignore[no-untyped-def]
-    """An app with a scripted planner, and tokens for two marketers and a reviewer."""
+def api(runtime, tmp_path):  # type: ignore[no-untyped-def]
+    """An app whose model planner talks to a stubbed API (answering with the demo plan unless a test
+    queues other answers), and tokens for two marketers and a reviewer."""
     tokens: dict[str, str] = {}
     with runtime.session() as session:
         for name, role in (("mia", "marketer"), ("max", "marketer"), ("rex", "reviewer")):
@@ -26,11 +35,11 @@ def api(runtime):  # type: ignore[no-untyped-def]
             session.flush()
             tokens[name] = issue_token(session, user.id, label="tests")[1]
         session.commit()
-    planner = ScriptedPlanner()
+    stub = StubLLM(answering(demo_plan()))
     app = create_app(runtime=runtime, plugins=[])
-    app.state["planner"] = planner
-    with TestClient(app) as client:
-        yield client, tokens, planner
+    app.state["planner"] = LLMPlanner(llm_settings(tmp_path / "data"))
+    with serving(stub), TestClient(app) as client:
+        yield client, tokens, stub
 
 
 def auth(token: str) -> dict[str, str]:
@@ -66,12 +75,11 @@ def test_every_conversation_route_needs_a_valid_token(api, runtime) -> None:  # 
 
 
 def test_a_chat_turn_streams_tokens_then_the_revision_and_revisions_can_be_compared(api) -> None:  # type: ignore[no-untyped-def]
-    client, tokens, planner = api
+    client, tokens, stub = api
     first = demo_plan()
     second = first.model_copy(update={"segments": first.segments[1:], "variants": first.variants[1:]})
-    planner.enqueue(plan_result(first, reply="Two segments with the come-back offer.", prompt_tokens=900,
-                                completion_tokens=200, cost_usd=0.00026),
-                    plan_result(second, reply="Dropped the VIP segment."))
+    stub.queue("plan", planning_answer(first, reply="Two segments with the come-back offer."))
+    stub.queue("revise", planning_answer(second, reply="Dropped the VIP segment.", copy_to_write=[]))
     created = client.post("/api/conversations", json={"title": "Spring winback"}, headers=auth(tokens["mia"]))
     assert created.status_code == 201
     conv = created.json()["id"]
@@ -81,9 +89,17 @@ def test_a_chat_turn_streams_tokens_then_the_revision_and_revisions_can_be_compa
     assert kinds[-1] == "done" and set(kinds[:-1]) == {"token"}
     assert "".join(d["text"] for k, d in events if k == "token").strip() == "Two segments with the come-back offer."
     done = events[-1][1]
-    assert done["planner"] == "scripted" and done["revision"]["number"] == 1
-    assert done["message"]["prompt_tokens"] == 900 and done["conversation_usage"]["cost_usd"] == pytest.approx(0.00026)
+    assert done["planner"] == "llm:gpt-4o-mini" and done["revision"]["number"] == 1
+    prompt_tokens, completion_tokens = stub.billed()  # what the API billed for the turn's calls
+    assert stub.kinds == ["plan", "copy", "copy"] and prompt_tokens > 0
+    assert (done["message"]["prompt_tokens"], done["message"]["completion_tokens"]) == (prompt_tokens,
+                                                                                        completion_tokens)
+    prices = client.app.state["planner"].settings
+    assert done["conversation_usage"]["cost_usd"] == pytest.approx(estimate_cost(
+        prompt_tokens, completion_tokens, prompt_per_mtok=prices.price_prompt_per_mtok,
+        completion_per_mtok=prices.price_completion_per_mtok), abs=1e-6)
     sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "drop the VIP segment")
+    assert stub.kinds[3:] == ["revise"]  # the kept segment's copy is not rewritten
 
     listed = client.get(f"/api/conversations/{conv}/revisions", headers=auth(tokens["mia"])).json()
     assert [(r["number"], r["segments"]) for r in listed] == [
@@ -98,25 +114,24 @@ def test_a_chat_turn_streams_tokens_then_the_revision_and_revisions_can_be_compa
     assert restored.json()["content_hash"] == one["content_hash"]
     detail = client.get(f"/api/conversations/{conv}", headers=auth(tokens["mia"])).json()
     assert [m["role"] for m in detail["messages"]] == ["user", "assistant", "user", "assistant", "system"]
-    assert detail["latest_revision"] == 3 and detail["usage"]["prompt_tokens"] == 900
+    assert detail["latest_revision"] == 3 and detail["usage"]["prompt_tokens"] == stub.billed()[0]
     assert client.get(f"/api/conversations/{conv}/revisions/9", headers=auth(tokens["mia"])).status_code == 404
 
 
 def test_a_bad_message_is_refused_before_any_stream_and_nothing_is_stored(api, runtime) -> None:  # type: ignore[no-untyped-def]
-    client, tokens, planner = api
+    client, tokens, stub = api
     conv = client.post("/api/conversations", json={}, headers=auth(tokens["mia"])).json()["id"]
     response = client.post(f"/api/conversations/{conv}/messages", json={"text": "   "}, headers=auth(tokens["mia"]))
     assert response.status_code == 422 and response.json()["error"] == "BriefError"
-    assert planner.history == []
+    assert stub.bodies == []  # the model was never asked
     with runtime.session() as session:
         assert session.exec(select(Message).where(Message.conversation_id == conv)).all() == []
 
 
 def test_other_marketers_cannot_read_or_write_a_conversation_but_reviewers_can_read(api, runtime) -> None:  # type: ignore[no-untyped-def]
-    client, tokens, planner = api
-    planner.enqueue(plan_result(demo_plan()))
+    client, tokens, _ = api
     conv = client.post("/api/conversations", json={}, headers=auth(tokens["mia"])).json()["id"]
-    sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "win back lapsed runners")
+    assert sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "win back lapsed runners")[-1][0] == "done"
     assert client.get(f"/api/conversations/{conv}", headers=auth(tokens["max"])).status_code == 403
     assert client.get(f"/api/conversations/{conv}/revisions/1", headers=auth(tokens["max"])).status_code == 403
     posted = client.post(f"/api/conversations/{conv}/messages", json={"text": "mine now"}, headers=auth(tokens["max"]))
@@ -130,10 +145,9 @@ def test_other_marketers_cannot_read_or_write_a_conversation_but_reviewers_can_r
 
 
 def test_editing_copy_over_the_api_makes_a_revision_and_a_stale_edit_is_a_409(api) -> None:  # type: ignore[no-untyped-def]
-    client, tokens, planner = api
-    planner.enqueue(plan_result(demo_plan()))
+    client, tokens, _ = api
     conv = client.post("/api/conversations", json={}, headers=auth(tokens["mia"])).json()["id"]
-    sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "win back lapsed runners")
+    assert sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "win back lapsed runners")[-1][0] == "done"
     body = {"base_number": 1, "segment": "Lapsed customers", "changes": {"subject": "Come back for 15% off"}}
     edited = client.post(f"/api/conversations/{conv}/variants", json=body, headers=auth(tokens["mia"]))
     assert edited.status_code == 201 and edited.json()["number"] == 2
