@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import respx
 from sqlmodel import select
-from support.fakes import ScriptedPlanner, add_users, demo_plan, plan_result
-from support.openai_stub import BASE_URL, StubLLM, answering, llm_settings
+from support.fakes import add_users, demo_plan
+from support.openai_stub import BASE_URL, StubLLM, answering, llm_settings, planning_answer, serving
 
 from copilot.models import AuditLog, Contact, Conversation, Event, FindingRow, Message, User
 from copilot.planner.llm import LLMPlanner
@@ -147,11 +147,13 @@ async def test_a_failing_model_loses_nothing_and_says_the_offline_planner_answer
     assert outcomes[0].revision is not None and outcomes[0].revision.revision.planner == "offline-playbook"
 
 
-async def test_a_new_revision_voids_an_approval(world) -> None:  # type: ignore[no-untyped-def]
+async def test_a_new_revision_voids_an_approval(world, tmp_path) -> None:  # type: ignore[no-untyped-def]
     runtime, ids = world
     plan = demo_plan()
-    planner = ScriptedPlanner(plan_result(plan), plan_result(plan.model_copy(update={"title": "Win back, warmer"})))
-    with runtime.session() as session:
+    warmer = plan.model_copy(update={"title": "Win back, warmer"})
+    stub = StubLLM(answering(plan)).queue("revise", planning_answer(warmer, copy_to_write=[]))
+    planner = LLMPlanner(llm_settings(tmp_path / "data"))
+    with runtime.session() as session, serving(stub):
         conv = svc.create_conversation(session, workspace_id=ids["workspace"], author_id=ids["marketer"]).id
         await svc.post_message(session, conversation_id=conv, actor_id=ids["marketer"], text="win back",
                                workspace=runtime.default_workspace, planner=planner, now=NOW)
@@ -171,5 +173,7 @@ async def test_a_new_revision_voids_an_approval(world) -> None:  # type: ignore[
                                          text="make the title warmer", workspace=runtime.default_workspace,
                                          planner=planner, now=NOW)
         review = reviews.review_for_conversation(session, conv)
+    assert stub.kinds == ["plan", "copy", "copy", "revise"]
+    assert outcome.revision.revision.plan["title"] == "Win back, warmer"
     assert review.state == "in_review" and review.approved_hash is None
     assert review.revision_id == outcome.revision.revision.id
