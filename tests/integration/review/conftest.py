@@ -29,18 +29,30 @@ def world(session: Session) -> World:
 
 from collections.abc import Iterator  # noqa: E402
 
-from support.fakes import ScriptedPlanner  # noqa: E402
+from support.fakes import demo_plan  # noqa: E402
+from support.openai_stub import StubLLM, answering, llm_settings, serving  # noqa: E402
 from ui_support import UI  # noqa: E402
 
 from copilot.app import create_app  # noqa: E402
+from copilot.planner.llm import LLMPlanner  # noqa: E402
 from copilot.runtime import Runtime  # noqa: E402
+from copilot.tokens import prepare_tiktoken_cache  # noqa: E402
 from review_ui import ReviewUIPlugin  # noqa: E402
 
 
+@pytest.fixture(scope="session")
+def _tiktoken_offline(tmp_path_factory: pytest.TempPathFactory) -> None:
+    prepare_tiktoken_cache(tmp_path_factory.mktemp("tiktoken"))
+
+
 @pytest.fixture
-def ui(runtime: Runtime, world: World) -> Iterator[UI]:
-    planner = ScriptedPlanner()
+def ui(runtime: Runtime, world: World, tmp_path: Path, _tiktoken_offline: None) -> Iterator[UI]:
+    """The app with the review UI, planning with the model planner against a stubbed API that answers
+    with the demo plan (``ui.stub``: queue other answers, read what the model was sent)."""
+    stub = StubLLM(answering(demo_plan()))
+    planner = LLMPlanner(llm_settings(tmp_path / "data"))
     app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner, login_attempts_per_minute=1000)])
     # Clients are never entered as context managers: that would run the app's shutdown
     # (closing the shared runtime) once per person.
-    yield UI(app, world, runtime, planner)
+    with serving(stub):
+        yield UI(app, world, runtime, stub)

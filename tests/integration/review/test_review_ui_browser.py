@@ -17,10 +17,12 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 from review_factory import World, finding, plan_dict
-from support.fakes import ScriptedPlanner, demo_plan, plan_result
+from support.fakes import demo_plan
+from support.openai_stub import StubLLM, answering, llm_settings, serving
 
 from copilot.app import create_app
 from copilot.models import Contact, PlanRevision
+from copilot.planner.llm import LLMPlanner
 from copilot.runtime import Runtime
 from review_ui import ReviewUIPlugin
 
@@ -222,7 +224,8 @@ def test_marketer_and_reviewer_journeys(runtime: Runtime, world: World, person) 
 
 
 def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Runtime, world: World,  # type: ignore[no-untyped-def]
-                                                                       person) -> None:
+                                                                       person, tmp_path: Path,
+                                                                       _tiktoken_offline: None) -> None:
     s = world.session
     hostile = Contact(workspace_id=world.workspace_id, email="x@example.org", first_name=HOSTILE_NAME,
                       last_name="{{ 7*7 }}", city="<script>alert(3)</script>")
@@ -239,9 +242,12 @@ def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Run
          "sample_ids": [hostile.id]},
         {"name": "Everyone else", "size": 1, "raw_size": 1, "english": "everyone", "sample_ids": [hostile.id]}]}
     s.commit()
-    planner = ScriptedPlanner(plan_result(demo_plan(), reply="Here <script>alert(6)</script><img src=x onerror=alert(7)>"))
+    # The model's reply is hostile; the planner is the real one, over a stubbed API that the server
+    # thread reaches too (respx patches the HTTP transport for the whole process).
+    stub = StubLLM(answering(demo_plan(), reply="Here <script>alert(6)</script><img src=x onerror=alert(7)>"))
+    planner = LLMPlanner(llm_settings(tmp_path / "data"))
     app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner)])
-    with Server(app) as server:
+    with serving(stub), Server(app) as server:
         base = server.url
         page, dialogs = person()
         login(page, base, "rita")
@@ -267,7 +273,7 @@ def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Run
         login(mpage, base, "mara")
         mpage.get_by_role("button", name="New campaign").click()
         mpage.wait_for_url(re.compile(r"/chat/\d+$"))
-        mpage.get_by_label("Message").fill("make me a plan")
+        mpage.get_by_label("Message").fill(BRIEF)
         mpage.get_by_role("button", name="Send").click()
         answer = mpage.locator("#messages .msg.assistant").last
         expect(answer).not_to_have_class(re.compile("streaming"), timeout=30_000)
@@ -276,4 +282,5 @@ def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Run
         mpage.reload()
         expect(mpage.locator("#messages .msg.assistant .text").last).to_contain_text("<script>alert(6)</script>")
         time.sleep(0.3)  # give any injected handler the chance to fire before the dialog check
+    assert stub.kinds == ["plan", "copy", "copy"]  # the reply came from the model planner, through the stub
     assert dialogs == [] and mdialogs == []

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from review_factory import finding, plan_dict
 from sqlmodel import select
-from support.fakes import demo_plan, plan_result
+from support.fakes import demo_plan
+from support.openai_stub import planning_answer
 from ui_support import UI, Browser, csrf_of, soup
 
 from copilot.models import AuditLog, Message, PlanRevision, Review
@@ -446,11 +447,12 @@ def _conversation(ui: UI, b: Browser) -> int:
 
 
 def test_plain_form_chat_turn_stores_the_message_and_shows_the_plan(ui: UI) -> None:
-    ui.planner.enqueue(plan_result(demo_plan(), reply="Here is a winback plan."))
+    ui.stub.queue("plan", planning_answer(demo_plan(), reply="Here is a winback plan."))
     b = ui.browser("mara")
     cid = _conversation(ui, b)
     response = b.post(f"/chat/{cid}/messages", {"text": "win back lapsed runners with 15% off"})
     assert response.status_code == 303
+    assert ui.stub.kinds == ["plan", "copy", "copy"]  # the model planned it: an outline, then copy per segment
     page = soup(b.get(f"/chat/{cid}"))
     assert [m.select_one(".text").get_text() for m in page.select("#messages .msg")] == [
         "win back lapsed runners with 15% off", "Here is a winback plan."]
@@ -463,14 +465,16 @@ def test_plain_form_chat_turn_stores_the_message_and_shows_the_plan(ui: UI) -> N
 
 @sqlite_only
 def test_htmx_chat_turn_streams_the_answer_over_sse_escaped(ui: UI) -> None:
-    ui.planner.enqueue(plan_result(demo_plan(), reply="Plan <script>alert(1)</script> ready"))
+    ui.stub.queue("plan", planning_answer(demo_plan(), reply="Plan <script>alert(1)</script> ready"))
     b = ui.browser("mara")
     cid = _conversation(ui, b)
-    turn = b.post(f"/chat/{cid}/messages", {"text": "make a plan"}, htmx=True)
+    turn = b.post(f"/chat/{cid}/messages", {"text": "win back lapsed runners"}, htmx=True)
     stream_el = soup(turn).select_one("[sse-connect]")
     assert stream_el["sse-close"] == "done" and stream_el["hx-ext"] == "sse"
+    assert ui.stub.bodies == []  # the model is asked only once the stream is opened
     with ui.runtime.session() as s:  # the message is stored before the planner runs
-        assert [m.content for m in s.exec(select(Message).where(Message.conversation_id == cid))] == ["make a plan"]
+        assert [m.content for m in s.exec(select(Message).where(Message.conversation_id == cid))] == [
+            "win back lapsed runners"]
     events: list[tuple[str, str]] = []
     with b.client.stream("GET", stream_el["sse-connect"]) as response:
         event = ""
@@ -490,7 +494,6 @@ def test_htmx_chat_turn_streams_the_answer_over_sse_escaped(ui: UI) -> None:
 
 @sqlite_only
 def test_live_check_returns_the_edited_variants_findings_without_storing(ui: UI) -> None:
-    ui.planner.enqueue(plan_result(demo_plan()))
     b = ui.browser("mara")
     cid = _conversation(ui, b)
     b.post(f"/chat/{cid}/messages", {"text": "winback"})
@@ -512,7 +515,6 @@ def test_live_check_returns_the_edited_variants_findings_without_storing(ui: UI)
 
 
 def test_save_copy_makes_a_new_revision_and_voids_an_approval(ui: UI) -> None:
-    ui.planner.enqueue(plan_result(demo_plan()))
     b = ui.browser("mara")
     cid = _conversation(ui, b)
     b.post(f"/chat/{cid}/messages", {"text": "winback"})

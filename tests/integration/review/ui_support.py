@@ -7,7 +7,7 @@ import re
 from bs4 import BeautifulSoup
 from litestar.testing import TestClient
 from review_factory import World
-from support.fakes import ScriptedPlanner
+from support.openai_stub import StubLLM
 
 from copilot.runtime import Runtime
 
@@ -59,8 +59,8 @@ class Browser:
 
 
 class UI:
-    def __init__(self, app, world: World, runtime: Runtime, planner: ScriptedPlanner) -> None:  # type: ignore[no-untyped-def]
-        self.app, self.world, self.runtime, self.planner = app, world, runtime, planner
+    def __init__(self, app, world: World, runtime: Runtime, stub: StubLLM) -> None:  # type: ignore[no-untyped-def]
+        self.app, self.world, self.runtime, self.stub = app, world, runtime, stub
         self.browsers: list[Browser] = []
 
     def browser(self, username: str | None = None) -> Browser:
