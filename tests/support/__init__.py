@@ -1,1 +1,1 @@
-"""Test helpers shared by several test modules: a scripted planner and demo plans."""
+"""Test helpers shared by several test modules: demo data builders and a stubbed OpenAI-compatible API."""

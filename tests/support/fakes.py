@@ -1,44 +1,14 @@
-"""A scripted fake planner (the tests' stand-in for a model) and a valid demo plan to script with.
+"""Test data builders: a valid demo plan (as data and as a Plan) and users inserted directly.
 
-Only the planner is faked: the service, database, sizing and guards under test are real.
+There is no fake planner here: tests plan with the product's own planners (offline, or the
+model planner against a stubbed HTTP API, see openai_stub).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from copilot.plan import Plan
-from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback, Usage
-
-Script = PlanResult | BaseException | Callable[[PlanRequest], PlanResult]
-
-
-class ScriptedPlanner(Planner):
-    """Answers with queued results in order; records every request it got in ``history``."""
-
-    name = "scripted"
-
-    def __init__(self, *results: Script) -> None:
-        self.queue: list[Script] = list(results)
-        self.history: list[PlanRequest] = []
-
-    def enqueue(self, *results: Script) -> ScriptedPlanner:
-        self.queue.extend(results)
-        return self
-
-    async def plan(self, request: PlanRequest, *, on_token: TokenCallback | None = None) -> PlanResult:
-        self.history.append(request)
-        if not self.queue:
-            raise AssertionError("ScriptedPlanner got more requests than it was scripted for")
-        item = self.queue.pop(0)
-        if isinstance(item, BaseException):
-            raise item
-        result = item(request) if callable(item) else item
-        if on_token is not None:
-            for word in result.reply.split(" "):
-                await on_token(word + " ")
-        return result
 
 
 def demo_plan_data(**overrides: Any) -> dict[str, Any]:
@@ -93,17 +63,6 @@ def demo_plan_data(**overrides: Any) -> dict[str, Any]:
 
 def demo_plan(**overrides: Any) -> Plan:
     return Plan.model_validate(demo_plan_data(**overrides))
-
-
-def plan_result(plan: Plan | None = None, *, reply: str = "Here is a winback plan with two segments.",
-                questions: list[str] | None = None, notes: list[str] | None = None,
-                prompt_tokens: int = 0, completion_tokens: int = 0, cost_usd: float = 0.0,
-                planner: str = "scripted", prompt_versions: dict[str, str] | None = None) -> PlanResult:
-    return PlanResult(
-        plan=plan, planner=planner, reply=reply, questions=list(questions or []), notes=list(notes or []),
-        usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, cost_usd=cost_usd, calls=1),
-        prompt_versions=dict(prompt_versions or {}),
-    )
 
 
 def add_users(session: Any, *roles: tuple[str, str]) -> list[Any]:

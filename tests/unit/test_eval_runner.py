@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.fakes import demo_plan, demo_plan_data, plan_result
+from support.fakes import demo_plan, demo_plan_data
 
 from copilot.errors import BriefError
 from copilot.plan import Plan
-from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback
+from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback, Usage
 from evals.answers import CachedAnswers, LiveAnswers
 from evals.compare import compare_reports
 from evals.rescore import rescore
@@ -68,15 +68,22 @@ def without_vip() -> Plan:
     return Plan.model_validate(data)
 
 
+def result(plan: Plan | None, *, reply: str = "Here is a winback plan with two segments.",
+           questions: list[str] | None = None, prompt_tokens: int = 0, completion_tokens: int = 0) -> PlanResult:
+    """The product's own result type, filled in as a planner would."""
+    return PlanResult(plan=plan, planner="scripted", reply=reply, questions=list(questions or []),
+                      usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, calls=1))
+
+
 def good_answers(request: PlanRequest) -> PlanResult:
     brief = request.brief.lower()
     if not brief.strip():
         raise BriefError("the brief is empty")
     if "drop the vip" in brief:
-        return plan_result(without_vip(), reply="Dropped the VIP segment.")
+        return result(without_vip(), reply="Dropped the VIP segment.")
     if "which offer" in brief:
-        return plan_result(None, questions=["Which offer do you mean? 40% off is not in the fact sheet."])
-    return plan_result(demo_plan(), prompt_tokens=120, completion_tokens=30)
+        return result(None, questions=["Which offer do you mean? 40% off is not in the fact sheet."])
+    return result(demo_plan(), prompt_tokens=120, completion_tokens=30)
 
 
 def worse_answers(request: PlanRequest) -> PlanResult:
