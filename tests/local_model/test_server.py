@@ -14,6 +14,7 @@ from openai import OpenAI
 from pydantic import BaseModel, Field
 
 from copilot.plan import SCHEMA_PATH
+
 from .common import MODEL, SEED
 
 pytestmark = pytest.mark.local_model

@@ -10,7 +10,16 @@ from support.fakes import demo_plan_data
 
 from copilot.workspace import Workspace
 from evals.assertions import Scope, evaluate
-from evals.results import AssertionResult, ErrorInfo, FindingRecord, PlannerAnswer, RenderRecord, TestResult, TurnResult, UsageRecord
+from evals.results import (
+    AssertionResult,
+    ErrorInfo,
+    FindingRecord,
+    PlannerAnswer,
+    RenderRecord,
+    TestResult,
+    TurnResult,
+    UsageRecord,
+)
 from evals.runner import score_test
 from evals.spec import AssertionSpec
 

@@ -10,9 +10,9 @@ import yaml
 from copilot.brief import risk_reason
 from copilot.errors import PlannerError
 from copilot.plan import DelayStep, SendStep, WaitStep
+from copilot.planner.compose import rule_names
 from copilot.playbooks import PLAYBOOK_DIR, get_playbook, load_playbooks
 from copilot.playbooks.library import load_playbooks as load_from
-from copilot.planner.compose import rule_names
 from copilot.workspace import Workspace
 
 REQUIRED = {"welcome", "browse_abandonment", "cart_abandonment", "post_purchase", "replenishment", "winback",
