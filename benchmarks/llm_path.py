@@ -404,9 +404,11 @@ def main() -> None:
 
             backend = RealBackend(slots=args.slots, run_dir=data_dir / "local-model", port=_free_port())
             backend.start()
-            # A CPU-only server reads a long prompt slowly: long timeouts, no retries.
+            # A CPU-only server reads a long prompt slowly: long timeouts, no retries. A 0.5B
+            # model can loop inside the JSON grammar: answers are capped at 2,000 tokens.
             real_settings = settings.replace(openai_base_url=backend.base_url, model="local", llm_timeout=600.0,
-                                             llm_stall_timeout=300.0, llm_concurrency=args.slots)
+                                             llm_stall_timeout=300.0, llm_concurrency=args.slots,
+                                             llm_max_output_tokens=2000)
             real = asyncio.run(measure_real(runtime, backend, real_settings, rounds=args.real_rounds))
             print("\n".join(report(real, figures)))
             if args.json:
