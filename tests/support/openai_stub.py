@@ -64,6 +64,17 @@ def segment_of(body: dict[str, Any]) -> str:
     return match.group(1)
 
 
+def said(body: dict[str, Any]) -> str:
+    """The marketer's words a request carries: the <brief> or <message> block of its task prompt.
+
+    Answering by these (not by arrival order) keeps answers right when requests run concurrently.
+    """
+    task = next(m["content"] for m in body["messages"] if m["role"] == "user")  # a repair round comes after it
+    blocks = re.findall(r"<(brief|message)>\n(.*?)\n</\1>", task, flags=re.DOTALL)
+    assert blocks, "request without the marketer's words"
+    return blocks[-1][1]
+
+
 def is_repair(body: dict[str, Any]) -> bool:
     return any(m["role"] == "assistant" for m in body["messages"])
 
@@ -170,6 +181,25 @@ class StubLLM:
             return httpx.Response(200, headers={"content-type": "text/event-stream"},
                                   content=sse_body(content, finish=finish, usage=usage))
         return httpx.Response(200, json=completion(content, finish=finish, usage=usage))
+
+
+class InFlight:
+    """An async respx side effect: ``stub`` answers after ``delay`` seconds, and the requests in flight
+    at the endpoint are counted (``peak``), which is where a concurrency bound is observable."""
+
+    def __init__(self, stub: StubLLM, *, delay: float) -> None:
+        self.stub, self.delay = stub, delay
+        self.now = 0
+        self.peak = 0
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+        try:
+            await asyncio.sleep(self.delay)
+            return self.stub(request)
+        finally:
+            self.now -= 1
 
 
 def answering(plan: Plan, *, reply: str = "Here is a plan.", copy_to_write: list[str] | None = None,

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import respx
-from test_eval_runner import BriefPlanner, good_answers
 
+from copilot.planner.offline import OfflinePlanner
 from copilot.settings import Settings
 from evals.answers import LiveAnswers
 from evals.grader import make_grader
@@ -45,11 +45,11 @@ def test_rubric_is_graded_by_the_model_recorded_and_replayed_without_a_call(tmp_
     with respx.mock(assert_all_called=True) as mock:
         route = mock.post(f"{BASE_URL}/chat/completions").mock(
             return_value=completion({"reason": "Warm opening; states 15% off.", "score": 0.8, "passed": True}))
-        report = asyncio.run(run_suites([load_suite(path)], source=LiveAnswers(BriefPlanner(good_answers)),
-                                        provider="scripted", grader=make_grader(settings, cache=False)))
+        report = asyncio.run(run_suites([load_suite(path)], source=LiveAnswers(OfflinePlanner()),
+                                        provider="offline", grader=make_grader(settings, cache=False)))
     body = json.loads(route.calls[0].request.content)
     prompt = body["messages"][0]["content"]
-    assert "The copy is warm and names the 15% offer" in prompt and "15% off your next run" in prompt
+    assert "The copy is warm and names the 15% offer" in prompt and "15% off your next order, until March 19, 2027" in prompt  # the offline plan's copy
     assert body["response_format"]["json_schema"]["name"] == "GradeAnswer"
     result = report.tests()[0].assertions[0]
     assert (result.passed, result.score, result.metric, result.reason) == (True, 0.8, "tone", "Warm opening; states 15% off.")
@@ -70,8 +70,8 @@ def test_a_low_grade_fails_the_rubric_and_an_unusable_answer_breaks_the_run(tmp_
     path.write_text(SUITE, encoding="utf-8")
 
     def run() -> Any:
-        return asyncio.run(run_suites([load_suite(path)], source=LiveAnswers(BriefPlanner(good_answers)),
-                                      provider="scripted", grader=make_grader(settings, cache=False)))
+        return asyncio.run(run_suites([load_suite(path)], source=LiveAnswers(OfflinePlanner()),
+                                      provider="offline", grader=make_grader(settings, cache=False)))
 
     with respx.mock() as mock:
         mock.post(f"{BASE_URL}/chat/completions").mock(

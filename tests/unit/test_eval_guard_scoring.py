@@ -6,10 +6,13 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from support.fakes import demo_plan
+from support.openai_stub import StubLLM, llm_settings
 from test_eval_reports import Page
-from test_eval_runner import MustNotBeCalled
+from test_eval_runner import model_answers, model_api
 
 from copilot.errors import EvalError
+from copilot.planner.llm import LLMPlanner
 from evals.answers import LiveAnswers
 from evals.compare import compare_reports
 from evals.guard_scoring import confusion, run_guard_suite
@@ -77,9 +80,11 @@ def test_confusion_edge_cases() -> None:
 
 def test_guard_suites_run_with_plan_suites_and_show_in_reports_and_comparisons(tmp_path: Path) -> None:
     path = guard_suite(tmp_path)
-    planner = MustNotBeCalled()  # guard suites need no planner
-    report = asyncio.run(run_suites([load_suite(path)], source=LiveAnswers(planner), provider="offline"))
-    assert planner.calls == 0
+    # Guard suites need no planner: a model planner that would answer if asked sees no request.
+    stub = StubLLM(model_answers(demo_plan()))
+    source = LiveAnswers(LLMPlanner(llm_settings(tmp_path / "data")))
+    with model_api(stub) as (route, _):
+        report = asyncio.run(run_suites([load_suite(path)], source=source, provider="openai"))
     suite = report.suites[0]
     assert suite.kind == "guards" and suite.guard_scores is not None and report.exit_code() == 0
     page = Page(render_html(report))
@@ -87,7 +92,9 @@ def test_guard_suites_run_with_plan_suites_and_show_in_reports_and_comparisons(t
     assert ["fallbacks", "2", "1", "1", "11", "0.667", "0.667", "0.667"] in per_guard
     # With the missed label fixed recall is 1.0; going back to the mislabeled set is a recall regression.
     fixed = guard_suite(tmp_path, CASES.replace("expect: [FB_EMPTY_SUBJECT]", "expect: []"))
-    better = asyncio.run(run_suites([load_suite(fixed)], source=LiveAnswers(planner), provider="offline"))
+    with model_api(stub) as (route_again, _):
+        better = asyncio.run(run_suites([load_suite(fixed)], source=source, provider="openai"))
+    assert route.call_count == route_again.call_count == 0 and stub.bodies == []
     comparison = compare_reports(better, report)
     assert any(line.startswith("guard gc guard fallbacks: precision 0.667 -> 0.667, recall 1.000 -> 0.667")
                for line in comparison.regressions)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -10,17 +9,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from test_eval_runner import MUST_FAIL, BriefPlanner, good_answers, suite_file, worse_answers
+from support.fakes import demo_plan
+from test_eval_runner import MODEL, MUST_FAIL, run_model, suite_file, without_offer
 
 from copilot.errors import EvalError
-from evals.answers import LiveAnswers
+from copilot.plan import Plan
+from copilot.tokens import prepare_tiktoken_cache
 from evals.assertions import ASSERTIONS
 from evals.compare import compare_reports
 from evals.html import render_html
 from evals.junit import junit_xml
 from evals.results import RunReport, load_report, save_report
-from evals.runner import run_suites
-from evals.spec import load_suite
 
 
 class Page(HTMLParser):
@@ -64,9 +63,14 @@ class Page(HTMLParser):
             self._cell.append(data)
 
 
-def report(tmp_path: Path, answers=good_answers, extra: str = MUST_FAIL) -> RunReport:  # type: ignore[no-untyped-def]
-    return asyncio.run(run_suites([load_suite(suite_file(tmp_path, extra=extra))],
-                                  source=LiveAnswers(BriefPlanner(answers)), provider="scripted"))
+@pytest.fixture(scope="module", autouse=True)
+def _tiktoken_offline(tmp_path_factory: pytest.TempPathFactory) -> None:
+    prepare_tiktoken_cache(tmp_path_factory.mktemp("tiktoken"))
+
+
+def report(tmp_path: Path, plan: Plan | None = None, extra: str = MUST_FAIL) -> RunReport:
+    """The runner's suite answered by the model planner over the stubbed API (the demo plan, or ``plan``)."""
+    return run_model(suite_file(tmp_path, MODEL, extra=extra), tmp_path, plan)[0]
 
 
 def test_html_report_is_self_contained_with_summary_and_per_test_detail(tmp_path: Path) -> None:
@@ -90,7 +94,7 @@ def test_html_report_is_self_contained_with_summary_and_per_test_detail(tmp_path
 
 def test_html_report_shows_the_comparison_with_a_baseline(tmp_path: Path) -> None:
     before = report(tmp_path, extra="")
-    after = report(tmp_path, answers=worse_answers, extra="")
+    after = report(tmp_path, without_offer(demo_plan()), extra="")
     page = Page(render_html(after, comparison=compare_reports(before, after)))
     assert "comparison" in page.ids and "regressions" in page.ids
     rows = page.tables["comparison-tests"]
@@ -104,12 +108,12 @@ def test_junit_xml_has_a_case_per_test_and_failures_with_reasons(tmp_path: Path)
     suite = root.find("testsuite")
     assert suite is not None and suite.get("name") == "runner_check"
     cases = {c.get("name"): c for c in suite.findall("testcase")}
-    assert set(cases) == {"winback", "ask-about-offer", "refine", "must-fail"}
+    assert set(cases) == {"winback", "ask-first", "refine", "must-fail"}
     failure = cases["must-fail"].find("failure")
     assert failure is not None and "goal=welcome: goal is 'winback', expected 'welcome'" in (failure.get("message") or "")
     assert cases["winback"].find("failure") is None
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
-    assert props["pass_rate"] == "0.7500" and props["provider"] == "scripted"
+    assert props["pass_rate"] == "0.7500" and props["provider"] == "openai"
 
 
 def test_results_of_another_format_or_version_are_refused(tmp_path: Path) -> None:
