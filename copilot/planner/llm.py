@@ -21,6 +21,7 @@ import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel
 
+from copilot.brief.reader import check_brief_text
 from copilot.errors import PlannerError
 from copilot.plan import Plan, Segment, Variant
 from copilot.planner.answers import (
@@ -138,6 +139,7 @@ class LLMPlanner(Planner):
         return entry[1]
 
     async def plan(self, request: PlanRequest, *, on_token: TokenCallback | None = None) -> PlanResult:
+        check_brief_text(request.brief)  # an empty or oversized brief is refused as the offline planner does
         run = _Run(self, request, on_token)
         try:
             return await run.execute()
@@ -222,6 +224,9 @@ class _Run:
                                    ) from exc
         except openai.APIError as exc:  # e.g. an error event inside the stream
             raise ModelFault("server_error", f"the model's API reported an error: {exc.message}") from exc
+        except json.JSONDecodeError as exc:  # a body or stream chunk that is not JSON (a broken proxy or server)
+            raise ModelFault("malformed_response", f"the model's API sent data that is not valid JSON "
+                                                   f"(line {exc.lineno}, column {exc.colno})") from exc
         except httpx.HTTPError as exc:  # a transport error while reading a stream
             raise ModelFault("connection", f"the connection to the model broke: {type(exc).__name__}") from exc
         finally:

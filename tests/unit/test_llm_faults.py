@@ -89,6 +89,19 @@ async def test_with_fallback_off_a_model_fault_is_an_error_not_an_offline_plan(t
     assert caught.value.context["fault"] == "connection"
 
 
+@pytest.mark.parametrize("stream", [True, False])
+async def test_a_body_that_is_not_json_falls_back(tmp_path: Path, stream: bool) -> None:
+    def broken(body: dict[str, Any]) -> httpx.Response:
+        if body.get("stream"):
+            return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                                  content='data: {"id": "c", "choices": [{"delta": {"content": "Hi"\n\n')
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=b'{"id": "cmpl-1", "cho')
+
+    stub = StubLLM(answering(PLAN)).queue("plan" if stream else "copy", broken)
+    result, streamed = await plan_with(stub, tmp_path)
+    assert_fell_back(result, streamed, "the model's API sent data that is not valid JSON")
+
+
 async def test_timeout_falls_back(tmp_path: Path) -> None:
     stub = StubLLM().queue("plan", httpx.ReadTimeout("no answer"))
     result, streamed = await plan_with(stub, tmp_path, llm_timeout=3)

@@ -11,6 +11,7 @@ from support.openai_stub import StubLLM, answering, planning_answer, prompt_toke
 from support.openai_stub import llm_settings as make_settings
 from support.openai_stub import run_planner as run
 
+from copilot.errors import BriefError
 from copilot.planner.base import AudienceStats, PlanRequest, Turn
 from copilot.planner.factory import get_planner
 from copilot.planner.llm import LLMPlanner
@@ -75,6 +76,14 @@ async def test_requests_use_a_strict_json_schema(tmp_path: Path) -> None:
             assert node["additionalProperties"] is False
             assert node["required"] == list(node["properties"])
         assert not any({"oneOf", "default", "format", "pattern"} & set(n) for n in _walk(fmt["json_schema"]["schema"]))
+
+
+@pytest.mark.parametrize("brief", ["", "   \n ", "x" * 4001])
+async def test_an_empty_or_oversized_brief_is_refused_before_any_call(tmp_path: Path, brief: str) -> None:
+    stub = StubLLM(answering(demo_plan()))
+    with pytest.raises(BriefError) as caught:
+        await run(LLMPlanner(make_settings(tmp_path)), stub, PlanRequest(brief=brief, workspace=WS))
+    assert caught.value.context["field"] == "brief" and stub.bodies == []
 
 
 async def test_every_request_caps_the_answer_length(tmp_path: Path) -> None:
