@@ -41,11 +41,30 @@ __all__ = [
 
 SESSION_USER_KEY = "uid"
 _ROTATE = "copilot_rotate_session"
+_LOADED = "copilot_session_as_loaded"
 _USER_TTL = 5.0  # seconds a looked-up user is trusted before the database is asked again
 
 
 class _RotatingBackend(ServerSideSessionBackend):
-    """Server-side sessions whose id is replaced when the login handler asks for it."""
+    """Server-side sessions whose id is replaced when the login handler asks for it.
+
+    A session is written only when it changed (login, logout, a flash message), not on every
+    response: reading a page costs no store write, visitors who are not logged in leave no
+    session behind, and a session ends ``max_age`` after it was last changed (login), not
+    after the last request.
+    """
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:  # type: ignore[type-arg]
+        data = await super().load_from_connection(connection)
+        connection.scope.setdefault("state", {})[_LOADED] = dict(data)  # type: ignore[typeddict-item]
+        return data
+
+    async def store_in_message(self, scope_session: Any, message: Any,
+                               connection: ASGIConnection) -> None:  # type: ignore[type-arg]
+        state = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]
+        if not state.get(_ROTATE) and isinstance(scope_session, dict) and scope_session == state.get(_LOADED):
+            return
+        await super().store_in_message(scope_session, message, connection)
 
     def get_session_id(self, connection: ASGIConnection) -> str:  # type: ignore[type-arg]
         state = connection.scope.setdefault("state", {})  # type: ignore[typeddict-item]

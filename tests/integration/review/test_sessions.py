@@ -39,3 +39,19 @@ def test_after_logout_the_old_cookie_opens_nothing(runtime: Runtime, world: Worl
     replay.client.cookies.set("copilot_session", cookie, domain="testserver.local")
     response = replay.get("/chat", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
+
+
+@sqlite_only
+def test_reading_pages_writes_no_session_and_visitors_leave_none(runtime: Runtime, world: World) -> None:
+    folder = runtime.settings.data_dir / "sessions"
+    visitor = Browser(_app(runtime))
+    visitor.get("/login")
+    visitor.get("/chat", follow_redirects=False)
+    assert not folder.exists() or list(folder.iterdir()) == []
+    b = Browser(_app(runtime))
+    assert b.login("mara").status_code == 303
+    [stored] = list(folder.iterdir())
+    written = stored.stat().st_mtime_ns
+    for path in ("/chat", "/review", "/chat"):
+        assert b.get(path, follow_redirects=False).status_code == 200
+    assert [p.name for p in folder.iterdir()] == [stored.name] and stored.stat().st_mtime_ns == written
