@@ -84,6 +84,11 @@ class RecordingProxy:
         async def shutdown() -> None:
             assert self._server is not None
             self._server.close()
+            # Kept-alive connections still have their pumps waiting: end them while the loop runs.
+            pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
             await self._server.wait_closed()
 
         asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(10)
