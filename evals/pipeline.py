@@ -40,6 +40,14 @@ def load_contacts(spec: str | Sequence[Mapping[str, Any]], base: Path | None = N
     except FileNotFoundError as exc:
         raise EvalError(f"contacts {spec!r} not found (a name in {CONTACTS_DIR} or a YAML file)",
                         file=str(path), path="contacts") from exc
+    except UnicodeDecodeError as exc:
+        raise EvalError(f"contacts file {path} is not UTF-8 text ({exc.reason})", file=str(path),
+                        path="(file)") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"
+        raise EvalError(f"contacts file {path} is malformed YAML at {where}: "
+                        f"{getattr(exc, 'problem', None) or exc}", file=str(path), path=where) from exc
     if not isinstance(data, list) or not all(isinstance(c, dict) for c in data):
         raise EvalError(f"contacts file {path} must be a list of mappings", file=str(path), path="(top level)")
     return data
