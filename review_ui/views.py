@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copilot.plan import BranchStep, DelayStep, Plan, SendStep, Variant, WaitStep
 from copilot.services.copy_check import Preview, render_previews
@@ -158,6 +160,28 @@ def _steps(steps: Sequence[Any], workspace: Workspace | None, depth: int = 0) ->
     return out
 
 
+def _send_moment(send_at: datetime | None, timezone: str, *, recipient_local_time: bool) -> str:
+    """"One send on November 2, 2026 at 10:00 ...": the wall-clock time the reviewer plans with."""
+    if send_at is None:
+        return "One send (no time set)"
+    if recipient_local_time:  # a wall-clock time in every recipient's zone; the offset means nothing
+        return f"One send on {_day(send_at)} at {send_at:%H:%M} in each recipient's local time"
+    aware = send_at if send_at.tzinfo else send_at.replace(tzinfo=UTC)
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone, timezone = ZoneInfo("UTC"), "UTC"
+    local = aware.astimezone(zone)
+    text = f"One send on {_day(local)} at {local:%H:%M} {timezone}"
+    if local.utcoffset() != aware.astimezone(UTC).utcoffset():
+        text += f" ({aware.astimezone(UTC):%H:%M} UTC)"
+    return text
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%A}, {moment:%B} {moment.day}, {moment.year}"
+
+
 def _timeline(plan: Plan, workspace: Workspace | None) -> list[dict[str, Any]]:
     t = plan.trigger
     if t.kind == "event":
@@ -167,9 +191,7 @@ def _timeline(plan: Plan, workspace: Workspace | None) -> list[dict[str, Any]]:
         entry += {"once": "; enters once", "always": "; may enter again",
                   "after_days": f"; may enter again after {t.reentry_days} days"}[t.reentry]
     elif t.kind == "schedule":
-        when = t.send_at.isoformat() if t.send_at else "?"
-        entry = f"One send at {when}" + (" in each recipient's local time" if t.recipient_local_time
-                                         else f" ({t.timezone})")
+        entry = _send_moment(t.send_at, t.timezone, recipient_local_time=t.recipient_local_time)
     else:
         entry = f"Recurring: {t.cron} ({t.timezone})"
     items = [{"kind": "entry", "label": entry, "depth": 0}, *_steps(t.steps, workspace)]
