@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Request
@@ -40,6 +41,21 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
+def _when_in(value: datetime | None, timezone: str | None) -> str:
+    """A send time as its zone's wall clock, UTC beside it: "2026-11-26 01:10 Europe/Berlin (00:10 UTC)"."""
+    if value is None:
+        return "-"
+    try:
+        zone = ZoneInfo(timezone or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return _when(value)
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    local = aware.astimezone(zone)
+    if local.utcoffset() == aware.astimezone(UTC).utcoffset():
+        return f"{local:%Y-%m-%d %H:%M} {timezone}"
+    return f"{local:%Y-%m-%d %H:%M} {timezone} ({aware.astimezone(UTC):%H:%M} UTC)"
+
+
 def _nl2br(value: str | None) -> Markup:
     """Escape first, then keep line breaks: model text never becomes markup."""
     return Markup("<br>".join(str(escape(line)) for line in (value or "").split("\n")))
@@ -48,7 +64,7 @@ def _nl2br(value: str | None) -> Markup:
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    env.filters.update(ago=_ago, when=_when, nl2br=_nl2br, state_label=lambda s: STATE_LABELS.get(s, s),
+    env.filters.update(ago=_ago, when=_when, when_in=_when_in, nl2br=_nl2br, state_label=lambda s: STATE_LABELS.get(s, s),
                        short=lambda h: (h or "")[:10])
     env.globals["STATE_LABELS"] = STATE_LABELS
     return env

@@ -415,7 +415,10 @@ def test_schedule_then_it_is_listed_under_scheduled_and_can_be_cancelled(ui: UI)
                                                     "timezone": "America/New_York"}).status_code == 303
     rows = soup(b.get("/scheduled")).select("#scheduled tbody tr")
     cells = [td.get_text(" ", strip=True) for td in rows[0].select("td")]
-    assert cells[0] == "Spring win-back" and cells[2] == "2031-02-03 13:15 UTC (America/New_York)"
+    # The time the marketer typed, in the zone they chose, with UTC beside it.
+    assert cells[0] == "Spring win-back" and cells[2] == "2031-02-03 08:15 America/New_York (13:15 UTC)"
+    detail = soup(b.get(f"/review/{review.id}")).get_text(" ", strip=True)
+    assert "sends 2031-02-03 08:15 America/New_York (13:15 UTC)" in detail
     with ui.runtime.session() as s:
         stored = gate.get_review(s, review.id)
         assert cells[4] == stored.snapshot_hash[:10] and stored.snapshot_hash == stored.approved_hash
