@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copilot.plan import BranchStep, DelayStep, Plan, SendStep, Variant, WaitStep
+from copilot.planner.timeline import describe_recurring
 from copilot.services.copy_check import Preview, render_previews
 from copilot.workspace import Workspace
 
@@ -193,7 +194,7 @@ def _timeline(plan: Plan, workspace: Workspace | None) -> list[dict[str, Any]]:
     elif t.kind == "schedule":
         entry = _send_moment(t.send_at, t.timezone, recipient_local_time=t.recipient_local_time)
     else:
-        entry = f"Recurring: {t.cron} ({t.timezone})"
+        entry = f"Repeats {describe_recurring(t)}"
     items = [{"kind": "entry", "label": entry, "depth": 0}, *_steps(t.steps, workspace)]
     items.extend({"kind": "exit", "label": f"Leaves on {c.event}", "depth": 0} for c in t.exit_conditions)
     return items

@@ -21,6 +21,7 @@ __all__ = [
     "extract_time_of_day",
     "extract_max_emails",
     "extract_recurrence",
+    "extract_recurring_weekday",
     "word_number",
 ]
 
@@ -319,9 +320,9 @@ def extract_max_emails(text: str) -> int | None:
 
 
 _RECURRING = [
-    (re.compile(r"\b(monthly|every month|each month|once a month|mensual(mente)?|cada mes|monatlich|"
+    (re.compile(r"\b(monthly|every month|each month|once a month|mensual(mente)?|mensuales?|cada mes|monatlich\w*|"
                 r"jeden monat)\b", re.I), "monthly"),
-    (re.compile(r"\b(weekly|every week|each week|once a week|semanal(mente)?|cada semana|wöchentlich|"
+    (re.compile(r"\b(weekly|every week|each week|once a week|semanal(mente)?|semanales|cada semana|wöchentlich\w*|"
                 r"jede woche)\b", re.I), "weekly"),
     (re.compile(r"\b(every other week|biweekly|fortnightly|every two weeks|every 2 weeks|cada dos semanas|"
                 r"alle zwei wochen|alle 2 wochen)\b", re.I), "biweekly"),
@@ -332,4 +333,27 @@ def extract_recurrence(text: str) -> str | None:
     for pattern, name in reversed(_RECURRING):  # "every two weeks" before "every week"
         if pattern.search(text):
             return name
+    return None
+
+
+_DAY = "(" + "|".join(sorted(_WEEKDAYS, key=len, reverse=True)) + ")"
+_EVERY_OTHER_DAY = re.compile(r"\b(?:every other|every second|each other|alternate|cada dos|jeden zweiten)\s+"
+                              + _DAY + r"s?\b", re.I)
+_EVERY_DAY = re.compile(r"\b(?:every|each|cada|todos los|jeden)\s+" + _DAY + r"s?\b|\b" + _DAY + r"s\b", re.I)
+
+
+def extract_recurring_weekday(text: str) -> tuple[int, bool] | None:
+    """'every Friday', 'on Fridays', 'freitags' -> (4, False); 'every other Friday' -> (4, True).
+
+    Weekday numbers are Python's (Monday 0). A single "Friday" is a date, not a cadence.
+    """
+    m = _EVERY_OTHER_DAY.search(text)
+    if m:
+        return _WEEKDAYS[m.group(1).lower()], True
+    for m in _EVERY_DAY.finditer(text):
+        name = (m.group(1) or m.group(2) or "").lower()
+        if name.endswith("s") and name in _WEEKDAYS and not m.group(1):
+            continue  # "viernes", "miércoles": the plain Spanish name ends in s; it is one day, not "Fridays"
+        if name in _WEEKDAYS:
+            return _WEEKDAYS[name], False
     return None

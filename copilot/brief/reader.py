@@ -14,6 +14,7 @@ from copilot.brief.extract import (
     extract_max_emails,
     extract_numbers,
     extract_recurrence,
+    extract_recurring_weekday,
     extract_time_of_day,
 )
 from copilot.brief.matcher import Entry, Hit, PhraseMatcher, normalize, tokenize
@@ -285,6 +286,13 @@ def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> Non
     c.send_time = extract_time_of_day(text)
     c.max_emails = extract_max_emails(text)
     c.recurrence = extract_recurrence(text)
+    every_day = extract_recurring_weekday(text)
+    if every_day is not None:
+        c.weekday, every_other = every_day
+        if every_other:
+            c.recurrence = "biweekly"
+        elif c.recurrence is None:
+            c.recurrence = "weekly"
     if reading.every_days and not c.recurrence:
         c.recurrence = "weekly" if reading.every_days <= 7 else "biweekly" if reading.every_days <= 14 else "monthly"
     cap = re.search(r"(no more than|max(imum)?|at most|up to)\s+(\d+)\s+e-?mails?\s+(a|per|each)\s+(week|month|day)",

@@ -56,6 +56,7 @@ class Constraints:
     send_time: str | None = None  # HH:MM in the recipient's zone
     max_emails: int | None = None
     recurrence: str | None = None  # monthly | weekly | biweekly
+    weekday: int | None = None  # a recurring send's day of the week (Monday 0), from "every Friday"
     frequency_cap: tuple[int, int] | None = None  # (emails, per days)
 
 

@@ -36,6 +36,7 @@ from copilot.plan import (
 )
 from copilot.planner.base import AudienceStats
 from copilot.planner.copywriter import CopyContext, long_date, money, offer_short, write_variants
+from copilot.planner.timeline import DAY_NAMES, describe_recurring
 from copilot.playbooks import MessageSpec, Playbook, SegmentSpec
 from copilot.rules import events_in_rule, fields_in_rule, walk_rule
 from copilot.workspace import Offer, Product, Workspace
@@ -435,9 +436,7 @@ class _Composer:
         send_at = None
         cron = spec.cron
         if kind == "recurring":
-            hh, mm = (c.send_time or f"{spec.send_hour:02d}:00").split(":")
-            cron = {"weekly": f"{int(mm)} {int(hh)} * * 2", "biweekly": f"{int(mm)} {int(hh)} 1,15 * *",
-                    "monthly": f"{int(mm)} {int(hh)} 1 * *"}.get(c.recurrence or "", cron)
+            cron = self._cron(spec.cron, spec.send_hour)
         elif kind == "schedule":
             send_at = self._send_at()
             steps = self._fit_deadline(steps, send_at)
@@ -467,6 +466,24 @@ class _Composer:
             steps=steps, exit_conditions=list(spec.exit_conditions),
         )
         return trigger, steps, send_at
+
+    def _cron(self, default: str | None, send_hour: int) -> str:
+        """The brief's cadence, day and time over the playbook's default (monthly on the 1st at 9:00)."""
+        c = self.r.constraints
+        _, _, dom, month, dow = (default or "0 9 1 * *").split()
+        hh, mm = (c.send_time or f"{send_hour:02d}:00").split(":")
+        cron_day = str((c.weekday + 1) % 7) if c.weekday is not None else None  # cron counts from Sunday = 0
+        if c.recurrence == "weekly":
+            dom, month, dow = "*", "*", cron_day or "2"
+        elif c.recurrence == "biweekly":
+            dom, month, dow = "1,15", "*", "*"
+            if cron_day is not None:
+                self.notes.append(f"A cron schedule cannot say every other {DAY_NAMES[c.weekday or 0]}, so this "
+                                  "sends on the 1st and the 15th of each month; say \"every "
+                                  f"{DAY_NAMES[c.weekday or 0]}\" for a weekly send on that day.")
+        elif c.recurrence == "monthly":
+            dom, month, dow = "1", "*", "*"
+        return f"{int(mm)} {int(hh)} {dom} {month} {dow}"
 
     def _fit_deadline(self, steps: list[Step], send_at: datetime) -> list[Step]:
         limits = []
@@ -514,7 +531,9 @@ class _Composer:
                           send_date=send_at.date() if send_at else self.today,
                           # a week to answer the last email before the sunset
                           sunset=(send_at + timedelta(hours=_total_hours(steps))).date() + timedelta(days=7)
-                          if send_at else None, offer_messages=offer_messages)
+                          if send_at else None, offer_messages=offer_messages,
+                          period={"weekly": "week", "biweekly": "fortnight"}.get(
+                              self.r.constraints.recurrence or "", "month"))
         personalizable = {f.name for f in self.ws.catalog.fields
                           if "personalization" in f.allowed_uses and risk_reason(self.ws, f.name) is None}
         variants = write_variants(self.book, [(s.name, spec) for s, spec in pairs], messages, ctx, personalizable)
@@ -545,6 +564,8 @@ class _Composer:
                      f"(ends {long_date(self.offer.ends)}).")
         if trigger.kind == "schedule" and trigger.send_at:
             text += f" First send {long_date(trigger.send_at.date())}, {len(messages)} email(s)."
+        elif trigger.kind == "recurring":
+            text += f" It goes out {describe_recurring(trigger)}."
         return text
 
     def _suppression(self) -> Suppression:

@@ -72,6 +72,7 @@ class CopyContext:
     sunset: date | None = None
     offer_messages: set[str] = field(default_factory=set)
     tones: tuple[str, ...] = ()
+    period: str = "month"  # a recurring send's cadence: week, fortnight or month ("This week at ...")
 
     def _next_moment(self) -> str:
         after = self.send_date or date.min
@@ -114,6 +115,8 @@ class CopyContext:
                              if product else ""),
             "category": (self.category or "").replace("_", " "),
             "next_moment": self._next_moment(),
+            "period": self.period,
+            "period_adj": f"{self.period}ly",
             "sunset_date": long_date(self.sunset) if self.sunset else "",
             "deadline_sentence": "",
         }

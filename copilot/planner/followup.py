@@ -114,7 +114,7 @@ def _has_tone(plan: Plan, tone: str, brand: str) -> bool:
 def _replans(msg: BriefReading, plan: Plan) -> bool:
     c = msg.constraints
     return bool(msg.offers or msg.offer_refused or msg.audience or msg.products or msg.categories
-                or msg.lapse_days or c.deadline or c.send_on or c.send_time or c.recurrence
+                or msg.lapse_days or c.deadline or c.send_on or c.send_time or c.recurrence or c.weekday is not None
                 or msg.delay_hours or (msg.goal and msg.goal != plan.goal and msg.goal_score >= 3))
 
 
@@ -140,6 +140,8 @@ def _merge(base: BriefReading, msg: BriefReading, plan: Plan) -> BriefReading:
                  "frequency_cap"):
         if getattr(msg.constraints, attr):
             setattr(merged.constraints, attr, getattr(msg.constraints, attr))
+    if msg.constraints.recurrence:  # a new cadence keeps the day only when it names one
+        merged.constraints.weekday = msg.constraints.weekday
     merged.injections = msg.injections
     merged.risky_fields = msg.risky_fields
     merged.language = msg.language

@@ -4,7 +4,49 @@ from __future__ import annotations
 
 from copilot.plan import BranchStep, DelayStep, SendStep, Step, Trigger, WaitStep
 
-__all__ = ["timeline", "span"]
+__all__ = ["DAY_NAMES", "describe_cron", "describe_recurring", "timeline", "span"]
+
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe_cron(expr: str) -> str:
+    """The cadences the planners write, in words ("every Friday at 07:00"); anything else as its cron."""
+    parts = expr.split()
+    if len(parts) != 5 or not (parts[0].isdigit() and parts[1].isdigit()):
+        return f"on cron '{expr}'"
+    minute, hour, dom, month, dow = parts
+    at = f"at {int(hour):02d}:{int(minute):02d}"
+
+    def listed(field: str, high: int) -> bool:
+        return all(x.isdigit() and int(x) <= high for x in field.split(","))
+
+    if month != "*":
+        return f"on cron '{expr}'"
+    if dom == "*" and dow == "*":
+        return f"every day {at}"
+    if dom == "*" and listed(dow, 7):
+        days = [DAY_NAMES[(int(x) - 1) % 7] for x in dow.split(",")]  # cron: 0 and 7 are Sunday
+        return f"every {_and(days)} {at}"
+    if dow == "*" and listed(dom, 31):
+        return f"on the {_and([_ordinal(int(x)) for x in dom.split(',')])} of every month {at}"
+    return f"on cron '{expr}'"
+
+
+def describe_recurring(trigger: Trigger) -> str:
+    """"every Friday at 07:00 in each recipient's local time (cron '0 7 * * 5')"."""
+    zone = "in each recipient's local time" if trigger.recipient_local_time else f"{trigger.timezone} time"
+    cron = trigger.cron or "?"
+    text = describe_cron(cron)
+    return f"{text} {zone}" + ("" if text.startswith("on cron") else f" (cron '{cron}')")
 
 
 def span(hours: float) -> str:
@@ -52,7 +94,7 @@ def timeline(trigger: Trigger) -> list[str]:
         zone = "each recipient's local time" if trigger.recipient_local_time else trigger.timezone
         out.append(f"starts {trigger.send_at:%Y-%m-%d} at {trigger.send_at:%H:%M} ({zone})")
     else:
-        out.append(f"repeats on cron '{trigger.cron}' ({trigger.timezone})")
+        out.append(f"repeats {describe_recurring(trigger)}")
     _walk(list(trigger.steps), 0.0, 1, out)
     for exit_ in trigger.exit_conditions:
         out.append(f"stops for a contact as soon as {exit_.event.replace('_', ' ')} happens")

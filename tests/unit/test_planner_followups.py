@@ -102,3 +102,13 @@ def test_words_it_does_not_understand_get_a_question_and_the_same_plan(demo_work
     result = _ask(demo_workspace, "hmm, not sure", plan)
     assert result.plan == plan
     assert result.questions
+
+
+def test_send_it_every_friday_instead_moves_the_newsletter_to_a_weekly_friday(demo_workspace: Workspace) -> None:
+    plan = _first(demo_workspace, "monthly newsletter")
+    assert plan.trigger.cron == "0 9 1 * *"
+    new = _ask(demo_workspace, "send it every Friday at 7am instead", plan).plan
+    assert new is not None
+    assert new.trigger.kind == "recurring" and new.trigger.cron == "0 7 * * 5"
+    assert new.variants[0].subject == "This week at Northpeak Running"
+    assert validate_plan(new, demo_workspace) == []
