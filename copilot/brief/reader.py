@@ -202,7 +202,7 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
     _read_audience(reading, by_kind, lex, tokens, exclusion_spans, text, workspace)
     _read_numbers_and_time(reading, text, today)
     _read_offers(reading, by_kind, text, tokens, workspace)
-    reading.products = _unique(h.target for h in by_kind["product"])
+    _read_products(reading, by_kind["product"], text, workspace)
     reading.categories = _unique(h.target for h in by_kind["category"])
     _read_moments(reading, by_kind, text, tokens, workspace)
     _read_goal(reading, by_kind, lex)
@@ -260,6 +260,31 @@ def _read_audience(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _L
                         label, d.text, EventRule(event="order_placed", window={"kind": "within_days",
                                                                               "days": int(d.days)}),
                         (), ("order_placed",)))
+
+
+_NUMBER = re.compile(r"\d+")
+# A model number typed right after a product's name ("Ridgeline Trail 2"), but not a count ("3 emails").
+_MODEL_AFTER = re.compile(r"\s*\(?(\d+)\)?(?![\d.,]|\s*(?:%|x\b|emails?|mails?|days?|weeks?|months?|hours?|h\b|"
+                          r"times|pairs?|percent|off\b))", re.I)
+
+
+def _read_products(reading: BriefReading, hits: list[Hit], text: str, workspace: Workspace) -> None:
+    """Fact-sheet products the brief names. A fuzzy match whose model number differs ("Cloudstride 4"
+    for Cloudstride 3, "Ridgeline Trail 2") is another product, one the fact sheet lacks: never swapped."""
+    skus = []
+    for h in hits:
+        product = workspace.products_by_sku.get(h.target)
+        typed = text[h.char_start:h.char_end] if h.char_end > h.char_start else h.text
+        after = _MODEL_AFTER.match(text, h.char_end) if h.char_end else None
+        numbers = set(_NUMBER.findall(typed)) | ({after.group(1)} if after else set())
+        if product is not None and numbers:
+            known = [set(_NUMBER.findall(n)) for n in (product.name, *product.aliases, product.sku)]
+            if not any(numbers <= k for k in known if k):
+                shown = text[h.char_start:after.end()].strip() if after else typed
+                reading.unknown_products.append((shown, product.name))
+                continue
+        skus.append(h.target)
+    reading.products = _unique(skus)
 
 
 def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> None:

@@ -77,6 +77,8 @@ class BriefReading:
     durations: list[Duration] = field(default_factory=list)
     dates: list[DateMention] = field(default_factory=list)
     products: list[str] = field(default_factory=list)  # SKUs, in brief order
+    # (as typed, nearest fact-sheet name): a model the fact sheet lacks, such as "Cloudstride 4"
+    unknown_products: list[tuple[str, str]] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     moments: list[str] = field(default_factory=list)  # fact-sheet calendar ids named
     lapse_days: int | None = None

@@ -44,6 +44,14 @@ from copilot.workspace import Offer, Product, Workspace
 __all__ = ["Draft", "compose_plan", "rule_names"]
 
 _RULE = TypeAdapter(Rule)
+
+
+def unknown_product_text(reading: BriefReading) -> str:
+    """What to say when the brief names a product the fact sheet lacks ("Cloudstride 4")."""
+    typed, nearest = reading.unknown_products[0]
+    return (f"{typed} is not on the fact sheet (the closest product it lists is {nearest}), so the copy cannot "
+            "name it, price it or link to it. Add it to facts.yaml and ask again, or name a product the fact "
+            "sheet lists.")
 _STEPS = TypeAdapter(list[Step])
 
 
@@ -180,6 +188,13 @@ class _Composer:
         cur = self.ws.brand.currency
         if self.r.categories:
             self.category = self.r.categories[0]
+        if self.r.unknown_products and not products:
+            missing = unknown_product_text(self.r)
+            if mode == "none":
+                self.notes.append(missing)
+                return True
+            self.questions.append(missing)
+            return False
         if mode == "none":
             return True
         if mode == "price_drop":

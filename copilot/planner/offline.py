@@ -10,7 +10,7 @@ from __future__ import annotations
 from copilot.brief import BriefReading, check_brief_text, read_brief
 from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback
 from copilot.planner.clock import reference_now
-from copilot.planner.compose import Draft, compose_plan
+from copilot.planner.compose import Draft, compose_plan, unknown_product_text
 from copilot.planner.timeline import timeline
 from copilot.playbooks import get_playbook, load_playbooks
 from copilot.workspace import Workspace
@@ -103,6 +103,8 @@ class OfflinePlanner(Planner):
             reading = read_brief(combined, workspace, today=now.date())
         notes = honesty_notes(reading, workspace)
         if reading.goal is None:
+            if reading.unknown_products and not reading.products:
+                notes.append(unknown_product_text(reading))
             draft = Draft(None, [_moment_question(workspace)])
             return self._result(draft, reading, workspace, notes)
         draft = compose_plan(reading, get_playbook(reading.goal), workspace, now=now, audience=request.audience)

@@ -61,6 +61,23 @@ def test_product_names_and_aliases_map_to_fact_sheet_skus(demo_workspace: Worksp
     assert reading.products == ["NP-TEMPO-FLY", "NP-CLOUDSTRIDE-3"]
 
 
+@pytest.mark.parametrize(("text", "known", "unknown"), [
+    ("launch: the Cloudstride 4 is here", [], [("Cloudstride 4", "Cloudstride 3")]),
+    ("announce the Ridgeline Trail 2", [], [("Ridgeline Trail 2", "Ridgeline Trail")]),
+    ("Electrolyte Tabs (60) are back", [], [("Electrolyte Tabs (60)", "Electrolyte Tabs (30)")]),
+    ("restock of the Electrolyte Tabs (30)", ["NP-ELECTROLYTE-30"], []),
+    ("15% off the Cloudstride 3 for 2 weeks", ["NP-CLOUDSTRIDE-3"], []),
+    ("Ridgeline 3 emails max", ["NP-RIDGELINE-TR"], []),  # a count after the name, not a model
+    ("hydra vest 5L back in stock", ["NP-HYDRA-VEST"], []),
+    ("price drop on the cloudstride", ["NP-CLOUDSTRIDE-3"], []),
+])
+def test_a_model_number_the_fact_sheet_lacks_is_another_product_not_the_nearest(
+        demo_workspace: Workspace, text: str, known: list[str], unknown: list[tuple[str, str]]) -> None:
+    reading = _read(demo_workspace, text)
+    assert reading.products == known
+    assert reading.unknown_products == unknown
+
+
 def test_an_offer_the_fact_sheet_lacks_is_reported_unmatched(demo_workspace: Workspace) -> None:
     reading = _read(demo_workspace, "cart abandoners, 25% off")
     assert [(o.text, o.offer_id) for o in reading.unmatched_offers] == [("25% off", None)]

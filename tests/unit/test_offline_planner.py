@@ -82,3 +82,19 @@ def test_plan_round_trips_through_json(demo_workspace: Workspace) -> None:
     plan = _plan(demo_workspace, "cart abandoners").plan
     assert plan is not None
     assert Plan.model_validate_json(plan.model_dump_json()) == plan
+
+
+def test_announcing_a_product_the_fact_sheet_lacks_is_a_question_not_the_nearest_product(
+        demo_workspace: Workspace) -> None:
+    # "Cloudstride 4" is 92% like "Cloudstride 3": announcing the old shoe as the new one would be a false claim.
+    result = OfflinePlanner().plan_now(PlanRequest(brief="launch: the Cloudstride 4 is here, tell everyone",
+                                                   workspace=demo_workspace))
+    assert result.plan is None
+    assert result.questions == [
+        "Cloudstride 4 is not on the fact sheet (the closest product it lists is Cloudstride 3), so the copy cannot "
+        "name it, price it or link to it. Add it to facts.yaml and ask again, or name a product the fact sheet lists."]
+    winback = OfflinePlanner().plan_now(PlanRequest(brief="win back lapsed Ridgeline Trail 2 buyers",
+                                                    workspace=demo_workspace))
+    assert winback.plan is not None  # a win-back needs no product: it goes ahead and says what it left out
+    assert any(n.startswith("Ridgeline Trail 2 is not on the fact sheet") for n in winback.notes)
+    assert all("Ridgeline Trail 2" not in v.body for v in winback.plan.variants)
