@@ -133,7 +133,9 @@ _LAPSE_BEFORE = re.compile(
     re.I,
 )
 _LAPSE_AFTER = re.compile(r"^[^.;!?]{0,25}\b(nicht (mehr )?(gekauft|bestellt)|sin comprar|ago|inactive|lapsed)", re.I)
-_BUY_WORDS = re.compile(r"(bought|buy|purchas|order|shop|compra|pedid|gekauft|bestell|kauf)", re.I)
+_BUY_WORDS = re.compile(r"(bought|buy|purchas|order|shop|compra|pedid|gekauft|bestell|kauf"
+                        # not engaging is a lapse too: "haven't opened anything in 90 days"
+                        r"|open|click|engag|read\b|abierto|abren|clic|geöffnet|öffne|geklickt)", re.I)
 _WINDOW_BEFORE = re.compile(r"(in the (last|past)|within|last|past|en los últimos|en las últimas|"
                             r"in den letzten|innerhalb)\s*$", re.I)
 _DELAY_AFTER = re.compile(r"^\s*(after|later|post|from|después|despues|más tarde|nach|später|danach)\b", re.I)

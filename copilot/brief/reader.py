@@ -228,6 +228,9 @@ def _exclusion_spans(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
     return spans
 
 
+_NEGATED_ENGAGEMENT = re.compile(r"\b(re-?\s?engag|reactivat|reaktivier|reactivar)", re.I)
+
+
 def _read_audience(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexicon, tokens, spans,
                    text: str, workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
     def excluded(char_start: int) -> bool:
@@ -235,6 +238,8 @@ def _read_audience(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _L
 
     for h in by_kind["audience"]:
         base = lex.audience[int(h.target)]
+        if _NEGATED_ENGAGEMENT.search(h.text) and not _NEGATED_ENGAGEMENT.search(h.entry.phrase):
+            continue  # "re-engage subscribers" is close to "engaged subscribers" in letters, opposite in meaning
         hint = AudienceHint(base.label, h.text, base.rule, base.fields, base.events, h.char_start)
         target = reading.constraints.exclusions if excluded(h.char_start) else reading.audience
         if all(x.label != hint.label for x in target):

@@ -8,6 +8,7 @@ settled that way becomes a question for the marketer; what was left out and why 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -44,6 +45,13 @@ from copilot.workspace import Offer, Product, Workspace
 __all__ = ["Draft", "compose_plan", "rule_names"]
 
 _RULE = TypeAdapter(Rule)
+
+
+def _requires(rule: Rule, condition: Rule) -> bool:
+    """Does ``rule`` require ``condition`` outright (as itself or one term of its top-level AND)?"""
+    if isinstance(rule, AllRule):
+        return any(_requires(r, condition) for r in rule.rules)
+    return rule == condition
 
 
 def unknown_product_text(reading: BriefReading) -> str:
@@ -326,16 +334,24 @@ class _Composer:
             return None
         adapted = _RULE.validate_python(data)
         if self.r.lapse_days:
+            lapse = self.book.lapse
             for _, node in walk_rule(adapted, ""):
-                if isinstance(node, FieldRule) and node.field == "last_order_at" and node.op == "older_than_days":
+                if isinstance(node, FieldRule) and node.field in lapse.fields and node.op == "older_than_days":
                     node.value = self.r.lapse_days
-                elif isinstance(node, LastPerformedRule) and node.event == "order_placed" \
+                elif isinstance(node, LastPerformedRule) and node.event in lapse.events \
                         and node.op == "older_than_days":
                     node.days = self.r.lapse_days
         return adapted
 
+    def _lapsed(self, text: str) -> str:
+        """The playbook's "120 days" in a text, as the brief's window when the brief gives one."""
+        default = self.book.lapse.days
+        if not (default and self.r.lapse_days) or default == self.r.lapse_days:
+            return text
+        return re.sub(rf"\b{default} days\b", f"{self.r.lapse_days} days", text)
+
     def _rationales(self, spec: SegmentSpec, rule: Rule, hints: list[AudienceHint]) -> list[FieldRationale]:
-        out = list(spec.field_rationales)
+        out = [r.model_copy(update={"rationale": self._lapsed(r.rationale)}) for r in spec.field_rationales]
         have = {r.field for r in out}
         used = [*fields_in_rule(rule), *events_in_rule(rule)]
         for name in used:
@@ -364,6 +380,13 @@ class _Composer:
                 self.notes.append(f"I left out the {spec.name} segment: {reason}.")
                 continue
             specs.append((spec, rule))
+        # "but not for VIPs": a segment that is only ever those people would send to nobody
+        for h in self.r.constraints.exclusions:
+            kept = [(s, r) for s, r in specs if not _requires(r, h.rule)]
+            for s, _ in specs:
+                if (s, _) not in kept:
+                    self.notes.append(f"I left out the {s.name} segment: the brief excludes {h.label}.")
+            specs = kept
         # a hint that one segment already is ("VIP cart abandoners") keeps just that segment
         for hint in hints:
             same = [(s, r) for s, r in specs if self._conflicts(hint, r)[1]]
@@ -383,10 +406,12 @@ class _Composer:
                 if extra:
                     inner = list(rule.rules) if isinstance(rule, AllRule) else [rule]
                     combined = AllRule(rules=[h.rule for h in extra] + inner)
-                description = spec.description + (
+                description = self._lapsed(spec.description) + (
                     f" (only {', '.join(h.label for h in extra)})" if extra else "")
                 out.append((Segment(name=spec.name, priority=len(out) + 1, description=description, rule=combined,
-                                    hypothesis=spec.hypothesis,
+                                    hypothesis=spec.hypothesis.model_copy(update={
+                                        k: self._lapsed(v) for k, v in spec.hypothesis.model_dump().items()
+                                        if isinstance(v, str)}),
                                     field_rationales=self._rationales(spec, combined, extra)), spec))
         if self.audience and self.audience.contacts:
             for seg, _ in out:
@@ -573,7 +598,7 @@ class _Composer:
         return " · ".join(parts)[:200]
 
     def _summary(self, trigger: Trigger, messages: list[MessageSpec]) -> str:
-        text = self.book.summary
+        text = self._lapsed(self.book.summary)
         if self.offer:
             text += (f" The copy states {self.offer.name} exactly as the fact sheet does "
                      f"(ends {long_date(self.offer.ends)}).")

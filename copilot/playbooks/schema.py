@@ -177,6 +177,17 @@ class OfferHint(_Strict):
                                                                          "name and audience")
 
 
+class LapseSpec(_Strict):
+    """What a brief's lapse window ("haven't bought in 6 months", "inactive for 90 days") replaces."""
+
+    days: int | None = Field(default=None, ge=1, description="the playbook's own window; its 'N days' in the "
+                                                              "segments' texts is rewritten with the brief's")
+    events: list[str] = Field(default_factory=lambda: ["order_placed"],
+                              description="'last performed more than N days ago' conditions on these events")
+    fields: list[str] = Field(default_factory=lambda: ["last_order_at"],
+                              description="'more than N days ago' conditions on these contact fields")
+
+
 class Playbook(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="also the plan's goal")
     name: str
@@ -196,6 +207,7 @@ class Playbook(_Strict):
     messages: list[MessageSpec] = Field(min_length=1)
     segments: list[SegmentSpec] = Field(min_length=1)
     offer: OfferHint = OfferHint()
+    lapse: LapseSpec = LapseSpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> Playbook:

@@ -98,3 +98,28 @@ def test_announcing_a_product_the_fact_sheet_lacks_is_a_question_not_the_nearest
     assert winback.plan is not None  # a win-back needs no product: it goes ahead and says what it left out
     assert any(n.startswith("Ridgeline Trail 2 is not on the fact sheet") for n in winback.notes)
     assert all("Ridgeline Trail 2" not in v.body for v in winback.plan.variants)
+
+
+def test_a_segment_the_brief_excludes_outright_is_left_out_with_a_note(demo_workspace: Workspace) -> None:
+    result = OfflinePlanner().plan_now(PlanRequest(brief="cart recovery with free shipping, but not for VIPs",
+                                                   workspace=demo_workspace))
+    plan = result.plan
+    assert plan is not None
+    assert [s.name for s in plan.segments] == ["First-time shoppers", "Returning customers"]
+    assert {v.segment for v in plan.variants} == {"First-time shoppers", "Returning customers"}
+    assert "I left out the VIP members segment: the brief excludes VIP members." in result.notes
+    assert validate_plan(plan, demo_workspace) == []
+
+
+@pytest.mark.parametrize("brief", ["re-engage people who haven't opened anything in 90 days, then sunset them",
+                                   "re-engage subscribers inactive for 90 days"])
+def test_the_briefs_quiet_window_replaces_the_playbooks_in_rules_and_words(demo_workspace: Workspace,
+                                                                           brief: str) -> None:
+    plan = OfflinePlanner().plan_now(PlanRequest(brief=brief, workspace=demo_workspace)).plan
+    assert plan is not None and plan.goal == "reengagement"
+    dumped = plan.model_dump_json()
+    assert '"days":90' in dumped and '"value":90' in dumped and "120" not in dumped
+    assert all("90 days" in s.hypothesis.attribute for s in plan.segments)
+    # "re-engage subscribers" is not "engaged subscribers": no "clicked in the last 90 days" condition
+    assert "within_days" not in dumped
+    assert validate_plan(plan, demo_workspace) == []
