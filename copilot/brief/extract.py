@@ -205,10 +205,10 @@ _DATE_PATTERNS = [
     re.compile(r"\b(?P<d>\d{1,2})(?:st|nd|rd|th|\.)?\s+(?:de\s+|of\s+)?" + _MONTH.replace("(", "(?P<mon>", 1) +
                r"(?:,?\s+(?:de\s+)?(?P<y>\d{4}))?", re.I),
 ]
-_DEADLINE_BEFORE = re.compile(r"(before|by|until|till|no later than|ahead of|prior to|ends?|ending|antes de(l)?|"
+_DEADLINE_BEFORE = re.compile(r"\b(before|by|until|till|no later than|ahead of|prior to|ends?|ending|antes de(l)?|"
                               r"hasta|bis( zum)?|vor( dem)?|spätestens)\s*(the\s+)?$", re.I)
-_ON_BEFORE = re.compile(r"(on|starting|start|from|at|launch(es|ing)?|el|am|ab|desde|para el)\s*(the\s+)?$", re.I)
-_AFTER_BEFORE = re.compile(r"(after|después de(l)?|nach( dem)?)\s*(the\s+)?$", re.I)
+_ON_BEFORE = re.compile(r"\b(on|starting|start|from|at|launch(es|ing)?|el|am|ab|desde|para el)\s*(the\s+)?$", re.I)
+_AFTER_BEFORE = re.compile(r"\b(after|después de(l)?|nach( dem)?)\s*(the\s+)?$", re.I)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,15 @@ def test_a_model_number_the_fact_sheet_lacks_is_another_product_not_the_nearest(
     assert reading.unknown_products == unknown
 
 
+def test_send_is_not_end_a_named_sale_after_send_is_the_news_not_a_deadline(demo_workspace: Workspace) -> None:
+    # "send the spring sale ..." once read as "end the spring sale": a deadline on the sale's first day.
+    reading = _read(demo_workspace, "send the spring sale announcement on March 20 at 8am")
+    assert reading.constraints.deadline is None and reading.moments == ["spring_sale"]
+    assert reading.constraints.send_on == date(2027, 3, 20) and reading.constraints.send_time == "08:00"
+    assert _read(demo_workspace, "win back lapsed runners before the spring sale").constraints.deadline == \
+        date(2027, 3, 20)
+
+
 def test_an_offer_the_fact_sheet_lacks_is_reported_unmatched(demo_workspace: Workspace) -> None:
     reading = _read(demo_workspace, "cart abandoners, 25% off")
     assert [(o.text, o.offer_id) for o in reading.unmatched_offers] == [("25% off", None)]
