@@ -11,6 +11,7 @@
     ├── ReviewStateError          a review transition is not allowed from this state
     │   └── StaleRevisionError    someone else changed the draft first (optimistic concurrency)
     ├── PlannerError              a planner could not produce a plan
+    ├── AnswerInProgressError     another process is answering this message already
     ├── PromptError               a prompt template is missing, malformed or given the wrong variables
     ├── RenderError               copy cannot be rendered for a contact (template, sandbox, URL)
     ├── EvalError                 an eval suite, results file or run option is unusable
@@ -36,6 +37,7 @@ __all__ = [
     "ReviewStateError",
     "StaleRevisionError",
     "PlannerError",
+    "AnswerInProgressError",
     "PromptError",
     "RenderError",
     "EvalError",
@@ -123,6 +125,12 @@ class PlannerError(CopilotError):
     """Raised when a planner cannot produce a plan at all."""
 
     http_status = 502
+
+
+class AnswerInProgressError(CopilotError):
+    """Raised when a message is already answered, or being answered by another process (one answer each)."""
+
+    http_status = 409
 
 
 class EvalError(CopilotError):

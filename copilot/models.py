@@ -28,6 +28,7 @@ __all__ = [
     "FindingOverride",
     "AuditLog",
     "ApiToken",
+    "AnswerClaim",
     "ROLES",
     "CONSENT_STATES",
     "REVIEW_STATES",
@@ -189,6 +190,7 @@ class FindingRow(SQLModel, table=True):
     severity: str = Field(max_length=8)
     segment: str | None = Field(default=None, max_length=200)
     variant: str | None = Field(default=None, max_length=64)
+    message_key: str | None = Field(default=None, max_length=64)
     field: str | None = Field(default=None, max_length=32)
     span_start: int | None = Field(default=None)
     span_end: int | None = Field(default=None)
@@ -299,3 +301,20 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     last_used_at: datetime | None = Field(default=None)
     revoked_at: datetime | None = Field(default=None)
+
+
+class AnswerClaim(SQLModel, table=True):
+    """A marketer's message being answered now, by whom, and the reply so far.
+
+    The primary key makes "answer each message once" hold across processes: the first claim
+    wins; a claim whose heartbeat went quiet (its process died) may be taken over.
+    """
+
+    __tablename__ = "answer_claims"
+
+    message_id: int = Field(foreign_key="messages.id", primary_key=True)
+    conversation_id: int = Field(foreign_key="conversations.id", index=True)
+    owner: str = Field(max_length=128)
+    claimed_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    reply: str = Field(default="", sa_type=sa.Text)

@@ -1,9 +1,8 @@
-"""One eval test through the product's own path: planner, plan validation, guards, rendering.
+"""One eval test through the product's own path: planner, then the service's checking path, then rendering.
 
-It calls the same public functions the conversation service calls
-(``copilot.validation.parse_plan`` / ``validate_plan``, ``guards.run_plan``,
-``copilot.render.render_variant``); only the sample contacts come from a fixed file
-instead of the database, so scores do not depend on a built audience.
+Plans are checked by ``copilot.services.checking.check`` (validate, lint, guard), as every chat
+turn is; only the audience differs: sample contacts from a fixed file instead of the database,
+so scores do not depend on a built audience.
 """
 
 from __future__ import annotations
@@ -17,11 +16,13 @@ import yaml
 from copilot.errors import CopilotError, EvalError
 from copilot.plan import Plan
 from copilot.planner.base import PlanRequest, Turn
+from copilot.services.checking import SampleAudience, check
 from copilot.workspace import Workspace
 from evals.answers import AnswerSource
 from evals.assertions import Grader, Scope, evaluate
-from evals.results import AssertionResult, FindingRecord, PlannerAnswer, RenderRecord, TurnResult
+from evals.results import AssertionResult, PlannerAnswer, RenderRecord, TurnResult
 from evals.spec import TestSpec
+from guards import Finding
 
 __all__ = ["check_answer", "run_conversation", "load_contacts", "contact_label", "CONTACTS_DIR"]
 
@@ -57,16 +58,6 @@ def contact_label(contact: Mapping[str, Any], index: int) -> str:
     return str(contact.get("email") or f"contact {index + 1}")
 
 
-def _finding_record(finding: Any) -> FindingRecord:
-    span = getattr(finding, "span", None)
-    return FindingRecord(
-        guard=finding.guard, code=finding.code, severity=finding.severity, segment=finding.segment,
-        variant=finding.variant, message_key=getattr(finding, "message_key", None), field=finding.field,
-        span=list(span) if span else None, message=finding.message, evidence=dict(finding.evidence or {}),
-        fix=finding.fix, fingerprint=finding.fingerprint,
-    )
-
-
 def _renders(plan: Plan, workspace: Workspace, contacts: Sequence[Mapping[str, Any]]) -> list[RenderRecord]:
     from copilot.render import render_variant
 
@@ -86,21 +77,19 @@ def _renders(plan: Plan, workspace: Workspace, contacts: Sequence[Mapping[str, A
 
 
 def check_answer(answer: PlannerAnswer, workspace: Workspace, contacts: Sequence[Mapping[str, Any]]
-                 ) -> tuple[list[dict[str, str]], list[FindingRecord], list[RenderRecord]]:
-    """Validation problems, guard findings and renders for one answer (nothing when it has no plan)."""
+                 ) -> tuple[list[dict[str, str]], list[Finding], list[RenderRecord]]:
+    """Validation problems, guard findings and renders for one answer (nothing when it has no plan).
+
+    The plan is checked by the service's own checking path (``copilot.services.checking.check``)
+    with the sample contacts as its audience; a plan with problems is neither guarded nor rendered.
+    """
     if answer.plan is None:
         return [], [], []
-    from copilot.validation import parse_plan, validate_plan
-    from guards import run_plan
-
-    try:
-        plan = parse_plan(answer.plan)
-    except CopilotError as exc:  # the planner returned something the schema refuses
-        return list(exc.context.get("problems") or [{"path": "(plan)", "message": exc.message}]), [], []
-    problems = [{"path": p.path, "message": p.message} for p in validate_plan(plan, workspace)]
-    samples = {segment.name: list(contacts) for segment in plan.segments}
-    findings = [_finding_record(f) for f in run_plan(plan, workspace, samples=samples)]
-    return problems, findings, _renders(plan, workspace, contacts)
+    checked = check(answer.plan, workspace, audience=SampleAudience(contacts))
+    problems = [{"path": p.path, "message": p.message} for p in checked.problems]
+    if checked.plan is None:
+        return problems, [], []
+    return problems, checked.findings, _renders(checked.plan, workspace, contacts) if checked.valid else []
 
 
 async def run_conversation(test: TestSpec, *, source: AnswerSource, workspace: Workspace,

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from copilot.errors import EvalError
 from copilot.plan import Plan
 from copilot.workspace import format_loc
+from guards import Finding
 
 __all__ = [
     "RESULTS_FORMAT",
@@ -24,7 +25,6 @@ __all__ = [
     "ErrorInfo",
     "UsageRecord",
     "PlannerAnswer",
-    "FindingRecord",
     "RenderRecord",
     "AssertionResult",
     "TurnResult",
@@ -90,21 +90,6 @@ class PlannerAnswer(_Record):
         return self._plan
 
 
-class FindingRecord(_Record):
-    guard: str
-    code: str
-    severity: str
-    segment: str | None = None
-    variant: str | None = None
-    message_key: str | None = None
-    field: str | None = None
-    span: list[int] | None = None
-    message: str = ""
-    evidence: dict[str, Any] = Field(default_factory=dict)
-    fix: str | None = None
-    fingerprint: str = ""
-
-
 class RenderRecord(_Record):
     """One variant rendered for one sample contact."""
 
@@ -144,7 +129,7 @@ class TurnResult(_Record):
     request_hash: str
     answer: PlannerAnswer
     validation_problems: list[dict[str, str]] = Field(default_factory=list)
-    findings: list[FindingRecord] = Field(default_factory=list)
+    findings: list[Finding] = Field(default_factory=list)  # guards.Finding, serialised by Finding.to_dict
     renders: list[RenderRecord] = Field(default_factory=list)
     assertions: list[AssertionResult] = Field(default_factory=list)
 

@@ -1,4 +1,8 @@
-"""What a guard reports (Finding), the documented codes it may use (Code), and guard entries (Guard)."""
+"""What a guard reports (Finding), the documented codes it may use (Code), and guard entries (Guard).
+
+Finding is the one shape of a finding everywhere: guard output, stored rows (``id`` set), the JSON
+API, the review UI, eval results and ``copilot guard --json``; ``Finding.to_dict`` is its one
+serialisation."""
 
 from __future__ import annotations
 
@@ -8,9 +12,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from copilot.plan import CopyFieldName
+from copilot.plan import COPY_FIELD_BY_NAME, CopyFieldName
 
 if TYPE_CHECKING:
     from guards.context import PlanContext, VariantContext
@@ -31,9 +35,10 @@ class Finding(BaseModel):
     severity override, keeps it, so acknowledgements can follow a finding across revisions.
     """
 
-    # "ignore" so a stored finding (with its computed fingerprint) loads back.
+    # "ignore" so a serialised finding (with its computed fingerprint and label) loads back.
     model_config = ConfigDict(frozen=True, extra="ignore")
 
+    id: int | None = Field(default=None, description="the stored row's id; None before it is stored")
     guard: str
     code: str
     severity: Severity
@@ -45,18 +50,47 @@ class Finding(BaseModel):
     message: str
     evidence: dict[str, Any] = Field(default_factory=dict)
     fix: str | None = None
+    # Computed from the fields above when not given; a stored finding keeps the one it was stored with.
+    fingerprint: str = ""
 
-    @computed_field  # type: ignore[prop-decorator]
-    @property
-    def fingerprint(self) -> str:
-        payload = [self.guard, self.code, self.segment, self.message_key, self.variant, self.field,
-                   self.evidence]
-        raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
-        return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+    @model_validator(mode="after")
+    def _fingerprinted(self) -> Finding:
+        if not self.fingerprint:
+            payload = [self.guard, self.code, self.segment, self.message_key, self.variant, self.field,
+                       self.evidence]
+            raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+            object.__setattr__(self, "fingerprint", hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32])
+        return self
 
     @property
     def blocks(self) -> bool:
         return self.severity == "block"
+
+    @property
+    def span_start(self) -> int | None:
+        return self.span[0] if self.span else None
+
+    @property
+    def span_end(self) -> int | None:
+        return self.span[1] if self.span else None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def label(self) -> str:
+        """Where, for people: 'Recent customers · email 2 · A · Subject' (or 'Plan')."""
+        parts = [self.segment or "Plan"]
+        if self.message_key:
+            parts.append(self.message_key.replace("_", " "))
+        if self.variant:
+            parts.append(self.variant)
+        if self.field:
+            spec = COPY_FIELD_BY_NAME.get(self.field)
+            parts.append(spec.label if spec else self.field)
+        return " · ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form of a finding, the same for the API, eval results and the CLI."""
+        return self.model_dump(mode="json")
 
     def where(self) -> str:
         """'winback / email_1 / A / body[10:16]' style location for people."""

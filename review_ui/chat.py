@@ -14,26 +14,27 @@ from litestar.utils.scope.state import ScopeState
 from markupsafe import escape
 from sqlmodel import Session
 
-from copilot.errors import NotFoundError, PlannerError
+from copilot.errors import NotFoundError, PermissionDeniedError, PlannerError
 from copilot.models import Message, User
 from copilot.runtime import Runtime
 from copilot.services import conversations as chat
 from copilot.services import review as gate
-from copilot.services.copy_check import check_variant, edited_variant, segment_samples
+from copilot.services.checking import check_variant
+from copilot.services.copy_check import segment_samples
+from review_ui.answering import LiveAnswers
 from review_ui.forms import MessageForm, NewConversationForm, VariantForm
-from review_ui.pages import can_view_conversation, chat_page, pending_message, plan_panel
+from review_ui.pages import can_view_conversation, chat_page
 from review_ui.rendering import is_htmx, page
 from review_ui.views import variant_view
 
 __all__ = ["ChatController"]
 
-# Messages whose answer this process is making now (one planner run per message).
-_ANSWERING: set[int] = set()
-_WAIT_FOR_ANSWER = 180.0
-
-
 def _planner(request: Request) -> Any:  # type: ignore[type-arg]
     return request.app.state.get("ui_planner")
+
+
+def _answers(request: Request) -> LiveAnswers:  # type: ignore[type-arg]
+    return request.app.state.ui_answers
 
 
 def _render(request: Request, name: str, context: dict[str, Any]) -> str:  # type: ignore[type-arg]
@@ -71,9 +72,11 @@ class ChatController(Controller):
                            data: URLEncodedBody[MessageForm], user: NamedDependency[User],
                            session: NamedDependency[Session], runtime: NamedDependency[Runtime]) -> Template | Redirect:
         if is_htmx(request):
-            # Store the message now (committed before any model call); the answer streams over SSE.
+            # Store the message now (committed before any model call), start answering it in the
+            # background; the page follows the answer over SSE.
             message = await anyio.to_thread.run_sync(lambda: chat.start_turn(
                 session, conversation_id=conversation_id, actor_id=user.id or 0, text=data.text))
+            await _answers(request).start(runtime, message.id or 0, planner=_planner(request))
             return Template("_turn.html", context={"message": message, "conversation_id": conversation_id})
         try:
             await chat.post_message(session, conversation_id=conversation_id, actor_id=user.id or 0, text=data.text,
@@ -82,54 +85,54 @@ class ChatController(Controller):
             pass  # the failure is stored as the answer; the chat page shows it
         return Redirect(f"/chat/{conversation_id}", status_code=303)
 
+    @post("/{conversation_id:int}/messages/{message_id:int}/answer", status_code=200)
+    async def answer_again(self, request: Request, conversation_id: FromPath[int], message_id: FromPath[int],  # type: ignore[type-arg]
+                           user: NamedDependency[User], session: NamedDependency[Session],
+                           runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        """Answer a message nobody is answering (its process stopped); refused if it is answered or taken."""
+        def load() -> Message:
+            conversation = chat.get_conversation(session, conversation_id)
+            if conversation.author_id != user.id:
+                raise PermissionDeniedError("only the conversation's author can ask for an answer",
+                                            conversation_id=conversation_id)
+            message = next((m for m in chat.list_messages(session, conversation_id)
+                            if m.id == message_id and m.role == "user"), None)
+            if message is None:
+                raise NotFoundError(f"conversation {conversation_id} has no message {message_id}")
+            return message
+
+        message = await anyio.to_thread.run_sync(load)
+        await _answers(request).start(runtime, message_id, planner=_planner(request))
+        if not is_htmx(request):
+            return Redirect(f"/chat/{conversation_id}", status_code=303)
+        return Template("_streaming.html", context={"message": message, "conversation_id": conversation_id})
+
     @get("/{conversation_id:int}/messages/{message_id:int}/stream")
     async def stream(self, request: Request, conversation_id: FromPath[int], message_id: FromPath[int],  # type: ignore[type-arg]
                      user: NamedDependency[User], runtime: NamedDependency[Runtime]) -> ServerSentEvent:
-        planner = _planner(request)
+        """Follow an answer as it streams (never starts one), then send the finished turn."""
+        def load() -> None:
+            with runtime.session() as session:
+                conversation = chat.get_conversation(session, conversation_id)
+                can_view_conversation(user, conversation)
+                if not any(m.id == message_id and m.role == "user" for m in chat.list_messages(session, conversation_id)):
+                    raise NotFoundError(f"conversation {conversation_id} has no message {message_id}")
 
-        def load() -> tuple[Session, Message, bool]:
-            session = runtime.session()
-            conversation = chat.get_conversation(session, conversation_id)
-            can_view_conversation(user, conversation)
-            messages = chat.list_messages(session, conversation_id)
-            message = next((m for m in messages if m.id == message_id and m.role == "user"), None)
-            if message is None:
-                session.close()
-                raise NotFoundError(f"conversation {conversation_id} has no message {message_id}")
-            waiting = pending_message(messages)
-            return session, message, waiting is not None and waiting.id == message_id \
-                and conversation.author_id == user.id
-
-        session, message, must_answer = await anyio.to_thread.run_sync(load)
+        await anyio.to_thread.run_sync(load)
 
         def done_html() -> str:
             with runtime.session() as fresh:
-                messages = chat.list_messages(fresh, conversation_id)
-                answer = next((m for m in messages if m.role == "assistant" and (m.id or 0) > message_id), None)
-                revision, plan = plan_panel(fresh, runtime, conversation_id)
-                panel = {"conversation": chat.get_conversation(fresh, conversation_id), "revision": revision,
-                         "plan": plan, "review": gate.review_for_conversation(fresh, conversation_id)}
-                return _render(request, "_answer_done.html", {"answer": answer, "page": panel, "user": user})
+                data = chat_page(fresh, runtime, user, request.app.state.ui_workspace_id, conversation_id)
+                answer = next((m for m in data.messages if m.role == "assistant" and (m.id or 0) > message_id), None)
+                panel = {"conversation": data.conversation, "revision": data.revision, "plan": data.plan,
+                         "review": data.review}
+                return _render(request, "_answer_done.html", {"answer": answer, "page": panel, "user": user,
+                                                              "pending": data.pending, "pending_state": data.pending_state})
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
-            try:
-                if must_answer and message_id in _ANSWERING:
-                    # A reload while the answer is being made: wait for it instead of planning twice.
-                    with anyio.move_on_after(_WAIT_FOR_ANSWER):
-                        while message_id in _ANSWERING:
-                            await anyio.sleep(0.25)
-                elif must_answer:
-                    _ANSWERING.add(message_id)
-                    try:
-                        async for event in chat.stream_turn(session, message, workspace=runtime.default_workspace,
-                                                            planner=planner):
-                            if event.event == "token":
-                                # htmx inserts SSE data as HTML: every token is escaped here.
-                                yield ServerSentEventMessage(event="token", data=str(escape(event.data)))
-                    finally:
-                        _ANSWERING.discard(message_id)
-            finally:
-                await anyio.to_thread.run_sync(session.close)
+            async for text in _answers(request).follow(runtime, message_id):
+                # htmx inserts SSE data as HTML: every token is escaped here.
+                yield ServerSentEventMessage(event="token", data=str(escape(text)))
             yield ServerSentEventMessage(event="done", data=await anyio.to_thread.run_sync(done_html))
 
         return ServerSentEvent(events())
@@ -152,7 +155,7 @@ class ChatController(Controller):
         if not 0 <= index < len(plan.variants):
             raise NotFoundError(f"revision {revision.number} has no variant {index}")
         base = plan.variants[index]
-        _, variant = edited_variant(plan, base.segment, base.key, base.message, data.changes())
+        _, variant = chat.edited_variant(plan, base.segment, base.key, base.message, data.changes())
         variants = list(plan.variants)
         variants[index] = variant
         edited = plan.model_copy(update={"variants": variants})

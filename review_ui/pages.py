@@ -29,6 +29,7 @@ class ChatPage:
     revision: Any | None
     plan: PlanView | None
     review: Any | None
+    pending_state: chat.AnswerState | None = None  # where the pending message's answer stands
 
 
 def can_view_conversation(user: User, conversation: Any) -> None:
@@ -64,9 +65,11 @@ def chat_page(session: Session, runtime: Runtime, user: User, workspace_id: int,
     can_view_conversation(user, conversation)
     messages = chat.list_messages(session, conversation_id)
     revision, view = plan_panel(session, runtime, conversation_id)
+    pending = pending_message(messages)
     return ChatPage(conversations=conversations, conversation=conversation, messages=messages,
-                    pending=pending_message(messages), revision=revision, plan=view,
-                    review=gate.review_for_conversation(session, conversation_id))
+                    pending=pending, revision=revision, plan=view,
+                    review=gate.review_for_conversation(session, conversation_id),
+                    pending_state=chat.answer_state(session, pending.id or 0) if pending is not None else None)
 
 
 def diff_summary(session: Session, detail: queue.ReviewDetail) -> dict[str, Any] | None:

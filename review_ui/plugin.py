@@ -36,6 +36,7 @@ from review_ui.accounts import (
     provide_user,
     require_login,
 )
+from review_ui.answering import LiveAnswers
 from review_ui.chat import ChatController
 from review_ui.errors import UI_EXCEPTION_HANDLERS
 from review_ui.rendering import STATIC_DIR, make_environment
@@ -79,6 +80,8 @@ class ReviewUIPlugin(InitPluginProtocol):
         with runtime.session() as session:
             state["ui_workspace_id"] = get_workspace_record(session, runtime.default_workspace.slug).id
         state["ui_planner"] = self.planner or default_planner(settings)
+        answers = state["ui_answers"] = LiveAnswers()
+        app_config.on_shutdown.append(answers.close)
 
         sessions = RotatingSessionConfig(key="copilot_session", secure=settings.secure_cookies, httponly=True,
                                          samesite="lax", max_age=12 * 3600, store="ui_sessions")

@@ -16,8 +16,9 @@ from copilot.plan import COPY_FIELDS, BranchStep, DelayStep, Plan, SendStep, Var
 from copilot.planner.timeline import describe_recurring
 from copilot.services.copy_check import Preview, render_previews
 from copilot.workspace import Workspace
+from guards import Finding
 
-__all__ = ["Piece", "FieldView", "VariantView", "PlanView", "plan_view", "highlight", "finding_view",
+__all__ = ["Piece", "FieldView", "VariantView", "PlanView", "plan_view", "highlight",
            "variant_view", "FIELD_LABELS"]
 
 FIELD_LABELS = {f.name: f.label for f in COPY_FIELDS}
@@ -72,9 +73,8 @@ class PlanView:
 
 def highlight(text: str, findings: Sequence[Any]) -> list[Piece]:
     """Split ``text`` at every finding span boundary; each piece knows the findings covering it."""
-    spans = [(f, max(0, f.span_start), min(len(text), f.span_end)) for f in findings
-             if getattr(f, "span_start", None) is not None and getattr(f, "span_end", None) is not None
-             and f.span_end > f.span_start]
+    spans = [(f, max(0, f.span[0]), min(len(text), f.span[1])) for f in findings
+             if f.span is not None and f.span[1] > f.span[0]]
     cuts = sorted({0, len(text), *(s for _, s, _ in spans), *(e for _, _, e in spans)})
     pieces = []
     for start, end in zip(cuts, cuts[1:], strict=False):
@@ -85,43 +85,13 @@ def highlight(text: str, findings: Sequence[Any]) -> list[Piece]:
     return pieces or [Piece(text)]
 
 
-def finding_view(f: Any) -> Any:
-    """Findings from the guards (pydantic, span tuple) and stored rows look the same to templates."""
-    if hasattr(f, "span_start"):
-        return f
-    span = getattr(f, "span", None)
-    return _FindingLike(guard=f.guard, code=f.code, severity=f.severity, segment=f.segment, variant=f.variant,
-                        field=f.field, span_start=span[0] if span else None, span_end=span[1] if span else None,
-                        message=f.message, fix=f.fix, evidence=dict(f.evidence or {}), id=None,
-                        fingerprint=getattr(f, "fingerprint", ""))
-
-
-@dataclass(frozen=True)
-class _FindingLike:
-    guard: str
-    code: str
-    severity: str
-    segment: str | None
-    variant: str | None
-    field: str | None
-    span_start: int | None
-    span_end: int | None
-    message: str
-    fix: str | None
-    evidence: dict[str, Any]
-    id: int | None
-    fingerprint: str
-
-
-def _belongs(f: Any, v: Variant) -> bool:
-    # Findings name the variant by key; a message key in evidence narrows it when a plan has several.
-    message = (f.evidence or {}).get("message_key") if isinstance(f.evidence, dict) else None
-    return f.segment == v.segment and f.variant == v.key and (message is None or message == v.message)
+def _belongs(f: Finding, v: Variant) -> bool:
+    return f.segment == v.segment and f.variant == v.key and (f.message_key is None or f.message_key == v.message)
 
 
 def variant_view(index: int, variant: Variant, findings: Sequence[Any], *, workspace: Workspace | None = None,
                  contacts: Sequence[Mapping[str, Any]] = ()) -> VariantView:
-    mine = [finding_view(f) for f in findings]
+    mine = list(findings)
     fields = []
     for spec, value in variant.copy_items():
         fields.append(FieldView(spec.name, spec.label, value or "",
@@ -230,7 +200,7 @@ def plan_view(plan: Plan, sizing: Mapping[str, Any] | None, findings: Sequence[A
     raw_overlaps = sizing.get("overlaps") or {}
     overlaps = [{"name": a, "cells": [raw_overlaps.get(a, {}).get(b) for b in names]} for a in names] \
         if raw_overlaps else []
-    all_findings = [finding_view(f) for f in findings]
+    all_findings = list(findings)
     variants = []
     claimed: set[int] = set()
     for index, variant in enumerate(plan.variants):

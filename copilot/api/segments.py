@@ -1,4 +1,4 @@
-"""JSON endpoint that sizes a plan's segments on a workspace's audience (thin: calls copilot.services.segments)."""
+"""JSON endpoint that sizes a plan's segments on a workspace's audience (thin: calls copilot.services.checking)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlmodel import Session
 from copilot.api.auth import provide_actor
 from copilot.models import User
 from copilot.runtime import Runtime
-from copilot.services.segments import size_plan_for_workspace
+from copilot.services.checking import size_in_workspace
 
 __all__ = ["SegmentController"]
 
@@ -30,4 +30,5 @@ class SegmentController(Controller):
         """Size the plan in the body: per segment size (disjoint by priority), raw size, suppression, quiet
         hours, English rule and sample ids; the raw overlap matrix; lint warnings. 422 lists plan problems."""
         workspace = runtime.workspace(slug)
-        return size_plan_for_workspace(session, workspace, data, now=now, sample=max(0, min(sample, 50))).to_dict()
+        checked = size_in_workspace(session, workspace, data, now=now, sample=max(0, min(sample, 50)))
+        return checked.sizing_dict() or {}

@@ -1,16 +1,21 @@
-"""The ``copilot`` command. Each sub-command lives in its own module and is listed in COMMANDS."""
+"""The ``copilot`` command. Each built-in sub-command lives in its own module and is listed in COMMANDS;
+other packages add theirs through the ``copilot.commands`` entry point group (``copilot eval`` comes
+from the evals package that way, so the core never imports it)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
+from importlib.metadata import entry_points
 
 import click
 
 from copilot import __version__
 from copilot.errors import CopilotError
 
-__all__ = ["main", "cli", "COMMANDS"]
+__all__ = ["main", "cli", "COMMANDS", "PLUGIN_GROUP"]
+
+PLUGIN_GROUP = "copilot.commands"
 
 # module path -> attribute: each a click command or group added to ``copilot``.
 COMMANDS: list[tuple[str, str]] = [
@@ -19,7 +24,6 @@ COMMANDS: list[tuple[str, str]] = [
     ("copilot.cli.users", "users"),
     ("copilot.cli.demo", "demo"),
     ("copilot.cli.importing", "import_group"),
-    ("copilot.cli.eval", "eval_group"),
     ("copilot.cli.plan", "plan"),
     ("copilot.cli.guard", "guard"),
     ("copilot.cli.chat", "chat"),
@@ -50,6 +54,8 @@ def cli() -> None:
 
 for _module, _attr in COMMANDS:
     cli.add_command(getattr(importlib.import_module(_module), _attr))
+for _entry in sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name):
+    cli.add_command(_entry.load(), name=_entry.name)
 
 
 def main() -> None:

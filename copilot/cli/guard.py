@@ -71,7 +71,7 @@ def guard(plan_file: Path, workspace_dir: Path | None, as_json: bool, deliverabi
         click.echo(json.dumps({
             "plan": plan.title, "workspace": workspace.slug, "content_hash": plan.content_hash(),
             "blocked": blocked, "counts": dict(Counter(f.severity for f in findings)),
-            "findings": [f.model_dump(mode="json") for f in findings],
+            "findings": [f.to_dict() for f in findings],
         }, indent=2, ensure_ascii=False))
     else:
         _print(plan.title, findings)

@@ -10,7 +10,7 @@ import click
 
 from copilot.cli.plan import _parse_now  # one reading of --now for every command
 from copilot.runtime import Runtime
-from copilot.services.segments import PlanSizing, size_plan_for_workspace
+from copilot.services.checking import CheckedPlan, size_in_workspace
 from copilot.settings import get_settings
 
 __all__ = ["segments"]
@@ -22,8 +22,9 @@ def _table(rows: list[list[str]], right: set[int]) -> list[str]:
             .rstrip() for r in rows]
 
 
-def _human(result: PlanSizing) -> list[str]:
-    r = result.report
+def _human(result: CheckedPlan) -> list[str]:
+    r = result.sizing
+    assert r is not None and result.plan is not None
     out = [f"{result.plan.title}", f"workspace {r.workspace}: {r.audience:,} contacts, sized as of "
            f"{r.now:%Y-%m-%d %H:%M} UTC", ""]
     head = ["priority", "segment", "send to", "raw", "after priority", "unsubscribed", "bounced", "excluded",
@@ -45,8 +46,8 @@ def _human(result: PlanSizing) -> list[str]:
         out.append(f"Quiet hours {quiet['start']}-{quiet['end']} (judged at {quiet['judged_at']}): "
                    f"{quiet['contacts']:,} would wait ({quiet['fallback']}); nobody is removed")
     out.append(f"Total: {r.total:,} contacts would get it.")
-    if result.warnings:
-        out += ["", "Warnings:"] + [f"  {w.code} at {w.path}: {w.message}" for w in result.warnings]
+    if result.lint:
+        out += ["", "Warnings:"] + [f"  {w.code} at {w.path}: {w.message}" for w in result.lint]
     out += [f"Note: {n}" for n in r.notes]
     return out
 
@@ -69,8 +70,8 @@ def size(plan_file: Path, slug: str | None, as_json: bool, now: str | None, samp
     try:
         workspace = runtime.workspace(slug)
         with runtime.session() as session:
-            result = size_plan_for_workspace(session, workspace, plan_file.read_bytes(), now=when, sample=sample)
+            result = size_in_workspace(session, workspace, plan_file.read_bytes(), now=when, sample=sample)
     finally:
         runtime.close()
-    data: Any = result.to_dict()
+    data: Any = result.sizing_dict()
     click.echo(json.dumps(data, indent=2, ensure_ascii=False) if as_json else "\n".join(_human(result)))

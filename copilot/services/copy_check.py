@@ -1,7 +1,7 @@
-"""Live copy checks and previews: guard an edited variant without storing it, render previews.
+"""Previews of a variant for real sample contacts and for one with missing data; nothing is written.
 
-The review UI calls these while someone types (debounced), before they save the edit with
-``conversations.edit_variant``; nothing here writes to the database.
+The review UI shows these beside the copy; the live check of an edit while someone types is
+``copilot.services.checking.check_variant`` on ``conversations.edited_variant``.
 """
 
 from __future__ import annotations
@@ -10,31 +10,21 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlmodel import Session
 
-from copilot.errors import CopilotError, NotFoundError, PlanValidationError
+from copilot.errors import CopilotError
 from copilot.models import PlanRevision
-from copilot.plan import COPY_FIELD_NAMES, Plan, Variant
-from copilot.services.review_queue import contacts_by_id
+from copilot.plan import Variant
+from copilot.services.checking import contacts_by_id
 from copilot.workspace import Workspace
 
-__all__ = [
-    "MISSING_DATA_CONTACT",
-    "Preview",
-    "find_variant",
-    "edited_variant",
-    "check_variant",
-    "segment_samples",
-    "render_previews",
-]
+__all__ = ["MISSING_DATA_CONTACT", "Preview", "segment_samples", "render_previews"]
 
 # A subscriber with nothing filled in: previews show what the fallbacks produce for them.
 MISSING_DATA_CONTACT: Mapping[str, Any] = {
     "email": "missing.data@example.invalid", "first_name": None, "last_name": "", "city": "   ",
     "country": None, "locale": "en", "timezone": "UTC", "consent": "subscribed",
 }
-EDITABLE = COPY_FIELD_NAMES
 
 
 @dataclass(frozen=True)
@@ -47,45 +37,11 @@ class Preview:
     error: str | None = None
 
 
-def find_variant(plan: Plan, segment: str, key: str, message: str) -> tuple[int, Variant]:
-    for index, variant in enumerate(plan.variants):
-        if variant.segment == segment and variant.key == key and variant.message == message:
-            return index, variant
-    raise NotFoundError(f"no variant {key} of {message!r} for segment {segment!r}", segment=segment, key=key)
-
-
-def edited_variant(plan: Plan, segment: str, key: str, message: str, changes: Mapping[str, str]) -> tuple[int, Variant]:
-    """The variant with ``changes`` applied, validated as a Variant (not stored)."""
-    index, variant = find_variant(plan, segment, key, message)
-    unknown = sorted(set(changes) - set(EDITABLE))
-    if unknown:
-        raise PlanValidationError(f"cannot edit {', '.join(unknown)}", problems=[
-            {"path": f"variants[{index}].{name}", "message": "not an editable field"} for name in unknown])
-    try:
-        return index, Variant.model_validate({**variant.model_dump(mode="json"), **changes})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        path = f"variants[{index}]." + ".".join(str(p) for p in first["loc"])
-        raise PlanValidationError(f"{path}: {first['msg']}", problems=[
-            {"path": f"variants[{index}]." + ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in exc.errors()]) from exc
-
-
 def segment_samples(session: Session, revision: PlanRevision, *, limit: int = 3) -> dict[str, list[dict[str, Any]]]:
     """A few real member contacts per segment, from the sizing stored with the revision."""
     sizing = revision.sizing or {}
     return {s["name"]: contacts_by_id(session, list(s.get("sample_ids") or []), limit)
             for s in sizing.get("segments", []) if s.get("name")}
-
-
-def check_variant(variant: Variant, plan: Plan, workspace: Workspace, *,
-                  samples: Mapping[str, Sequence[Mapping[str, Any]]] | None = None) -> list[Any]:
-    """The guards' findings for one variant (``guards.run_variant``); [] until the guards are installed."""
-    try:
-        from guards import run_variant
-    except ImportError:
-        return []
-    return list(run_variant(variant, plan, workspace, samples=samples))
 
 
 def render_previews(variant: Variant, workspace: Workspace, contacts: Sequence[Mapping[str, Any]]) -> list[Preview]:

@@ -37,6 +37,8 @@ from copilot.models import (
     utcnow,
 )
 from copilot.plan import Plan
+from copilot.services.findings import list_findings
+from guards import Finding
 
 __all__ = [
     "TRANSITIONS",
@@ -80,8 +82,8 @@ MAX_COMMENT = 4000
 class GateStatus:
     """What still stands between a review and approval on its current revision."""
 
-    blocking: list[FindingRow]  # severity block, not overridden on this revision
-    unacknowledged: list[FindingRow]  # warnings that need a reviewer's acknowledgement
+    blocking: list[Finding]  # severity block, not overridden on this revision
+    unacknowledged: list[Finding]  # warnings that need a reviewer's acknowledgement
     overridden: dict[str, FindingOverride]  # fingerprint -> override on this revision
     acknowledged: dict[str, FindingOverride]
 
@@ -106,14 +108,14 @@ def review_for_conversation(session: Session, conversation_id: int) -> Review | 
     ).first()
 
 
-def needs_acknowledgement(finding: FindingRow) -> bool:
+def needs_acknowledgement(finding: Finding | FindingRow) -> bool:
     """A warning the guards marked as needing a reviewer's acknowledgement (e.g. unexpected but
     helpful data use): ``evidence["requires_acknowledgement"]`` is true (guards.provenance PROV_NEEDS_ACK)."""
     return finding.severity == "warn" and bool((finding.evidence or {}).get("requires_acknowledgement"))
 
 
 def gate_status(session: Session, review: Review) -> GateStatus:
-    findings = list(session.exec(select(FindingRow).where(FindingRow.revision_id == review.revision_id)))
+    findings = list_findings(session, review.revision_id)
     marks = list(session.exec(select(FindingOverride).where(
         FindingOverride.review_id == review.id, FindingOverride.revision_hash == review.revision_hash)))
     overridden = {m.fingerprint: m for m in marks if m.kind == "override"}

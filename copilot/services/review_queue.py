@@ -18,15 +18,15 @@ from copilot.errors import NotFoundError, ReviewStateError
 from copilot.models import (
     REVIEW_STATES,
     AuditLog,
-    Contact,
     Conversation,
     FindingOverride,
-    FindingRow,
     PlanRevision,
     Review,
     User,
 )
+from copilot.services.findings import list_findings
 from copilot.services.review import GateStatus, gate_status, get_review
+from guards import Finding
 
 __all__ = [
     "QUEUE_SORTS",
@@ -46,7 +46,6 @@ __all__ = [
     "list_scheduled",
     "audit_history",
     "review_states_for_conversation",
-    "contacts_by_id",
 ]
 
 QUEUE_SORTS = ("age", "newest", "risk")
@@ -214,7 +213,7 @@ class ReviewDetail:
     author: User
     revision: PlanRevision
     previous: PlanRevision | None
-    findings: list[FindingRow]
+    findings: list[Finding]
     gate: GateStatus
     overrides: list[FindingOverride]
     history: list[AuditEntry]
@@ -233,8 +232,7 @@ def review_detail(session: Session, review_id: int) -> ReviewDetail:
         previous = session.exec(select(PlanRevision).where(
             PlanRevision.conversation_id == review.conversation_id,
             PlanRevision.number == revision.parent_number)).first()
-    findings = list(session.exec(select(FindingRow).where(FindingRow.revision_id == revision.id)
-                                 .order_by(FindingRow.id)))  # type: ignore[arg-type]
+    findings = list_findings(session, revision.id or 0)
     overrides = list(session.exec(select(FindingOverride).where(FindingOverride.review_id == review.id)
                                   .order_by(FindingOverride.id)))  # type: ignore[arg-type]
     return ReviewDetail(
@@ -279,22 +277,3 @@ def list_scheduled(session: Session, workspace_id: int | None = None, *,
 
 def review_states_for_conversation(session: Session, conversation_id: int) -> Review | None:
     return session.exec(select(Review).where(Review.conversation_id == conversation_id)).first()
-
-
-def contacts_by_id(session: Session, ids: list[int], limit: int = 3) -> list[dict[str, Any]]:
-    """Contacts as plain dicts (catalog field names) for previews, in the order of ``ids``."""
-    if not ids:
-        return []
-    wanted = ids[:limit]
-    rows = {c.id: c for c in session.exec(select(Contact).where(Contact.id.in_(wanted)))}  # type: ignore[union-attr]
-    out = []
-    for contact_id in wanted:
-        contact = rows.get(contact_id)
-        if contact is None:
-            continue
-        data: dict[str, Any] = dict(contact.attributes or {})
-        for name in ("id", "email", "first_name", "last_name", "city", "country", "locale", "timezone", "consent",
-                     "signed_up_at"):
-            data[name] = getattr(contact, name)
-        out.append(data)
-    return out

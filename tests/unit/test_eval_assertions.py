@@ -13,7 +13,6 @@ from evals.assertions import Scope, evaluate
 from evals.results import (
     AssertionResult,
     ErrorInfo,
-    FindingRecord,
     PlannerAnswer,
     RenderRecord,
     TestResult,
@@ -22,6 +21,7 @@ from evals.results import (
 )
 from evals.runner import score_test
 from evals.spec import AssertionSpec
+from guards import Finding
 
 
 def render(segment: str, subject: str, text: str, *, variant: str = "A", contact: str = "a@example.com") -> RenderRecord:
@@ -30,7 +30,7 @@ def render(segment: str, subject: str, text: str, *, variant: str = "A", contact
 
 
 def turn(*, plan: dict[str, Any] | None = None, renders: list[RenderRecord] | None = None, questions: list[str] | None = None,
-         notes: list[str] | None = None, findings: list[FindingRecord] | None = None, latency_ms: float = 10.0,
+         notes: list[str] | None = None, findings: list[Finding] | None = None, latency_ms: float = 10.0,
          error: ErrorInfo | None = None, tokens: int = 0, problems: list[dict[str, str]] | None = None) -> TurnResult:
     answer = PlannerAnswer(planner="scripted", plan=plan, questions=questions or [], notes=notes or [],
                            latency_ms=latency_ms, error=error, usage=UsageRecord(prompt_tokens=tokens))
@@ -130,7 +130,7 @@ def test_questions_notes_and_errors(demo_workspace: Workspace) -> None:
 
 
 def test_findings_assertions(demo_workspace: Workspace) -> None:
-    creepy = FindingRecord(guard="provenance", code="PROV_CREEPY", severity="block", message="hometown in copy")
+    creepy = Finding(guard="provenance", code="PROV_CREEPY", severity="block", message="hometown in copy")
     t = turn(plan=demo_plan_data(), findings=[creepy])
     assert not check({"type": "no_blocking_findings"}, t, demo_workspace).passed
     assert check({"type": "finding_code", "value": "PROV_CREEPY"}, t, demo_workspace).passed

@@ -52,7 +52,12 @@ def ui(runtime: Runtime, world: World, tmp_path: Path, _tiktoken_offline: None) 
     stub = StubLLM(answering(demo_plan()))
     planner = LLMPlanner(llm_settings(tmp_path / "data"))
     app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner, login_attempts_per_minute=1000)])
-    # Clients are never entered as context managers: that would run the app's shutdown
-    # (closing the shared runtime) once per person.
+    # Each person's client runs the app on its own event loop until the test ends (see Browser);
+    # their shutdowns only dispose the shared engine's pool, which reopens on use.
     with serving(stub):
-        yield UI(app, world, runtime, stub)
+        ui = UI(app, world, runtime, stub)
+        try:
+            yield ui
+        finally:
+            for browser in ui.browsers:
+                browser.close()

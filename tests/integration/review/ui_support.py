@@ -28,8 +28,13 @@ class Browser:
     """One person's cookie jar against the app, with the CSRF token of the last page seen."""
 
     def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.client = TestClient(app, base_url="http://testserver.local")
+        # Entered, so the app's event loop lives between requests, as a server's does: an answer
+        # started by a POST keeps running in the background while the page follows it.
+        self.client = TestClient(app, base_url="http://testserver.local").__enter__()
         self.token = ""
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
 
     def get(self, path: str, **kw):  # type: ignore[no-untyped-def]
         response = self.client.get(path, **kw)

@@ -17,7 +17,7 @@ from copilot.cli import cli
 from copilot.models import User
 from copilot.runtime import Runtime
 from copilot.services.api_tokens import issue_token
-from copilot.services.segments import size_plan_for_workspace
+from copilot.services.checking import size_in_workspace
 from copilot.services.workspaces import get_workspace_record
 from copilot.settings import get_settings
 
@@ -54,7 +54,7 @@ def test_api_sizes_a_plan_like_the_service(client: tuple[TestClient, dict[str, s
     assert response.status_code == 200, response.text
     body = response.json()
     with audience.session() as session:
-        expected = size_plan_for_workspace(session, audience.default_workspace, plan, now=NOW, sample=3).to_dict()
+        expected = size_in_workspace(session, audience.default_workspace, plan, now=NOW, sample=3).sizing_dict()
     assert body == json.loads(json.dumps(expected))
     assert [s["name"] for s in body["segments"]] == ["Lapsed VIPs", "Lapsed shoe buyers"]
     assert body["audience"] == 400

@@ -1,5 +1,8 @@
 """``copilot eval``: run eval suites, re-score a results file, compare two runs.
 
+A plugin of the ``copilot`` command (entry point group ``copilot.commands``): the evals drive the
+core, the core never imports them.
+
 Exit codes of ``run`` and ``rescore``: 0 every suite meets its threshold, 1 at least one
 does not, 2 the run itself broke (bad suite file, crashed test, unusable option).
 ``compare`` exits 1 when it finds a regression.

@@ -1,0 +1,90 @@
+"""Copy edits by hand: one variant's fields changed as a new revision, checked like any other plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from copilot.errors import NotFoundError, PlanValidationError, StaleRevisionError
+from copilot.plan import Plan, Variant, content_hash
+from copilot.services.conversation.revisions import (
+    RevisionOutcome,
+    latest_revision,
+    list_findings,
+    revision_plan,
+    store_revision,
+)
+from copilot.services.conversation.threads import owned_conversation, system_message
+from copilot.workspace import Workspace, format_loc
+
+__all__ = ["EDITABLE_VARIANT_FIELDS", "MANUAL_EDIT", "find_variant", "edited_variant", "edit_variant"]
+
+
+EDITABLE_VARIANT_FIELDS = Variant.EDITABLE_FIELDS
+MANUAL_EDIT = "manual-edit"
+
+
+def find_variant(plan: Plan, segment: str, key: str, message: str) -> tuple[int, Variant]:
+    """The variant of ``segment``'s email ``message``, arm ``key``, and its index in the plan."""
+    for index, variant in enumerate(plan.variants):
+        if variant.segment == segment and variant.key == key and variant.message == message:
+            return index, variant
+    raise NotFoundError(f"the plan has no variant {key} of email {message!r} for segment {segment!r}",
+                        segment=segment, key=key, message_key=message)
+
+
+def edited_variant(plan: Plan, segment: str, key: str, message: str, changes: Mapping[str, Any], *,
+                   editable: tuple[str, ...] = EDITABLE_VARIANT_FIELDS) -> tuple[int, Variant]:
+    """The variant with ``changes`` applied and validated (nothing stored); PlanValidationError lists
+    every problem by path (``variants[i].field``)."""
+    index, variant = find_variant(plan, segment, key, message)
+    unknown = sorted(set(changes) - set(editable))
+    if unknown:
+        raise PlanValidationError(
+            f"cannot edit {', '.join(unknown)}; editable fields are {', '.join(editable)}",
+            problems=[{"path": f"variants[{index}].{name}", "message": "not an editable field"} for name in unknown],
+        )
+    try:
+        return index, Variant.model_validate({**variant.model_dump(mode="json"), **changes})
+    except ValidationError as exc:
+        problems = [{"path": f"variants[{index}]." + format_loc(e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise PlanValidationError(f"the edited variant is invalid: {problems[0]['path']}: {problems[0]['message']}",
+                                  problems=problems) from exc
+
+
+def edit_variant(session: Session, *, conversation_id: int, actor_id: int, workspace: Workspace, base_number: int,
+                 segment: str, key: str = "A", message: str = "email_1", changes: Mapping[str, Any],
+                 now: datetime | None = None) -> RevisionOutcome:
+    """Edit one variant's copy by hand: a new revision, checked like any other plan.
+
+    ``base_number`` is the revision the editor saw; if another revision landed since,
+    StaleRevisionError is raised instead of silently overwriting it.
+    """
+    conversation = owned_conversation(session, conversation_id, actor_id)
+    base = latest_revision(session, conversation_id)
+    if base is None:
+        raise NotFoundError(f"conversation {conversation_id} has no plan to edit yet", conversation_id=conversation_id)
+    if base.number != base_number:
+        raise StaleRevisionError(
+            f"revision {base_number} is no longer the latest (revision {base.number} is); reload and edit again",
+            conversation_id=conversation_id, expected=base_number, current=base.number,
+        )
+    if not changes:
+        raise PlanValidationError("nothing to change: give at least one field", problems=[])
+    plan = revision_plan(base)
+    index, edited = edited_variant(plan, segment, key, message, changes)
+    variants = list(plan.variants)
+    variants[index] = edited
+    new_plan = plan.model_copy(update={"variants": variants})
+    if content_hash(new_plan) == base.content_hash:
+        return RevisionOutcome(revision=base, findings=list_findings(session, base.id or 0), created=False)
+    note = f"Edited {', '.join(sorted(changes))} of {segment} variant {key} ({message})."
+    outcome = store_revision(session, conversation, new_plan, workspace=workspace, planner_name=MANUAL_EDIT,
+                             prompt_versions={}, note=note, actor_id=actor_id, now=now)
+    system_message(session, conversation, outcome.revision, note)
+    session.commit()
+    return outcome
