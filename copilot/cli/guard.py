@@ -10,11 +10,12 @@ from typing import Any
 
 import click
 
+from copilot.cli._findings import print_findings
 from copilot.errors import PlanValidationError
 from copilot.settings import get_settings
 from copilot.validation import parse_plan
 from copilot.workspace import load_workspace
-from guards import Finding, has_blocking, run_deliverability, run_plan
+from guards import has_blocking, run_deliverability, run_plan
 
 __all__ = ["guard", "BLOCKED_EXIT"]
 
@@ -74,32 +75,6 @@ def guard(plan_file: Path, workspace_dir: Path | None, as_json: bool, deliverabi
             "findings": [f.to_dict() for f in findings],
         }, indent=2, ensure_ascii=False))
     else:
-        _print(plan.title, findings)
+        print_findings(plan.title, findings)
     if blocked:
         raise SystemExit(BLOCKED_EXIT)
-
-
-def _print(title: str, findings: list[Finding]) -> None:
-    counts = Counter(f.severity for f in findings)
-    click.echo(f"{title}: {len(findings)} finding(s) - {counts['block']} block, {counts['warn']} warn, "
-               f"{counts['info']} info")
-    groups: dict[tuple[str | None, str | None, str | None], list[Finding]] = {}
-    for f in findings:
-        groups.setdefault((f.segment, f.message_key, f.variant), []).append(f)
-    last_segment: object = object()
-    for (segment, message_key, variant), items in groups.items():
-        if segment != last_segment:
-            click.echo("")
-            click.echo(f"Segment {segment}" if segment else "Plan")
-            last_segment = segment
-        indent = "  "
-        if variant:
-            click.echo(f"  {message_key} / variant {variant}")
-            indent = "    "
-        for f in items:
-            where = f" {f.field}[{f.span[0]}:{f.span[1]}]" if f.field and f.span else (f" {f.field}" if f.field else "")
-            click.echo(f"{indent}{f.severity.upper():5} {f.code}{where}: {f.message}")
-            if f.fix:
-                click.echo(f"{indent}      fix: {f.fix}")
-    click.echo("")
-    click.echo("blocked: a finding blocks approval" if counts["block"] else "passed: nothing blocks")

@@ -1,35 +1,50 @@
-"""``copilot plan "BRIEF"``: plan a campaign from one sentence with the configured planner.
+"""``copilot plan "BRIEF"``: plan a campaign from one sentence, check it and store it, as the chat does.
 
+The plan goes through the service's one path: the chat turn (the brief stored as the first message
+of a new conversation for ``--user``, the plan validated, sized, linted, guarded and stored as
+revision 1), or, with ``--no-store`` or no database, the planner and the checking service alone.
 Default output is for people (segments with sizes and plain-English rules, the trigger as a
-timeline, variants, hypotheses, questions, notes); ``--json`` prints the plan as JSON matching
-copilot/schema/plan.schema.json, byte-identical for the same brief, workspace and ``--now``.
-Exit codes: 0 a plan, 2 invalid input (empty or over-long brief, unknown workspace, bad --now),
-3 no plan yet (the planner asked a question; it is printed on stderr).
+timeline, every variant's copy, lint warnings, findings, questions, notes); ``--json`` prints the
+plan as JSON matching copilot/schema/plan.schema.json, byte-identical for the same brief,
+workspace and ``--now`` (the check's summary goes to stderr).
+Exit codes: 0 a plan, 1 a plan a finding blocks, 2 invalid input (empty or over-long brief,
+unknown workspace, bad --now), 3 no plan yet (the planner asked a question; it is on stderr).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections import Counter
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from copilot.brief import check_brief_text
-from copilot.errors import CopilotError
+from copilot.cli._findings import print_findings
+from copilot.errors import CopilotError, NotFoundError
 from copilot.models import utcnow
-from copilot.plan import Plan
-from copilot.planner.base import PlanRequest, PlanResult
+from copilot.planner.base import Planner, PlanRequest, PlanResult
 from copilot.planner.clock import reference_now
 from copilot.planner.factory import get_planner
 from copilot.planner.timeline import timeline
-from copilot.settings import get_settings
+from copilot.runtime import Runtime
+from copilot.segments import describe_rule
+from copilot.services import conversations as svc
+from copilot.services.checking import CheckedPlan, DatabaseAudience, check
+from copilot.services.users import get_user
+from copilot.services.workspaces import get_workspace_record
+from copilot.settings import Settings, get_settings
 from copilot.workspace import Workspace, demo_workspace_dir, load_workspace
+from guards import Finding, has_blocking
 
-__all__ = ["plan", "NO_PLAN_EXIT"]
+__all__ = ["plan", "NO_PLAN_EXIT", "BLOCKED_EXIT"]
 
+BLOCKED_EXIT = 1
 NO_PLAN_EXIT = 3
 
 
@@ -44,57 +59,115 @@ def _parse_now(value: str | None) -> datetime | None:
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
+def _workspace_path(path: str) -> Path:
+    return demo_workspace_dir() if path == "demo" else Path(path).expanduser().resolve()
+
+
 def _workspace(path: str | None) -> Workspace:
     if path is None:
         return load_workspace(get_settings().workspace_dir)
-    if path == "demo":
-        return load_workspace(demo_workspace_dir())
-    return load_workspace(Path(path))
+    return load_workspace(_workspace_path(path))
 
 
-def _sizes(plan: Plan, workspace: Workspace, now: datetime) -> tuple[dict[str, int], dict[str, str], str]:
-    """Segment sizes and English rules from the database, or why there are none."""
-    from copilot import db
-    from copilot.segments import describe_rule, size_plan
-    from copilot.services.workspaces import get_workspace_record
-
-    english = {s.name: describe_rule(s.rule, workspace) for s in plan.segments}
-    settings = get_settings()
+def _database_ready(settings: Settings) -> str | None:
+    """None when the configured database can be used; else why not, in words."""
     if settings.is_sqlite:
         from sqlalchemy.engine import make_url
 
         path = make_url(settings.database_url).database
         if not path or not Path(path).exists():
-            return {}, english, f"no database at {path}; `copilot demo` builds the demo audience"
+            return f"no database at {path}; `copilot demo` builds the demo audience"
+    return None
+
+
+@dataclass
+class _Outcome:
+    """A planner's answer and what the checking service found (sizes, lint, findings), stored or not."""
+
+    result: PlanResult
+    checked: CheckedPlan | None = None
+    sizing: dict[str, Any] | None = None
+    findings: list[Finding] = field(default_factory=list)
+    stored: str = ""  # where the plan was stored, or why not
+
+
+def _plan_and_store(text: str, workspace_dir: str | None, planner: Planner, now: datetime | None,
+                    username: str) -> _Outcome:
+    """The chat's own path: a conversation for ``username``, the brief as its first message, the plan
+    checked (validated, sized, linted, guarded) and stored as revision 1."""
+    settings = get_settings()
+    if workspace_dir is not None:
+        settings = replace(settings, workspace_dir=_workspace_path(workspace_dir))
+    runtime = Runtime.start(settings)
     try:
-        engine = db.make_engine(settings.database_url)
-        try:
+        workspace = runtime.default_workspace
+        with runtime.session() as session:
+            user = get_user(session, username)
+            record = get_workspace_record(session, workspace.slug)
+            conversation = svc.create_conversation(session, workspace_id=record.id or 0, author_id=user.id or 0)
+            turn = asyncio.run(svc.post_message(session, conversation_id=conversation.id or 0, actor_id=user.id or 0,
+                                                text=text, workspace=workspace, planner=planner, now=now))
+            if turn.revision is None:
+                return _Outcome(turn.result, stored=f"conversation {conversation.id} (no plan yet)")
+            sizing = dict(turn.revision.revision.sizing or {})
+            return _Outcome(turn.result, sizing=sizing, findings=list(turn.revision.findings),
+                            stored=f"conversation {conversation.id}, revision {turn.revision.revision.number} "
+                                   f"(open /chat/{conversation.id})")
+    finally:
+        runtime.close()
+
+
+def _plan_only(text: str, workspace: Workspace, planner: Planner, now: datetime | None, with_sizes: bool,
+               why_not_stored: str) -> _Outcome:
+    """Plan, then check the plan; sized on the database when there is one (nothing is stored)."""
+    result = asyncio.run(planner.plan(PlanRequest(brief=text, workspace=workspace, now=now or reference_now(workspace))))
+    outcome = _Outcome(result, stored=why_not_stored)
+    if result.plan is None:
+        return outcome
+    settings = get_settings()
+    unavailable = _database_ready(settings) if with_sizes else "sizes not requested"
+    engine = None
+    try:
+        if unavailable is None:
+            from copilot import db
+
+            engine = db.make_engine(settings.database_url)
             with db.session_scope(engine) as session:
                 record = get_workspace_record(session, workspace.slug)
-                report = size_plan(session, workspace, record.id, plan, now=now, sample=0)
-        finally:
-            engine.dispose()
+                outcome.checked = check(result.plan, workspace, audience=DatabaseAudience(session, record.id or 0),
+                                        now=now or utcnow())
     except (CopilotError, SQLAlchemyError) as exc:
-        return {}, english, f"sizes unavailable ({getattr(exc, 'message', None) or exc.__class__.__name__})"
-    sizes = {s.name: s.size for s in report.segments}
-    return sizes, english, (f"{report.total:,} of {report.audience:,} contacts would get it "
-                            f"(sized {report.now:%Y-%m-%d %H:%M} UTC)")
+        unavailable = f"sizes unavailable ({getattr(exc, 'message', None) or exc.__class__.__name__})"
+    finally:
+        if engine is not None:
+            engine.dispose()
+    if outcome.checked is None:
+        outcome.checked = check(result.plan, workspace)
+    outcome.findings = outcome.checked.findings
+    outcome.sizing = outcome.checked.sizing_dict() or {"notes": [unavailable]}
+    return outcome
 
 
-def _human(result: PlanResult, workspace: Workspace, size_now: datetime, with_sizes: bool) -> None:
-    plan = result.plan
+def _human(outcome: _Outcome, workspace: Workspace) -> None:
+    result, plan = outcome.result, outcome.result.plan
     echo = click.echo
     if plan is None:
         return
     echo(f"{plan.title}  [{plan.goal}, {result.planner}]")
     echo(plan.summary)
-    sizes, english, sizing = _sizes(plan, workspace, size_now) if with_sizes else ({}, {}, "sizes not requested")
+    sizing = outcome.sizing or {}
+    sizes = {s["name"]: s["size"] for s in sizing.get("segments", [])}
+    if "audience" in sizing:
+        when = datetime.fromisoformat(sizing["now"])
+        line = f"{sizing['total']:,} of {sizing['audience']:,} contacts would get it (sized {when:%Y-%m-%d %H:%M} UTC)"
+    else:
+        line = "; ".join(sizing.get("notes") or ["sizes unavailable"])
     echo("")
-    echo(f"Segments ({sizing}):")
+    echo(f"Segments ({line}):")
     for seg in plan.segments:
         size = f"{sizes[seg.name]:,} contacts" if seg.name in sizes else "size unknown"
         echo(f"  {seg.priority}. {seg.name}: {size}")
-        echo(f"     who: {english.get(seg.name) or seg.description}")
+        echo(f"     who: {describe_rule(seg.rule, workspace) or seg.description}")
         h = seg.hypothesis
         echo(f"     hypothesis: {h.attribute} -> {h.tactic}; {h.metric.replace('_', ' ')} {h.expected_change}")
     echo("")
@@ -119,9 +192,23 @@ def _human(result: PlanResult, workspace: Workspace, size_now: datetime, with_si
     echo("Variants:")
     for v in plan.variants:
         echo(f"  [{v.segment} / {v.message} / {v.key}] {v.subject}")
-        if v.key == "A":
-            echo(f"      preview: {v.preheader}")
-            echo(f"      CTA: {v.cta_text} -> {v.cta_url}")
+        for spec, value in v.copy_items():
+            if spec.name == "subject":
+                continue
+            if spec.kind == "markdown":
+                echo(f"      {spec.label.lower()}:")
+                for body_line in value.splitlines():
+                    echo(f"        {body_line}" if body_line.strip() else "")
+            else:
+                echo(f"      {spec.label.lower()}: {value}")
+    warnings = sizing.get("warnings") or []
+    if warnings:
+        echo("")
+        echo("Warnings:")
+        for w in warnings:
+            echo(f"  {w['code']} at {w['path']}: {w['message']}")
+    echo("")
+    print_findings("Findings", outcome.findings)
 
 
 @click.command("plan")
@@ -133,23 +220,43 @@ def _human(result: PlanResult, workspace: Workspace, size_now: datetime, with_si
 @click.option("--now", "now_text", metavar="ISO",
               help="Plan as of this date or date-time (UTC). Default: the workspace's reference date, so the "
                    "same brief always gives the same plan.")
-@click.option("--no-sizes", is_flag=True, help="Skip sizing segments on the database (text output only).")
-def plan(brief: str, workspace_dir: str | None, as_json: bool, now_text: str | None, no_sizes: bool) -> None:
-    """Plan a campaign from BRIEF (use - to read it from stdin)."""
+@click.option("--no-sizes", is_flag=True, help="Skip sizing segments on the database (and so storing the plan).")
+@click.option("--no-store", is_flag=True, help="Do not store the plan as a conversation (it is still checked).")
+@click.option("--user", "username", default="marketer", show_default=True,
+              help="The account the stored conversation belongs to.")
+def plan(brief: str, workspace_dir: str | None, as_json: bool, now_text: str | None, no_sizes: bool,
+         no_store: bool, username: str) -> None:
+    """Plan a campaign from BRIEF (use - to read it from stdin), check it and store it."""
     text = check_brief_text(sys.stdin.read() if brief == "-" else brief)
     now = _parse_now(now_text)
     workspace = _workspace(workspace_dir)
     planner = get_planner(get_settings())
-    result = asyncio.run(planner.plan(PlanRequest(brief=text, workspace=workspace,
-                                                  now=now or reference_now(workspace))))
+    why_not = ("not stored (--no-store)" if no_store else "not stored (--no-sizes)" if no_sizes
+               else _database_ready(get_settings()))
+    outcome = None
+    if why_not is None:
+        try:
+            outcome = _plan_and_store(text, workspace_dir, planner, now, username)
+        except NotFoundError as exc:
+            why_not = f"not stored: {exc.message} (create it with `copilot users add`, or pass --no-store)"
+    if outcome is None:
+        outcome = _plan_only(text, workspace, planner, now, not no_sizes,
+                             why_not if why_not and why_not.startswith("not stored") else f"not stored: {why_not}")
+    result = outcome.result
     if as_json:
         if result.plan is not None:
             click.echo(result.plan.model_dump_json(indent=2))
     else:
-        _human(result, workspace, now or utcnow(), not no_sizes)
+        _human(outcome, workspace)
     for q in result.questions:
         click.echo(f"question: {q}", err=as_json or result.plan is None)
     for n in result.notes:
         click.echo(f"note: {n}", err=as_json)
+    if result.plan is not None:
+        counts = Counter(f.severity for f in outcome.findings)
+        click.echo(f"checked: {counts['block']} block, {counts['warn']} warn, {counts['info']} info; {outcome.stored}",
+                   err=as_json)
     if result.plan is None:
         raise SystemExit(NO_PLAN_EXIT)
+    if has_blocking(outcome.findings):
+        raise SystemExit(BLOCKED_EXIT)

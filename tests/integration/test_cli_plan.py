@@ -18,7 +18,7 @@ from copilot.segments import size_plan
 from copilot.services.workspaces import get_workspace_record
 from copilot.settings import get_settings
 from copilot.validation import parse_plan, validate_plan
-from copilot.workspace import Workspace
+from copilot.workspace import Workspace, load_workspace
 
 BRIEF = "win back runners who haven't bought in six months with 15% off before the spring sale"
 
@@ -120,3 +120,65 @@ def test_text_output_shows_segment_sizes_from_the_database(run, runtime: Runtime
     assert shown == {s.name: s.size for s in report.segments}
     assert sum(shown.values()) > 0
     assert "who: contacts who have last order at more than 180 days ago" in result.stdout
+
+
+def _database_with_marketer(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, db_url: str) -> None:
+    from support.fakes import add_users
+
+    with runtime.session() as session:
+        add_users(session, ("marketer", "marketer"))
+        session.commit()
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    get_settings.cache_clear()
+
+
+def test_plan_is_checked_and_stored_as_a_conversation_as_the_chat_does(run, runtime: Runtime,  # type: ignore[no-untyped-def]
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       db_url: str) -> None:
+    from sqlmodel import select
+
+    from copilot.models import Conversation, FindingRow, Message, PlanRevision
+
+    _database_with_marketer(runtime, monkeypatch, db_url)
+    result = run("plan", "win back lapsed customers")
+    assert result.exit_code == 0, result.stderr
+    with runtime.session() as session:
+        [conversation] = session.exec(select(Conversation)).all()
+        messages = session.exec(select(Message).where(Message.conversation_id == conversation.id)).all()
+        [revision] = session.exec(select(PlanRevision)).all()
+        stored_codes = sorted(f.code for f in session.exec(select(FindingRow)).all())
+    assert [m.role for m in messages] == ["user", "assistant"] and messages[0].content == "win back lapsed customers"
+    assert revision.sizing["segments"] and "warnings" in revision.sizing
+    assert f"conversation {conversation.id}, revision 1" in result.stdout
+    # the printed findings are the stored ones
+    printed = re.findall(r"^\s+(?:BLOCK|WARN|INFO)\s+(\w+)", result.stdout, re.M)
+    assert sorted(printed) == stored_codes
+
+
+def test_no_store_checks_the_plan_but_stores_nothing(run, runtime: Runtime, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+                                                     db_url: str) -> None:
+    from sqlmodel import select
+
+    from copilot.models import Conversation
+
+    _database_with_marketer(runtime, monkeypatch, db_url)
+    result = run("plan", "win back lapsed customers", "--no-store")
+    assert result.exit_code == 0, result.stderr
+    assert "not stored (--no-store)" in result.stdout
+    assert re.search(r"^Findings: \d+ finding\(s\)", result.stdout, re.M)
+    with runtime.session() as session:
+        assert session.exec(select(Conversation)).all() == []
+
+
+def test_text_output_prints_every_variants_copy_and_the_lint_warnings(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("plan", "folks who ditched their carts", "--no-sizes")
+    assert result.exit_code == 0
+    plan = OfflinePlanner().plan_now(PlanRequest(brief="folks who ditched their carts",
+                                                 workspace=load_workspace(None))).plan
+    assert plan is not None
+    for v in plan.variants:
+        assert f"preview text: {v.preheader}" in result.stdout
+        assert f"button link: {v.cta_url}" in result.stdout
+        first_line = next(line for line in v.body.splitlines() if line.strip())
+        assert first_line in result.stdout
+    assert "not stored (--no-sizes)" in result.stdout
