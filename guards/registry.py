@@ -1,5 +1,7 @@
-"""The one place guards are registered. Adding a guard: write guards/<name>.py with a
-``GUARD = Guard(...)`` and add its module path to GUARD_MODULES below."""
+"""The one place guards are registered. Adding a guard: write a module with a ``GUARD = Guard(...)``
+(guards/<name>.py, or any importable module) and add its module path to GUARD_MODULES below. That
+is all: the pipeline runs it, its findings reach the API, the UI, the evals and the CLI, and its
+codes join ``all_codes`` (a built-in guard also documents its codes in guards/README.md)."""
 
 from __future__ import annotations
 
@@ -24,27 +26,32 @@ SEPARATE_PROCESS_MODULES: tuple[str, ...] = (
 )
 
 
+# Loaded once per list of modules: the lists are read at each call, so a module added to them
+# (a plugin at start-up, a test) is picked up without clearing any cache.
+@lru_cache(maxsize=8)
 def _load(modules: tuple[str, ...]) -> tuple[Guard, ...]:
     return tuple(importlib.import_module(m).GUARD for m in modules)
 
 
-@lru_cache(maxsize=1)
 def registered_guards() -> tuple[Guard, ...]:
-    return _load(GUARD_MODULES)
+    return _load(tuple(GUARD_MODULES))
 
 
-@lru_cache(maxsize=1)
 def separate_process_guards() -> tuple[Guard, ...]:
-    return _load(SEPARATE_PROCESS_MODULES)
+    return _load(tuple(SEPARATE_PROCESS_MODULES))
 
 
-@lru_cache(maxsize=1)
 def all_codes() -> dict[str, Code]:
     """Every finding code any guard (or the pipeline itself) can emit, by code."""
+    return _codes(registered_guards(), separate_process_guards())
+
+
+@lru_cache(maxsize=8)
+def _codes(fast: tuple[Guard, ...], separate: tuple[Guard, ...]) -> dict[str, Code]:
     from guards.pipeline import PIPELINE
 
     codes: dict[str, Code] = {}
-    for guard in (PIPELINE, *registered_guards(), *separate_process_guards()):
+    for guard in (PIPELINE, *fast, *separate):
         for code in guard.codes:
             if code.code in codes:
                 raise RuntimeError(f"finding code {code.code} is registered twice")
