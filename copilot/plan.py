@@ -3,6 +3,9 @@
 One typed model shared by the planners, the segment engine, the guards, the review
 queue and the evals. Its JSON Schema (``plan_json_schema()``) is committed at
 ``copilot/schema/plan.schema.json`` and is the LLM's structured-output format.
+
+Longer than most modules on purpose: the whole schema is one JSON Schema, and its classes
+reference each other (rules nest), so they are declared together.
 """
 
 from __future__ import annotations

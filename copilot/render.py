@@ -1,7 +1,8 @@
 """Render a copy variant for one contact: sandboxed merge fields, Markdown to HTML, a text part.
 
 Used by the guards (edge-case renders), UI previews and delivery, so every path renders
-the same way. Copy templates are a deliberately small language: merge fields
+the same way (which is why the sandbox, the fallbacks and the message parts live together,
+longer than most modules). Copy templates are a deliberately small language: merge fields
 (``{{ first_name }}``), a few filters (``fallback``, ``upper``, ``title``, ...), ``if`` /
 ``else`` and comparisons. Loops, calls, attribute or item access, ``set``, macros and
 includes are refused before anything runs (``RenderError`` kind ``not_allowed``), and what

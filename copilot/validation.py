@@ -2,6 +2,9 @@
 
 Every problem names its path in the plan (``segments[2].rule.rules[0].field``) and what
 is wrong, so a marketer, a planner retry or a reviewer can fix exactly that spot.
+
+Longer than most modules on purpose: it is one checker walking one plan, and every rule it
+checks is a few lines beside the others it depends on (fields, events, steps, copy).
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ abandoner, first-time / repeat / VIP / lapsed buyer, inactive reader ...) placed
 in time relative to ``now``; attributes such as ``order_count`` or
 ``email_engagement`` are computed from the events generated, so they agree.
 Only what the workspace's catalog declares is emitted.
+
+Longer than most modules on purpose: the archetypes and the event streams they imply share
+one vectorised state per chunk; split apart, each part would need all of it.
 """
 
 from __future__ import annotations

@@ -16,8 +16,10 @@ from rapidfuzz import fuzz
 
 from copilot.brief import AudienceHint, BriefReading, normalize, read_brief
 from copilot.plan import Plan, SendStep, Variant
+from copilot.planner.audience import rule_names
 from copilot.planner.base import AudienceStats
-from copilot.planner.compose import Draft, _keep_sends, _sent, compose_plan, rule_names
+from copilot.planner.compose import Draft, compose_plan
+from copilot.planner.timing import keep_sends, sent_messages
 from copilot.playbooks import get_playbook, load_vocabulary
 from copilot.workspace import Workspace
 
@@ -150,8 +152,8 @@ def _merge(base: BriefReading, msg: BriefReading, plan: Plan) -> BriefReading:
 
 
 def _limit_emails(plan: Plan, limit: int) -> Plan:
-    steps = _keep_sends(list(plan.trigger.steps), limit)
-    kept = set(_sent(steps))
+    steps = keep_sends(list(plan.trigger.steps), limit)
+    kept = set(sent_messages(steps))
     return plan.model_copy(update={
         "trigger": plan.trigger.model_copy(update={"steps": steps}),
         "variants": [v for v in plan.variants if v.message in kept],

@@ -6,6 +6,9 @@ COPILOT_LLM_CONCURRENCY), so the critical path is two calls whatever the number 
 segments. Answers are validated against the plan model and the workspace; one repair
 round sends the problems back; any fault that survives retries and repair ends the turn
 with the offline playbook plan and a note saying why.
+
+Longer than most modules on purpose: the rounds, the repair and the fallback share one
+turn's state (usage, prompt versions, faults); prompts themselves live in prompts/.
 """
 
 from __future__ import annotations

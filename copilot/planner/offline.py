@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from copilot.brief import BriefReading, check_brief_text, read_brief
 from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback
+from copilot.planner.choices import unknown_product_text
 from copilot.planner.clock import reference_now
-from copilot.planner.compose import Draft, compose_plan, unknown_product_text
+from copilot.planner.compose import Draft, compose_plan
 from copilot.planner.timeline import timeline
 from copilot.playbooks import get_playbook, load_playbooks
 from copilot.workspace import Workspace

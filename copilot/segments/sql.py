@@ -5,6 +5,9 @@ renders per dialect (``json_extract`` on SQLite, ``->>`` on PostgreSQL) with the
 quoted literal, so expression indexes on the same text can serve it. Every leaf is
 two-valued (a missing value makes a comparison false, never NULL), so NOT is an exact
 complement on both databases.
+
+Longer than most modules on purpose: one compiler, one method per rule type, with the
+per-dialect choices next to the rules that need them.
 """
 
 from __future__ import annotations

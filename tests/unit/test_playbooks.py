@@ -10,7 +10,7 @@ import yaml
 from copilot.brief import risk_reason
 from copilot.errors import PlannerError
 from copilot.plan import DelayStep, SendStep, WaitStep
-from copilot.planner.compose import rule_names
+from copilot.planner.audience import rule_names
 from copilot.playbooks import PLAYBOOK_DIR, get_playbook, load_playbooks
 from copilot.playbooks.library import load_playbooks as load_from
 from copilot.workspace import Workspace

@@ -1,0 +1,197 @@
+"""The offline planner's timing: the playbook's steps retimed to the brief (delays, dates, deadlines,
+cadence, how many emails), as a trigger with its first send."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from pydantic import TypeAdapter
+
+from copilot.plan import (
+    DelayStep,
+    PropertyFilter,
+    SendStep,
+    Step,
+    Trigger,
+    WaitStep,
+)
+from copilot.planner.audience import substitute
+from copilot.planner.copywriter import long_date
+from copilot.planner.timeline import DAY_NAMES
+
+__all__ = ["Timing", "total_hours", "sent_messages", "hours_text", "keep_sends"]
+
+_STEPS = TypeAdapter(list[Step])
+
+
+class Timing:
+    """Mixin of the composer (state in copilot.planner.compose._Composer): when the plan sends."""
+
+    # -- trigger ------------------------------------------------------------------------------------
+    def _steps(self) -> list[Step]:
+        data = [s.model_dump(mode="json") for s in self.book.trigger.steps]
+        values = {"sku": self.product.sku} if self.product else {}
+        steps = _STEPS.validate_python(substitute(data, values))
+        if self.r.delay_hours and self.book.trigger.kind == "event":
+            steps = self._retime(steps, self.r.delay_hours)
+        limit = self.r.constraints.max_emails
+        if limit:
+            steps = keep_sends(steps, limit)
+        return steps
+
+    def _retime(self, steps: list[Step], hours: float) -> list[Step]:
+        """Make the timed email go out ``hours`` after entry ("ask for reviews 10 days after delivery")."""
+        target = self.book.timed_message or next(s.message for s in steps if isinstance(s, SendStep))
+        elapsed = 0.0
+        for i, step in enumerate(steps):
+            if isinstance(step, SendStep) and step.message == target:
+                delay = next((steps[j] for j in range(i - 1, -1, -1) if isinstance(steps[j], DelayStep)), None)
+                if delay is None:
+                    break
+                before = elapsed - delay.hours
+                if hours < before:
+                    self.notes.append(f"The brief asks for {target} after {hours_text(hours)}, but the emails before it "
+                                      f"already take {hours_text(before)}; I kept the playbook's timing.")
+                    break
+                delay.hours = round(hours - before, 2)
+                self.notes.append(f"{target} goes out {hours_text(hours)} after the trigger, as the brief says.")
+                break
+            elapsed += _step_hours(step)
+        return steps
+
+    def _send_at(self) -> datetime:
+        c = self.r.constraints
+        day = c.send_on or self.today + timedelta(days=1)
+        if c.not_before and day <= c.not_before:
+            day = c.not_before + timedelta(days=1)
+        if self.offer and self.offer.starts > day:
+            day = self.offer.starts
+        if day <= self.today:
+            day = self.today + timedelta(days=1)
+        hh, mm = (c.send_time or f"{self.book.trigger.send_hour:02d}:00").split(":")
+        return datetime.combine(day, time(int(hh), int(mm)), tzinfo=UTC)
+
+    def trigger(self) -> tuple[Trigger, list[Step], datetime | None]:
+        spec = self.book.trigger
+        steps = self._steps()
+        kind = spec.kind
+        c = self.r.constraints
+        if kind == "schedule" and c.recurrence:
+            kind = "recurring"
+        send_at = None
+        cron = spec.cron
+        if kind == "recurring":
+            cron = self._cron(spec.cron, spec.send_hour)
+        elif kind == "schedule":
+            send_at = self._send_at()
+            steps = self._fit_deadline(steps, send_at)
+        entry_filter = list(spec.entry_filter)
+        if kind == "event" and spec.entry_event:
+            entry_filter = [PropertyFilter.model_validate(substitute(f.model_dump(mode="json"),
+                                                                      {"sku": self.product.sku} if self.product else {}))
+                            for f in entry_filter]
+            props = {p.name for p in self.ws.event(spec.entry_event).properties} if self.ws.event(spec.entry_event) \
+                else set()
+            if self.book.product in {"none", "optional"}:
+                if self.r.products and "product" in props:
+                    entry_filter.append(PropertyFilter(property="product", op="in" if len(self.r.products) > 1 else "eq",
+                                                       value=list(self.r.products) if len(self.r.products) > 1
+                                                       else self.r.products[0]))
+                elif self.r.categories and "category" in props:
+                    entry_filter.append(PropertyFilter(
+                        property="category", op="in" if len(self.r.categories) > 1 else "eq",
+                        value=list(self.r.categories) if len(self.r.categories) > 1 else self.r.categories[0]))
+        trigger = Trigger(
+            kind=kind, entry_event=spec.entry_event if kind == "event" else None,
+            entry_filter=entry_filter if kind == "event" else [],
+            match_property=spec.match_property if kind == "event" else None,
+            reentry=spec.reentry if kind == "event" else "once",
+            reentry_days=spec.reentry_days if kind == "event" and spec.reentry == "after_days" else None,
+            send_at=send_at, recipient_local_time=kind != "event", cron=cron if kind == "recurring" else None,
+            steps=steps, exit_conditions=list(spec.exit_conditions),
+        )
+        return trigger, steps, send_at
+
+    def _cron(self, default: str | None, send_hour: int) -> str:
+        """The brief's cadence, day and time over the playbook's default (monthly on the 1st at 9:00)."""
+        c = self.r.constraints
+        _, _, dom, month, dow = (default or "0 9 1 * *").split()
+        hh, mm = (c.send_time or f"{send_hour:02d}:00").split(":")
+        cron_day = str((c.weekday + 1) % 7) if c.weekday is not None else None  # cron counts from Sunday = 0
+        if c.recurrence == "weekly":
+            dom, month, dow = "*", "*", cron_day or "2"
+        elif c.recurrence == "biweekly":
+            dom, month, dow = "1,15", "*", "*"
+            if cron_day is not None:
+                self.notes.append(f"A cron schedule cannot say every other {DAY_NAMES[c.weekday or 0]}, so this "
+                                  "sends on the 1st and the 15th of each month; say \"every "
+                                  f"{DAY_NAMES[c.weekday or 0]}\" for a weekly send on that day.")
+        elif c.recurrence == "monthly":
+            dom, month, dow = "1", "*", "*"
+        return f"{int(mm)} {int(hh)} {dom} {month} {dow}"
+
+    def _fit_deadline(self, steps: list[Step], send_at: datetime) -> list[Step]:
+        limits = []
+        if self.r.constraints.deadline:
+            limits.append((self.r.constraints.deadline, f"the deadline ({self.r.constraints.deadline_text})"))
+        if self.offer:
+            limits.append((self.offer.ends + timedelta(days=1), f"the end of {self.offer.name} "
+                                                                f"({long_date(self.offer.ends)})"))
+        for end, what in limits:
+            cutoff = datetime.combine(end, time(0, 0), tzinfo=UTC)
+            if send_at >= cutoff:
+                self.questions.append(f"The first email could go out on {long_date(send_at.date())} at the earliest, "
+                                      f"which is not before {what}. Which date should it go out?")
+                return steps
+            kept: list[Step] = []
+            clock = send_at
+            for step in steps:
+                clock += timedelta(hours=_step_hours(step))
+                if isinstance(step, SendStep) and clock >= cutoff:
+                    self.notes.append(f"I dropped the emails that would land after {what}.")
+                    break
+                kept.append(step)
+            steps = _trim_tail(kept)
+        return steps
+
+
+def hours_text(h: float) -> str:
+    if h >= 48 and h % 24 == 0:
+        return f"{int(h // 24)} days"
+    return f"{h:g} hours" if h != 1 else "1 hour"
+
+def _step_hours(step: Step) -> float:
+    if isinstance(step, DelayStep):
+        return step.hours
+    if isinstance(step, WaitStep):
+        return step.timeout_hours
+    return 0.0
+
+def total_hours(steps: list[Step]) -> float:
+    return sum(_step_hours(s) for s in steps)
+
+def sent_messages(steps: list[Step]) -> list[str]:
+    out = []
+    for s in steps:
+        if isinstance(s, SendStep):
+            out.append(s.message)
+        elif s.type == "branch":
+            out += sent_messages(s.then_steps) + sent_messages(s.else_steps)
+    return out
+
+def _trim_tail(steps: list[Step]) -> list[Step]:
+    """Drop waits and delays after the last send: they would only hold people in the journey."""
+    while steps and not isinstance(steps[-1], SendStep) and steps[-1].type != "branch":
+        steps = steps[:-1]
+    return steps
+
+def keep_sends(steps: list[Step], limit: int) -> list[Step]:
+    kept: list[Step] = []
+    count = 0
+    for step in steps:
+        if isinstance(step, SendStep):
+            if count == limit:
+                break
+            count += 1
+        kept.append(step)
+    return _trim_tail(kept)
