@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,6 +30,11 @@ __all__ = [
     "CatalogField",
     "CatalogEvent",
     "EventProperty",
+    "AudienceDefinition",
+    "ProductPrice",
+    "Shipping",
+    "ForbiddenClaim",
+    "Testimonial",
     "CONTACT_COLUMNS",
     "EVENT_COLUMNS",
 ]
@@ -99,11 +104,52 @@ class VoiceFile(_Strict):
     reading_grade_target: float = Field(default=8.0, gt=0, le=20)
     subject_max_length: int = Field(default=60, ge=10, le=200)
     cta_rules: dict[str, list[str]] = Field(
-        default_factory=dict, description="journey stage -> CTA texts that fit it (case-insensitive)"
+        default_factory=dict, description="journey stage -> CTA texts that fit it (case-insensitive); a stage "
+                                          "may also be {allowed: [...], forbidden: [...]}"
+    )
+    cta_forbidden: dict[str, list[str]] = Field(
+        default_factory=dict, description="journey stage -> CTA texts or offers the stage must never use "
+                                          "(filled from cta_rules' forbidden lists)"
     )
     severity_overrides: dict[str, Severity] = Field(
         default_factory=dict, description="finding code -> severity this brand wants instead"
     )
+    example_lines: list[str] = Field(default_factory=list, description="lines in the brand's voice, to imitate")
+    sign_off: str = Field(default="", description="how emails end, e.g. 'See you on the trail, the Northpeak team'")
+    allowed_caps: list[str] = Field(default_factory=list, description="words the brand writes in capitals "
+                                                                        "(acronyms, names); never shouting")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _split_cta_rules(cls, data: Any) -> Any:
+        """A stage written as {allowed, forbidden} becomes its allowed list plus cta_forbidden."""
+        if not isinstance(data, dict) or not isinstance(data.get("cta_rules"), dict):
+            return data
+        rules, forbidden = {}, dict(data.get("cta_forbidden") or {})
+        for stage, rule in data["cta_rules"].items():
+            if isinstance(rule, dict):
+                unknown = set(rule) - {"allowed", "forbidden"}
+                if unknown:
+                    raise ValueError(f"cta_rules.{stage}: unknown key(s) {', '.join(sorted(unknown))}; "
+                                     "a stage is a list of CTA texts or {allowed: [...], forbidden: [...]}")
+                rules[stage] = list(rule.get("allowed") or [])
+                if rule.get("forbidden"):
+                    forbidden[stage] = list(rule["forbidden"])
+            else:
+                rules[stage] = rule
+        return {**data, "cta_rules": rules, "cta_forbidden": forbidden}
+
+
+Translations = dict[str, dict[str, str]]  # locale -> {key: text in that language}
+
+
+class ProductPrice(_Strict):
+    """One of several prices of a product: a size, an edition, or a plan with a billing period."""
+
+    label: str = Field(min_length=1, description="e.g. '250 g', 'Hardcover', 'Annual plan'")
+    price: Decimal = Field(ge=0)
+    period: Literal["one_time", "week", "month", "year"] = "one_time"
+    sku: str | None = None
 
 
 class Product(_Strict):
@@ -116,6 +162,11 @@ class Product(_Strict):
     url: str = Field(pattern=r"^https?://")
     in_stock: bool = True
     previous_price: Decimal | None = Field(default=None, ge=0)
+    prices: list[ProductPrice] = Field(default_factory=list, description="sizes, editions or plans; 'price' "
+                                                                         "is the lowest ('from') price")
+    description: str = Field(default="", description="what it is, in the brand's words (copy may use it)")
+    benefits: list[str] = Field(default_factory=list, description="what it does for the person, one line each")
+    translations: Translations = Field(default_factory=dict, description="locale -> {name, description}")
 
 
 class Offer(_Strict):
@@ -130,6 +181,11 @@ class Offer(_Strict):
     applies_to: list[str] = Field(default_factory=list, description="categories or SKUs; empty means everything")
     audience: str = Field(default="", description="who the offer is for, in words")
     terms: str = Field(min_length=1)
+    new_customers_only: bool = False
+    once_per_customer: bool = False
+    combinable: bool = Field(default=True, description="false when it cannot be combined with other offers")
+    url: str | None = Field(default=None, pattern=r"^https?://", description="the page the offer's CTA links to")
+    translations: Translations = Field(default_factory=dict, description="locale -> {name, terms}")
 
     @model_validator(mode="after")
     def _consistent(self) -> Offer:
@@ -148,6 +204,36 @@ class Policy(_Strict):
     text: str
     threshold: Decimal | None = Field(default=None, ge=0, description="e.g. the order value for free shipping")
     days: int | None = Field(default=None, ge=0, description="e.g. the return window")
+    translations: Translations = Field(default_factory=dict, description="locale -> {name, text}")
+
+
+class Shipping(_Strict):
+    """What delivery costs: the standard fee and the order value from which it is free."""
+
+    fee: Decimal | None = Field(default=None, ge=0, description="standard shipping fee; None when always free")
+    free_over: Decimal | None = Field(default=None, ge=0, description="orders at or over this ship free")
+    regions: list[str] = Field(default_factory=list, description="two-letter country codes it applies to; "
+                                                                  "empty means everywhere the brand ships")
+    text: str = Field(default="", description="the policy in the brand's words")
+    translations: Translations = Field(default_factory=dict)
+
+
+class ForbiddenClaim(_Strict):
+    """A claim the brand must never make (a regulator's, a lawyer's or the brand's own rule)."""
+
+    id: Identifier
+    text: str = Field(min_length=1, description="the claim, e.g. 'cures back pain'")
+    reason: str = Field(min_length=1, description="why it is forbidden")
+    examples: list[str] = Field(default_factory=list, description="other ways people say it")
+
+
+class Testimonial(_Strict):
+    """An approved quote: copy may quote it word for word, attributed as here."""
+
+    id: Identifier
+    quote: str = Field(min_length=1)
+    author: str = Field(min_length=1, description="as it may be shown, e.g. 'Dana, Portland'")
+    source: str = Field(min_length=1, description="where it was given and the permission to use it")
 
 
 class Claim(_Strict):
@@ -161,6 +247,7 @@ class CalendarDate(_Strict):
     name: str
     starts: date
     ends: date | None = None
+    translations: Translations = Field(default_factory=dict, description="locale -> {name}")
 
 
 class FactsFile(_Strict):
@@ -171,8 +258,11 @@ class FactsFile(_Strict):
     policies: list[Policy] = []
     claims: list[Claim] = []
     calendar: list[CalendarDate] = []
+    shipping: Shipping | None = None
+    forbidden_claims: list[ForbiddenClaim] = []
+    testimonials: list[Testimonial] = []
 
-    @field_validator("offers", "policies", "claims", "calendar")
+    @field_validator("offers", "policies", "claims", "calendar", "forbidden_claims", "testimonials")
     @classmethod
     def _unique_ids(cls, items: list) -> list:  # type: ignore[type-arg]
         seen: set[str] = set()
@@ -189,19 +279,29 @@ class _Governed(_Strict):
     disclosed: bool = Field(description="did the person knowingly give it, or expect us to have it?")
     sensitive: bool = False
     allowed_uses: list[Purpose] = Field(min_length=1)
+    given_for: list[Purpose] = Field(default_factory=list, description="uses the person knowingly gave it for "
+                                                                        "(lets a sensitive field serve them)")
     freshness_days: int | None = Field(default=None, gt=0, description="older values are stale")
     owner: str = ""
+    role: str | None = Field(default=None, description="what it means for planning (docs/workspace.md, Roles)")
+    words: list[str] = Field(default_factory=list, description="the brand's own words for it, for briefs")
 
 
 class CatalogField(_Governed):
     name: Identifier
     type: FieldType
     values: list[str] = Field(default_factory=list, description="allowed values of an enum field")
+    value_words: dict[str, list[str]] = Field(default_factory=dict,
+                                              description="enum value -> the brand's words for people with it")
 
     @model_validator(mode="after")
     def _enum_values(self) -> CatalogField:
         if self.type == "enum" and not self.values:
             raise ValueError(f"enum field {self.name!r} needs its values")
+        unknown = sorted(set(self.value_words) - set(self.values))
+        if unknown:
+            raise ValueError(f"value_words of {self.name!r} names {', '.join(map(repr, unknown))}, not among its "
+                             f"values ({', '.join(self.values)})")
         return self
 
 
@@ -217,11 +317,21 @@ class CatalogEvent(_Governed):
     properties: list[EventProperty] = []
 
 
+class AudienceDefinition(_Strict):
+    """A group of people the brand names in its own words, and the rule (plan rule syntax) that finds them."""
+
+    label: str = Field(min_length=1)
+    phrases: list[str] = Field(min_length=1, description="how briefs name the group")
+    rule: dict[str, Any] = Field(description="a plan rule over this catalog's fields and events")
+
+
 class CatalogFile(_Strict):
     """catalog.yaml: every contact field and event, with where it came from."""
 
     fields: list[CatalogField] = Field(min_length=1)
     events: list[CatalogEvent] = []
+    audiences: list[AudienceDefinition] = Field(default_factory=list,
+                                                description="named groups the brand's briefs use")
 
     @model_validator(mode="after")
     def _unique_and_core(self) -> CatalogFile:

@@ -1,0 +1,135 @@
+"""Roles: what a catalog field or event means for planning, whatever the brand calls it.
+
+Playbooks, the brief reader and the prompts speak of roles ("the last purchase time", "the
+purchase event"), never of one brand's field names. A brand's catalog says which of its fields
+and events plays which role (``role: last_purchase_at`` on its ``last_order_date`` field). Events
+named as in Segment's tracking spec ("Order Completed", "Product Viewed", "Trial Started" ...)
+or by their common names take their role without being told, so existing data maps without work.
+This module is the one list of roles; ``docs/workspace.md`` documents it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["Role", "ROLES", "FIELD_ROLES", "EVENT_ROLES", "role", "implied_event_role"]
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    kind: Literal["field", "event"]
+    meaning: str  # what it means, in words a marketer reads
+    types: tuple[str, ...] = ()  # catalog field types that can hold it (fields only)
+    words: tuple[str, ...] = ()  # how briefs name it, in English (brands add their own words)
+    implied_by: tuple[str, ...] = ()  # event names that play this role unless the catalog says otherwise
+
+
+_DATES = ("date", "datetime")
+_NUMBERS = ("integer", "number")
+
+FIELD_ROLES: tuple[Role, ...] = (
+    Role("first_name", "field", "the person's first name, for greetings", ("string",)),
+    Role("locale", "field", "the language the person reads", ("string", "enum")),
+    Role("signed_up_at", "field", "when the person subscribed or created an account", _DATES,
+         ("signed up", "joined", "subscribed")),
+    Role("last_purchase_at", "field", "when the person last bought (ordered, booked, donated)", _DATES,
+         ("last order", "last purchase", "last bought", "last booking", "last donation")),
+    Role("order_count", "field", "how many purchases the person has made", _NUMBERS,
+         ("orders", "purchases", "repeat buyers", "one-time buyers")),
+    Role("lifetime_value", "field", "how much the person has spent in all", _NUMBERS,
+         ("big spenders", "high spenders", "lifetime value", "total spent")),
+    Role("tier", "field", "the person's loyalty or membership tier (values listed lowest first)", ("enum",),
+         ("tier", "loyalty tier", "members", "top tier")),
+    Role("points_balance", "field", "the loyalty points the person holds", _NUMBERS,
+         ("points", "points balance", "reward points")),
+    Role("points_expire_at", "field", "when the person's points expire", _DATES,
+         ("points expiring", "points expire", "expiring points")),
+    Role("preferred_category", "field", "the product category the person prefers", ("enum", "string"),
+         ("preferred category", "favourite category", "favorite category", "likes")),
+    Role("birthday", "field", "the person's birthday (given for a birthday message)", _DATES,
+         ("birthday", "birth date", "born")),
+    Role("anniversary_at", "field", "the date the person's relationship with the brand began", _DATES,
+         ("anniversary", "member since")),
+    Role("plan", "field", "the subscription plan the person is on", ("enum", "string"),
+         ("plan", "subscription plan", "free plan", "paid plan")),
+    Role("renewal_at", "field", "when the person's subscription or membership renews or expires", _DATES,
+         ("renewal", "renews", "renewal date", "membership expires", "expiry", "expires")),
+    Role("trial_ends_at", "field", "when the person's free trial ends", _DATES,
+         ("trial ends", "trial ending", "end of trial", "trial expires")),
+    Role("last_active_at", "field", "when the person last used the product, visited or attended", _DATES,
+         ("last active", "last login", "last visit", "last class", "inactive")),
+    Role("engagement", "field", "how engaged the person is with email, as buckets", ("enum",),
+         ("engaged", "engagement", "active readers")),
+    Role("usage_count", "field", "how much the person has used the product (sessions, classes, books ...)",
+         _NUMBERS, ("usage", "sessions", "milestone")),
+)
+
+EVENT_ROLES: tuple[Role, ...] = (
+    Role("purchase", "event", "the person bought (an order, a booking, a donation, a paid subscription)",
+         words=("bought", "ordered", "purchased", "order", "purchase", "buyers", "customers"),
+         implied_by=("order_completed", "order_placed", "purchase", "purchased", "checkout_completed",
+                     "order_created")),
+    Role("delivery", "event", "the person's order arrived",
+         words=("delivered", "arrived", "received"),
+         implied_by=("order_delivered", "order_fulfilled", "shipment_delivered")),
+    Role("cart", "event", "the person left items in a cart or checkout",
+         words=("cart", "abandoned cart", "basket", "checkout"),
+         implied_by=("cart_abandoned", "checkout_abandoned", "cart_viewed", "product_added", "checkout_started")),
+    Role("browse", "event", "the person viewed a product or page",
+         words=("viewed", "browsed", "looked at", "browsers"),
+         implied_by=("product_viewed", "product_list_viewed", "page_viewed", "item_viewed")),
+    Role("signup", "event", "the person subscribed or created an account",
+         words=("signed up", "new subscribers", "joined", "registered"),
+         implied_by=("signed_up", "account_created", "subscribed", "user_signed_up")),
+    Role("trial_start", "event", "the person started a free trial",
+         words=("trial", "started a trial", "trialists"),
+         implied_by=("trial_started",)),
+    Role("cancellation", "event", "the person cancelled a subscription or membership",
+         words=("cancelled", "canceled", "churned"),
+         implied_by=("subscription_cancelled", "subscription_canceled", "membership_cancelled")),
+    Role("payment_failed", "event", "a payment of the person's failed",
+         words=("failed payment", "payment failed", "card declined"),
+         implied_by=("payment_failed", "invoice_payment_failed")),
+    Role("upgrade", "event", "the person moved to a higher plan",
+         words=("upgraded", "upgrade"),
+         implied_by=("subscription_upgraded", "plan_upgraded")),
+    Role("activation", "event", "the person completed an onboarding or activation step",
+         words=("activated", "onboarding", "set up", "completed setup"),
+         implied_by=("onboarding_step_completed", "account_activated", "activated")),
+    Role("feature_use", "event", "the person used a feature of the product",
+         words=("used", "feature", "adopted"),
+         implied_by=("feature_used",)),
+    Role("review", "event", "the person wrote a review",
+         words=("reviewed", "left a review", "reviewers"),
+         implied_by=("review_submitted", "review_written", "product_reviewed")),
+    Role("restock_request", "event", "the person asked to be told when an item is back",
+         words=("back in stock", "notify me", "waitlist"),
+         implied_by=("back_in_stock_requested", "waitlist_joined")),
+    Role("registration", "event", "the person registered for an event, class or webinar",
+         words=("registered", "booked", "rsvp", "signed up for"),
+         implied_by=("event_registered", "class_booked", "webinar_registered", "rsvp")),
+    Role("attendance", "event", "the person attended an event or class",
+         words=("attended", "came to", "showed up"),
+         implied_by=("event_attended", "class_attended", "checked_in")),
+    Role("email_open", "event", "the person opened a marketing email",
+         words=("opened", "opens"), implied_by=("email_opened",)),
+    Role("email_click", "event", "the person clicked a link in a marketing email",
+         words=("clicked", "clicks"), implied_by=("email_clicked", "email_link_clicked")),
+    Role("email_sent", "event", "a marketing email was sent to the person (frequency caps count it)",
+         implied_by=("email_sent", "email_delivered")),
+)
+
+ROLES: dict[str, Role] = {r.name: r for r in (*FIELD_ROLES, *EVENT_ROLES)}
+_IMPLIED = {name: r.name for r in EVENT_ROLES for name in r.implied_by}
+
+
+def role(name: str) -> Role | None:
+    return ROLES.get(name)
+
+
+def implied_event_role(event_name: str) -> str | None:
+    """The role an event named like Segment's spec or a common name plays ('Order Completed' -> purchase)."""
+    key = "_".join(event_name.strip().lower().replace("-", " ").split())
+    return _IMPLIED.get(key)
