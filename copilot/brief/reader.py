@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 from copilot.brief.extract import (
-    date_role,
     extract_dates,
     extract_durations,
     extract_max_emails,
@@ -17,15 +16,28 @@ from copilot.brief.extract import (
     extract_recurring_weekday,
     extract_time_of_day,
 )
-from copilot.brief.matcher import Entry, Hit, PhraseMatcher, normalize, tokenize
 from copilot.brief.reading import AudienceHint, BriefReading, Constraints, OfferMention, RiskyField
 from copilot.errors import BriefError
 from copilot.plan import EventRule, FieldRule, LastPerformedRule, Rule
 from copilot.playbooks import Playbook, Vocabulary, load_playbooks, load_vocabulary
 from copilot.rules import walk_rule
+from copilot.text import (
+    FILLER_WORDS,
+    LANGUAGES,
+    Phrase,
+    PhraseMatch,
+    PhraseMatcher,
+    code_after,
+    date_role,
+    free_shipping,
+    graded_cutoff,
+    normalize,
+    pattern,
+    tokenize,
+)
 from copilot.workspace import Workspace
 
-__all__ = ["MAX_BRIEF_CHARS", "check_brief_text", "read_brief", "risk_reason"]
+__all__ = ["MAX_BRIEF_CHARS", "brief_form", "check_brief_text", "read_brief", "risk_reason"]
 
 MAX_BRIEF_CHARS = 4000
 _STRONG, _EVENT, _WEAK = 3, 2, 1
@@ -62,8 +74,24 @@ def risk_reason(workspace: Workspace, name: str) -> str | None:
 
 # --- the vocabulary, built once per workspace version ------------------------------------------------
 
+def brief_form(text: str) -> str:
+    """A phrase as the brief reader matches it: folded, hyphenated words joined ("win-back" -> "winback")."""
+    return normalize(text, join_hyphens=True)
+
+
 def _phrase(name: str) -> str:
-    return normalize(name.replace("_", " "))
+    return brief_form(name.replace("_", " "))
+
+
+# The brief's vocabulary is read side by side (a goal, an event and a product may share words), typo-tolerant:
+# hyphens join ("win-back" is "winback"), articles and possessives are skipped, long phrases take a word
+# more or less, and each kind keeps its best hits.
+_FILLER = frozenset(normalize(w) for words in FILLER_WORDS.values() for w in words)
+
+
+def _vocabulary_matcher(phrases: list[Phrase]) -> PhraseMatcher:
+    return PhraseMatcher(phrases, cutoff=graded_cutoff, ignore=_FILLER, join_hyphens=True, slack=1, words="similar",
+                         keep="best_per_label")
 
 
 def _rule_names(rule: Rule) -> tuple[list[str], list[str]]:
@@ -80,40 +108,39 @@ class _Lexicon:
     def __init__(self, workspace: Workspace, books: tuple[Playbook, ...], vocab: Vocabulary) -> None:
         self.vocab = vocab
         self.books = {b.id: b for b in books}
-        entries: list[Entry] = []
+        entries: list[Phrase] = []
         for b in books:
-            entries += [Entry(normalize(p), "goal", b.id, _STRONG) for p in b.vocabulary]
-            entries += [Entry(normalize(p), "goal", b.id, _WEAK) for p in b.weak_vocabulary]
+            entries += [Phrase(p, "goal", b.id, _STRONG) for p in b.vocabulary]
+            entries += [Phrase(p, "goal", b.id, _WEAK) for p in b.weak_vocabulary]
         for e in workspace.catalog.events:
-            entries.append(Entry(_phrase(e.name), "event", e.name, _EVENT))
+            entries.append(Phrase(_phrase(e.name), "event", e.name, _EVENT))
         for f in workspace.catalog.fields:
-            entries.append(Entry(_phrase(f.name), "field", f.name))
+            entries.append(Phrase(_phrase(f.name), "field", f.name))
         self.audience: list[AudienceHint] = []
         for a in vocab.audience:
             fields, events = _rule_names(a.rule)
             if all(workspace.field(n) for n in fields) and all(workspace.event(n) for n in events):
                 self.audience.append(AudienceHint(a.label, "", a.rule, tuple(fields), tuple(events)))
-                entries += [Entry(normalize(p), "audience", str(len(self.audience) - 1)) for p in a.phrases]
+                entries += [Phrase(p, "audience", str(len(self.audience) - 1)) for p in a.phrases]
         for name, phrases in vocab.risky.items():
             if workspace.field(name):
-                entries += [Entry(normalize(p), "field", name) for p in phrases]
-        entries += [Entry(normalize(p), "injection", "injection", cutoff=88) for p in vocab.injection]
+                entries += [Phrase(p, "field", name) for p in phrases]
+        entries += [Phrase(p, "injection", "injection", cutoff=88) for p in vocab.injection]
         for channel, phrases in vocab.channels.items():
-            entries += [Entry(normalize(p), "channel", channel) for p in phrases]
+            entries += [Phrase(p, "channel", channel) for p in phrases]
         for tone, phrases in vocab.tones.items():
-            entries += [Entry(normalize(p), "tone", tone) for p in phrases]
+            entries += [Phrase(p, "tone", tone) for p in phrases]
         for p in workspace.facts.products:
             for name in (p.name, *p.aliases, p.sku):
-                entries.append(Entry(normalize(name), "product", p.sku, cutoff=88))
+                entries.append(Phrase(name, "product", p.sku, cutoff=88))
         for category in sorted({p.category for p in workspace.facts.products}):
             words = _phrase(category)
-            entries += [Entry(words, "category", category), Entry(words.rstrip("s"), "category", category)]
+            entries += [Phrase(words, "category", category), Phrase(words.rstrip("s"), "category", category)]
         for o in workspace.facts.offers:
-            entries += [Entry(normalize(o.name), "offer", o.id, cutoff=88),
-                        Entry(_phrase(o.id), "offer", o.id, cutoff=95)]
+            entries += [Phrase(o.name, "offer", o.id, cutoff=88), Phrase(_phrase(o.id), "offer", o.id, cutoff=95)]
         for c in workspace.facts.calendar:
-            entries += [Entry(normalize(c.name), "calendar", c.id, cutoff=88), Entry(_phrase(c.id), "calendar", c.id)]
-        self.matcher = PhraseMatcher(entries)
+            entries += [Phrase(c.name, "calendar", c.id, cutoff=88), Phrase(_phrase(c.id), "calendar", c.id)]
+        self.matcher = _vocabulary_matcher(entries)
         self.countries = re.compile(
             r"\b(?:in|from|based in|living in|en|de|desde|aus|nach)\s+(?:the\s+)?(" + "|".join(
                 sorted((re.escape(n) for ns in vocab.countries.values() for n in ns), key=len, reverse=True)) +
@@ -156,14 +183,12 @@ _INJECTION_RE = [
     re.compile(r"\b(you are now|act as|pretend (to be|you are)|system prompt|developer mode|jailbreak)\b", re.I),
     re.compile(r"\b(send|schedule) (it )?(right )?(now|immediately)\b[^.!?\n]{0,30}\b(without|no|skip)\b", re.I),
 ]
-_FREE_SHIPPING = re.compile(r"\b(free (standard )?(shipping|delivery)|ship(ping)? (is )?free|env[ií]o gratis|"
-                            r"env[ií]o gratuito|kostenlose[nr]? versand|versandkostenfrei|gratis versand)\b", re.I)
 _BOGO = re.compile(r"\b(bogo|buy one,? get one( free)?|2 ?for ?1|2x1|two for one|dos por uno|zwei für eins|"
                    r"1\+1)\b", re.I)
 _GIFT = re.compile(r"\b(free gift|gift with purchase|regalo|geschenk|gratis-?geschenk)\b", re.I)
 _EARLY = re.compile(r"\b(early access|first access|acceso anticipado|früh(er|zeitige[rn]?) zugang)\b", re.I)
-_CODE = re.compile(r"\b(?:code|coupon|cupón|cupon|gutschein(code)?)\s*:?\s*([A-Za-z0-9_-]{3,32})\b", re.I)
 _CODE_SHAPE = re.compile(r"\b([A-Z]{3,}[0-9]{1,4})\b")
+_DISCOUNT_WORD = re.compile(rf"(?<![^\W_]){pattern('discount_after', LANGUAGES)}(?![^\W_])", re.I)
 _GENERIC_OFFER = re.compile(r"\b(discount|coupon|promo( code)?|incentive|deal|% off|descuento|cup[oó]n|oferta|"
                             r"rabatt|gutschein|angebot)\b", re.I)
 _REFUSED = re.compile(r"\b(no (discount|offer|incentive|coupon|promo)s?|without (a |any )?(discount|offer|"
@@ -191,12 +216,12 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
     text = check_brief_text(text)
     today = today or reference_now(workspace).date()
     lex = _lexicon(workspace)
-    tokens = tokenize(text)
-    hits = lex.matcher.find(text, tokens)
-    reading = BriefReading(text=text, language=_language([t.text for t in tokens]))
-    by_kind: dict[str, list[Hit]] = defaultdict(list)
+    tokens = tokenize(text, join_hyphens=True)
+    hits = lex.matcher.find(text)
+    reading = BriefReading(text=text, language=_language([t.norm for t in tokens]))
+    by_kind: dict[str, list[PhraseMatch]] = defaultdict(list)
     for h in hits:
-        by_kind[h.kind].append(h)
+        by_kind[h.label].append(h)
 
     exclusion_spans = _exclusion_spans(text, lex)
     _read_audience(reading, by_kind, lex, tokens, exclusion_spans, text, workspace)
@@ -231,17 +256,17 @@ def _exclusion_spans(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
 _NEGATED_ENGAGEMENT = re.compile(r"\b(re-?\s?engag|reactivat|reaktivier|reactivar)", re.I)
 
 
-def _read_audience(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexicon, tokens, spans,
+def _read_audience(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: _Lexicon, tokens, spans,
                    text: str, workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
     def excluded(char_start: int) -> bool:
         return any(s <= char_start < e for s, e in spans)
 
     for h in by_kind["audience"]:
         base = lex.audience[int(h.target)]
-        if _NEGATED_ENGAGEMENT.search(h.text) and not _NEGATED_ENGAGEMENT.search(h.entry.phrase):
+        if _NEGATED_ENGAGEMENT.search(h.text) and not _NEGATED_ENGAGEMENT.search(h.norm):
             continue  # "re-engage subscribers" is close to "engaged subscribers" in letters, opposite in meaning
-        hint = AudienceHint(base.label, h.text, base.rule, base.fields, base.events, h.char_start)
-        target = reading.constraints.exclusions if excluded(h.char_start) else reading.audience
+        hint = AudienceHint(base.label, h.text, base.rule, base.fields, base.events, h.start)
+        target = reading.constraints.exclusions if excluded(h.start) else reading.audience
         if all(x.label != hint.label for x in target):
             target.append(hint)
     for m in lex.countries.finditer(text):
@@ -273,19 +298,19 @@ _MODEL_AFTER = re.compile(r"\s*\(?(\d+)\)?(?![\d.,]|\s*(?:%|x\b|emails?|mails?|d
                           r"times|pairs?|percent|off\b))", re.I)
 
 
-def _read_products(reading: BriefReading, hits: list[Hit], text: str, workspace: Workspace) -> None:
+def _read_products(reading: BriefReading, hits: list[PhraseMatch], text: str, workspace: Workspace) -> None:
     """Fact-sheet products the brief names. A fuzzy match whose model number differs ("Cloudstride 4"
     for Cloudstride 3, "Ridgeline Trail 2") is another product, one the fact sheet lacks: never swapped."""
     skus = []
     for h in hits:
         product = workspace.products_by_sku.get(h.target)
-        typed = text[h.char_start:h.char_end] if h.char_end > h.char_start else h.text
-        after = _MODEL_AFTER.match(text, h.char_end) if h.char_end else None
+        typed = text[h.start:h.end] if h.end > h.start else h.text
+        after = _MODEL_AFTER.match(text, h.end) if h.end else None
         numbers = set(_NUMBER.findall(typed)) | ({after.group(1)} if after else set())
         if product is not None and numbers:
             known = [set(_NUMBER.findall(n)) for n in (product.name, *product.aliases, product.sku)]
             if not any(numbers <= k for k in known if k):
-                shown = text[h.char_start:after.end()].strip() if after else typed
+                shown = text[h.start:after.end()].strip() if after else typed
                 reading.unknown_products.append((shown, product.name))
                 continue
         skus.append(h.target)
@@ -293,9 +318,11 @@ def _read_products(reading: BriefReading, hits: list[Hit], text: str, workspace:
 
 
 def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> None:
-    reading.numbers = extract_numbers(text)
-    reading.durations = extract_durations(text)
-    reading.dates = extract_dates(text, today)
+    # Every language's words count; the brief's own language decides how "1.250" reads.
+    langs = (reading.language, *(lang for lang in LANGUAGES if lang != reading.language))
+    reading.numbers = extract_numbers(text, langs)
+    reading.durations = extract_durations(text, langs)
+    reading.dates = extract_dates(text, today, langs)
     for d in reading.durations:
         if d.role == "lapse" and reading.lapse_days is None and d.days >= 7:
             reading.lapse_days = int(round(d.days))
@@ -331,7 +358,7 @@ def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> Non
         c.frequency_cap = (int(cap.group(3)), {"day": 1, "week": 7, "month": 30}[cap.group(5).lower()])
 
 
-def _read_offers(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str, tokens,  # type: ignore[no-untyped-def]
+def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], text: str, tokens,  # type: ignore[no-untyped-def]
                  workspace: Workspace) -> None:
     offers = workspace.facts.offers
     found: list[OfferMention] = []
@@ -346,29 +373,28 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str
                                   tuple(candidates)))
 
     codes = {o.code.upper(): o.id for o in offers if o.code}
-    for m in _CODE.finditer(text):
-        code = m.group(2).upper()
-        if code in codes or any(ch.isdigit() for ch in code) or m.group(2).isupper():
+    for m in code_after(LANGUAGES).finditer(text):
+        code = m.group("code").upper()
+        if code in codes or any(ch.isdigit() for ch in code) or m.group("code").isupper():
             add(m.group(0), "code", None, [codes[code]] if code in codes else [], code)
     for m in _CODE_SHAPE.finditer(text):
         if m.group(1) in codes and not any(f.code == m.group(1) for f in found):
             add(m.group(1), "code", None, [codes[m.group(1)]], m.group(1))
     for n in reading.numbers:
-        if n.kind == "percent" and (n.role == "discount" or re.search(r"\b(off|discount|descuento|rabatt)\b",
-                                                                         text[n.start:n.start + 40], re.I)):
+        if n.kind == "percent" and (n.role == "discount" or _DISCOUNT_WORD.search(text, n.start, n.start + 40)):
             add(n.text + (" off" if text[n.start + len(n.text):].lstrip().lower().startswith("off") else ""),
                 "percent_off", n.value, fit("percent_off", n.value))
         elif n.kind == "money" and n.role == "discount":
             add(n.text, "amount_off", n.value, fit("amount_off", n.value))
-    for pattern, kind in ((_FREE_SHIPPING, "free_shipping"), (_GIFT, "gift"), (_EARLY, "early_access")):
-        for m in pattern.finditer(text):
+    for regex, kind in ((free_shipping(LANGUAGES), "free_shipping"), (_GIFT, "gift"), (_EARLY, "early_access")):
+        for m in regex.finditer(text):
             add(m.group(0), kind, None, fit(kind))
     for m in _BOGO.finditer(text):
         add(m.group(0), "bogo", None, [])
     for h in by_kind["offer"]:
-        start = h.char_start
+        start = h.start
         before = text[max(0, start - 30):start]
-        if date_role(before) in {"deadline", "after"}:
+        if date_role(before, LANGUAGES) in {"deadline", "after"}:
             continue  # "before the spring sale" is a date, not an offer
         if not any(m.offer_id == h.target for m in found):
             add(h.text, "named", None, [h.target])
@@ -382,11 +408,11 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str
         reading.offers = [o for o in found if o.kind not in {"unspecified"}]
 
 
-def _read_goal(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexicon) -> None:
+def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: _Lexicon) -> None:
     scores: dict[str, float] = defaultdict(float)
     words: dict[str, list[str]] = defaultdict(list)
     for h in by_kind["goal"]:
-        scores[h.target] += h.entry.weight * h.score / 100
+        scores[h.target] += h.phrase.weight * h.score / 100
         words[h.target].append(h.text)
     for h in by_kind["event"]:
         for b in lex.books.values():
@@ -408,13 +434,13 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexic
         reading.alternatives = [g for g in ranked[1:] if scores[g] >= max(_MIN_GOAL_SCORE, scores[best] - 1)]
 
 
-def _read_moments(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str, tokens, workspace) -> None:  # type: ignore[no-untyped-def]
+def _read_moments(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], text: str, tokens, workspace) -> None:  # type: ignore[no-untyped-def]
     c = reading.constraints
     calendar = {m.id: m for m in workspace.facts.calendar}
     for h in by_kind["calendar"]:
         moment = calendar[h.target]
-        start = h.char_start
-        role = date_role(text[max(0, start - 30):start])
+        start = h.start
+        role = date_role(text[max(0, start - 30):start], LANGUAGES)
         if role == "deadline":
             if c.deadline is None:
                 c.deadline, c.deadline_text = moment.starts, h.text
@@ -426,7 +452,7 @@ def _read_moments(reading: BriefReading, by_kind: dict[str, list[Hit]], text: st
     reading.moments = _unique(reading.moments)
 
 
-def _read_fields(reading: BriefReading, by_kind: dict[str, list[Hit]], workspace: Workspace) -> None:
+def _read_fields(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], workspace: Workspace) -> None:
     for h in by_kind["field"]:
         reason = risk_reason(workspace, h.target)
         if reason:
@@ -436,10 +462,10 @@ def _read_fields(reading: BriefReading, by_kind: dict[str, list[Hit]], workspace
             reading.requested_fields.append(h.target)
 
 
-def _read_injections(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str) -> None:
+def _read_injections(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], text: str) -> None:
     found = [h.text for h in by_kind["injection"]]
-    for pattern in _INJECTION_RE:
-        for m in pattern.finditer(text):
+    for regex in _INJECTION_RE:
+        for m in regex.finditer(text):
             if not any(m.group(0) in f or f in m.group(0) for f in found):
                 found.append(m.group(0))
     reading.injections = _unique(found)

@@ -1,0 +1,263 @@
+"""Dates, weekdays, relative days and times of day, with the role the words before a date give it
+(a deadline: "by March 19", "hasta el 3 de diciembre", "bis 3. Dezember", "jusqu'au 3 décembre";
+a send day: "on", "el", "am", "le"; or "after").
+
+Month and weekday names are Babel's (CLDR), wide and abbreviated, in every regional variant of
+each language ("Sept" of en_GB, "setiembre" of es_PE, "Jänner" of de_AT), read with or without
+accents and with German umlauts spelled out ("Maerz").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+from babel import Locale, localedata
+from babel.dates import get_day_names, get_month_names
+
+from copilot.text.fold import fold
+from copilot.text.words import RELATIVE_DAYS, alternation, languages, pattern
+
+__all__ = ["DateMatch", "WeekdayMatch", "RelativeDay", "find_dates", "find_weekdays", "find_relative_deadlines",
+           "date_role", "deadline_words", "month_names", "weekday", "weekday_names", "weekday_pattern", "time_of_day"]
+
+_NOT_WORD = r"(?![^\W_])"
+
+
+def _regional(lang: str) -> list[str]:
+    """The language and its regional variants without a script subtag ("en", "en_GB", ... not "en_Dsrt")."""
+    out = []
+    for ident in localedata.locale_identifiers():
+        if ident == lang or ident.startswith(lang + "_"):
+            try:
+                if Locale.parse(ident).script is None:
+                    out.append(ident)
+            except (ValueError, TypeError):
+                continue
+    return out or ["en"]
+
+
+@lru_cache(maxsize=16)
+def month_names(lang: str) -> dict[str, int]:
+    """Every spelling of a month in ``lang`` (lower-case, final dot dropped) -> month number."""
+    names: dict[str, int] = {}
+    for ident in _regional(lang):
+        for width in ("wide", "abbreviated"):
+            for context in ("format", "stand-alone"):
+                for number, name in get_month_names(width, context=context, locale=ident).items():
+                    names.setdefault(name.lower().rstrip("."), number)
+    return names
+
+
+@lru_cache(maxsize=16)
+def weekday_names(lang: str) -> dict[str, int]:
+    """Every full weekday name in ``lang`` (lower-case) -> Python weekday (Monday 0)."""
+    names: dict[str, int] = {}
+    for context in ("format", "stand-alone"):
+        for number, name in get_day_names("wide", context=context, locale=lang).items():
+            names.setdefault(name.lower(), number)
+    return names
+
+
+def _lookup(table: dict[str, int], word: str) -> int | None:
+    word = word.lower().rstrip(".")
+    if word in table:
+        return table[word]
+    folded = fold(word).replace("ae", "a").replace("oe", "o").replace("ue", "u")
+    return next((v for k, v in table.items() if fold(k) == fold(word) or fold(k) == folded), None)
+
+
+@lru_cache(maxsize=32)
+def _months(langs: tuple[str, ...]) -> tuple[dict[str, int], str]:
+    table: dict[str, int] = {}
+    for lang in langs:
+        for name, number in month_names(lang).items():
+            table.setdefault(name, number)
+    return table, alternation(table)
+
+
+@lru_cache(maxsize=32)
+def _weekdays(langs: tuple[str, ...]) -> tuple[dict[str, int], str]:
+    table: dict[str, int] = {}
+    for lang in langs:
+        for name, number in weekday_names(lang).items():
+            table.setdefault(name, number)
+    return table, alternation(table)
+
+
+def weekday_pattern(locale: str | Iterable[str]) -> str:
+    """A regex alternation of the full weekday names of the languages (read them with ``weekday``)."""
+    return _weekdays(languages(locale))[1]
+
+
+@dataclass(frozen=True)
+class DateMatch:
+    """A calendar date as written; ``year`` is None when the text gives none."""
+
+    text: str
+    year: int | None
+    month: int
+    day: int
+    start: int
+    end: int
+
+    def on(self, today: date) -> date | None:
+        """The date; without a year, its next occurrence on or after ``today``. None if impossible."""
+        try:
+            when = date(self.year or today.year, self.month, self.day)
+            if self.year is None and when < today:
+                when = date(today.year + 1, self.month, self.day)
+        except ValueError:
+            return None
+        return when
+
+
+_ORDINAL = r"(?:st|nd|rd|th|er|\.?º|\.)?"
+
+
+@lru_cache(maxsize=32)
+def _date_patterns(langs: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    _, month = _months(langs)
+    # Only English puts the month first; "ago 15" in an English brief is not the 15th of agosto.
+    english = _months(("en",))[1] if "en" in langs else "(?!)"
+    return (
+        re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b"),
+        re.compile(rf"(?<![^\W_])(?P<mon>{english})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(?P<y>\d{{4}}))?",
+                   re.I),
+        re.compile(rf"\b(?P<d>\d{{1,2}}){_ORDINAL}\s+(?:de\s+|of\s+)?(?P<mon>{month}){_NOT_WORD}\.?"
+                   rf"(?:,?\s+(?:de\s+)?(?P<y>\d{{4}})\b)?", re.I),
+    )
+
+
+def find_dates(text: str, locale: str | Iterable[str] = "en") -> list[DateMatch]:
+    """Explicit dates: ISO (2027-03-19), month first (March 19, 2027; Dec. 3) or day first
+    (19 March; 3. Dezember; 3 de diciembre de 2026; 1er décembre), in text order, not overlapping."""
+    langs = languages(locale)
+    table, _ = _months(langs)
+    out: list[DateMatch] = []
+    for regex in _date_patterns(langs):
+        for m in regex.finditer(text):
+            if any(d.start <= m.start() < d.end for d in out):
+                continue
+            g = m.groupdict()
+            month = int(g["m"]) if g.get("m") else _lookup(table, g["mon"])
+            day = int(g["d"])
+            if month is None or not 1 <= month <= 12 or not 1 <= day <= 31:
+                continue
+            out.append(DateMatch(m.group(0), int(g["y"]) if g.get("y") else None, month, day, m.start(), m.end()))
+    return sorted(out, key=lambda d: d.start)
+
+
+@dataclass(frozen=True)
+class WeekdayMatch:
+    text: str
+    weekday: int  # Monday 0
+    start: int
+    end: int
+
+    def next_after(self, today: date) -> date:
+        """The next such day after ``today`` ("Friday" said on a Friday means a week later)."""
+        return today + timedelta(days=(self.weekday - today.weekday()) % 7 or 7)
+
+
+@lru_cache(maxsize=32)
+def _weekday_regex(langs: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(rf"(?<![^\W_])({_weekdays(langs)[1]}){_NOT_WORD}", re.I)
+
+
+def weekday(name: str, locale: str | Iterable[str] = "en") -> int | None:
+    """The Python weekday (Monday 0) of a weekday name in one of the languages."""
+    return _lookup(_weekdays(languages(locale))[0], name)
+
+
+def find_weekdays(text: str, locale: str | Iterable[str] = "en") -> list[WeekdayMatch]:
+    langs = languages(locale)
+    table = _weekdays(langs)[0]
+    out = []
+    for m in _weekday_regex(langs).finditer(text):
+        day = _lookup(table, m.group(1))
+        if day is not None:
+            out.append(WeekdayMatch(m.group(0), day, m.start(), m.end()))
+    return out
+
+
+@lru_cache(maxsize=64)
+def _role_regex(langs: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    article = r"(?:\s+(?:the|el|la|le|l'|dem|der|den|zum))?"
+    return tuple((role, re.compile(rf"(?<![^\W_]){pattern(words, langs)}{article}\s*$", re.I))
+                 for role, words in (("deadline", "deadline"), ("after", "after_date"), ("on", "on_date")))
+
+
+def date_role(before: str, locale: str | Iterable[str] = "en") -> str:
+    """The role the words right before a date or named moment give it: "deadline" (by, before,
+    until, hasta el, bis zum, jusqu'au ...), "after", "on" (on, el, am, le ...) or ""."""
+    for role, regex in _role_regex(languages(locale)):
+        if regex.search(before[-40:]):
+            return role
+    return ""
+
+
+@lru_cache(maxsize=64)
+def deadline_words(locale: str | Iterable[str] = "en") -> re.Pattern[str]:
+    """A regex of the words that make a date a deadline, to search anywhere before it."""
+    return re.compile(rf"(?<![^\W_]){pattern('deadline', languages(locale))}{_NOT_WORD}", re.I)
+
+
+@dataclass(frozen=True)
+class RelativeDay:
+    """'ends Friday', 'until tonight', 'today only', 'solo hoy', 'endet am Sonntag': ``when`` is a
+    weekday number or one of today, tonight, tomorrow, midnight."""
+
+    text: str
+    when: int | str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=32)
+def _relative_regex(langs: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    days = {w: v for lang in langs for w, v in RELATIVE_DAYS.get(lang, {}).items()}
+    day = alternation(days)
+    weekdays = _weekdays(langs)[1]
+    regex = (rf"(?<![^\W_]){pattern('deadline', langs)}\s+(?:{pattern('relative_determiner', langs)}\s+)?"
+             rf"(?P<when>{weekdays}|{day}){_NOT_WORD}"
+             rf"|(?<![^\W_])(?P<only>{day})\s+{pattern('only', langs)}{_NOT_WORD}"
+             rf"|(?<![^\W_]){pattern('only', langs)}\s+(?P<only2>{day}){_NOT_WORD}")
+    return re.compile(regex, re.I), {fold(k): v for k, v in days.items()}
+
+
+def find_relative_deadlines(text: str, locale: str | Iterable[str] = "en") -> list[RelativeDay]:
+    langs = languages(locale)
+    regex, days = _relative_regex(langs)
+    out = []
+    for m in regex.finditer(text):
+        word = m.group("when") or m.group("only") or m.group("only2")
+        key = fold(re.sub(r"\s+", " ", word.replace("’", "'")))
+        when: int | str | None = days.get(key)
+        if when is None:
+            when = weekday(word, langs)
+        if when is not None:
+            out.append(RelativeDay(m.group(0), when, m.start(), m.end()))
+    return out
+
+
+_TIME = re.compile(r"\b(?:at\s+|a\s+las\s+|um\s+|à\s+)?(\d{1,2})(?::(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|uhr|h)\b", re.I)
+
+
+def time_of_day(text: str) -> str | None:
+    """'9am', '6 pm', '18:30 Uhr', 'a las 9h', 'à 9h' -> 'HH:MM' (the first one); '2h' alone is a
+    duration, not a time."""
+    for m in _TIME.finditer(text):
+        hour, minute, suffix = int(m.group(1)), int(m.group(2) or 0), m.group(3).lower()
+        if suffix.startswith("p") and hour < 12:
+            hour += 12
+        if suffix.startswith("a") and hour == 12:
+            hour = 0
+        if suffix == "h" and not m.group(0).lower().startswith(("at", "a las", "um", "à")) and not m.group(2):
+            continue
+        if hour < 24 and minute < 60:
+            return f"{hour:02d}:{minute:02d}"
+    return None

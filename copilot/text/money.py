@@ -1,0 +1,163 @@
+"""Money and percentages as copy and briefs write them, with what the words around them make of
+them: "29,99 €", "€29.99", "US$ 140", "fifty dollars"; "20 % de descuento", "20 % Rabatt",
+"-20 %", "half price"; a discount, a threshold ("orders over $60"), a ceiling, a former price.
+
+Currency symbols and ISO codes come from Babel for the languages asked, so "US$" (es),
+"$US" (fr) and "$" (en, de) are all dollars; figures are read in the locale's format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+
+from babel.numbers import get_currency_symbol
+
+from copilot.text.fold import fold
+from copilot.text.numbers import FIGURE, FIGURE_SPACED, parse_number, spelled_number
+from copilot.text.words import CURRENCY_WORDS, ROLE_WORDS, alternation, languages, pattern
+
+__all__ = ["Money", "Percent", "find_money", "find_percents", "amount_role", "percent_role", "currency_symbols",
+           "format_money", "COMMON_CURRENCIES"]
+
+# Currencies every reader knows besides the brand's own: a price in one of them is a mismatch to report.
+COMMON_CURRENCIES = ("USD", "EUR", "GBP", "CAD", "AUD", "CHF", "JPY", "MXN")
+_NOT_WORD = r"(?![^\W_])"
+
+
+@dataclass(frozen=True)
+class Money:
+    text: str
+    amount: Decimal
+    currency: str  # ISO 4217
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Percent:
+    text: str
+    value: Decimal
+    start: int
+    end: int
+    half: bool = False  # "half off", "a mitad de precio"
+
+
+@lru_cache(maxsize=64)
+def currency_symbols(langs: tuple[str, ...], currencies: tuple[str, ...]) -> dict[str, str]:
+    """Symbol or code (lower-case) -> ISO code, from Babel, for ``currencies`` in ``langs``.
+    A symbol two currencies share keeps the first currency listed ("$" is USD before CAD)."""
+    out: dict[str, str] = {}
+    for code in currencies:
+        out.setdefault(code.lower(), code)
+        for lang in langs:
+            try:
+                out.setdefault(get_currency_symbol(code, locale=lang).lower(), code)
+            except Exception:  # a language Babel lacks: the code alone  # noqa: BLE001
+                continue
+    return out
+
+
+@lru_cache(maxsize=64)
+def _money_pattern(langs: tuple[str, ...], currencies: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+    symbols = currency_symbols(langs, currencies)
+    words = {w: code for lang in langs for w, code in CURRENCY_WORDS.get(lang, {}).items()}
+    sym = alternation(symbols)
+    unit = alternation([*symbols, *words])
+    spelled = spelled_number(langs)
+    regex = (rf"(?<![^\W_])(?P<sym>{sym})\s?(?P<a>{FIGURE_SPACED})"
+             rf"|(?P<b>(?<![\d.,]){FIGURE_SPACED}|{spelled})\s?(?P<unit>{unit}){_NOT_WORD}")
+    units = {**symbols, **words}
+    return re.compile(regex, re.I), {**units, **{fold(u): c for u, c in units.items()}}
+
+
+def find_money(text: str, locale: str | Iterable[str] = "en", *, currencies: Iterable[str] = ()) -> list[Money]:
+    """Amounts with their currency; figures read in the first language's format. ``currencies``
+    (the brand's) are known besides COMMON_CURRENCIES."""
+    langs = languages(locale)
+    known = tuple(dict.fromkeys([*currencies, *COMMON_CURRENCIES]))
+    regex, units = _money_pattern(langs, known)
+    out = []
+    for m in regex.finditer(text):
+        value = parse_number(m.group("a") or m.group("b"), langs[0])
+        unit = (m.group("sym") or m.group("unit")).lower()
+        code = units.get(unit) or units.get(fold(unit))
+        if value is not None and code is not None:
+            out.append(Money(m.group(0), value, code, m.start(), m.end()))
+    return out
+
+
+@lru_cache(maxsize=32)
+def _percent_pattern(langs: tuple[str, ...]) -> re.Pattern[str]:
+    words = [w for w in (w for lang in langs for w in ROLE_WORDS["percent_unit"].get(lang, ())) if w != "%"]
+    unit = rf"%|{alternation(words)}{_NOT_WORD}"
+    number = rf"(?<![\d.,]){FIGURE}|{spelled_number(langs)}"
+    return re.compile(rf"(?P<n>{number})\s*(?:{unit})|(?<![^\W_])(?P<half>{pattern('half_price', langs)}){_NOT_WORD}",
+                      re.I)
+
+
+def find_percents(text: str, locale: str | Iterable[str] = "en") -> list[Percent]:
+    """Percentages ('15%', '20 %', 'fifteen percent', 'veinte por ciento', 'half off' = 50)."""
+    langs = languages(locale)
+    out = []
+    for m in _percent_pattern(langs).finditer(text):
+        if m.group("half"):
+            out.append(Percent(m.group(0), Decimal(50), m.start(), m.end(), half=True))
+            continue
+        value = parse_number(m.group("n"), langs[0])
+        if value is not None:
+            out.append(Percent(m.group(0), value, m.start(), m.end()))
+    return out
+
+
+@lru_cache(maxsize=256)
+def _around(role: str, langs: tuple[str, ...], after: bool) -> re.Pattern[str]:
+    words = pattern(role, langs)
+    if after:
+        return re.compile(rf"[\s,:–-]*{words}{_NOT_WORD}", re.I)
+    return re.compile(rf"(?<![^\W_]){words}\s*$", re.I)
+
+
+def _after(text: str, end: int, role: str, langs: tuple[str, ...]) -> bool:
+    return bool(_around(role, langs, True).match(text, end, min(len(text), end + 30)))
+
+
+def _before(text: str, start: int, role: str, langs: tuple[str, ...], reach: int = 25) -> bool:
+    return bool(_around(role, langs, False).search(text[max(0, start - reach):start]))
+
+
+def amount_role(text: str, money: Money, locale: str | Iterable[str] = "en") -> str:
+    """What an amount is: "discount" ("$10 off", "10 € de descuento"), "threshold" ("orders over $60",
+    "ab 60 €"), "ceiling" ("under $50"), "previous" ("was $180", "statt 180 €") or ""."""
+    langs = languages(locale)
+    if _after(text, money.end, "discount_after", langs):
+        return "discount"
+    for role in ("threshold", "ceiling", "previous"):
+        if _before(text, money.start, f"{role}_before", langs):
+            return role
+    return ""
+
+
+def percent_role(text: str, percent: Percent, locale: str | Iterable[str] = "en") -> str:
+    """What a percentage is: "discount" ("15% off", "20 % de descuento", "20 % Rabatt", "-20 %",
+    "save 20%", "half price"), "share" ("95% of testers", "100% merino") or ""."""
+    langs = languages(locale)
+    if percent.half or _after(text, percent.end, "discount_after", langs) \
+            or text[max(0, percent.start - 1):percent.start] in {"-", "−", "–"}:
+        return "discount"
+    share = _after(text, percent.end, "share_after", langs)
+    if not share and _before(text, percent.start, "discount_before", langs, reach=20):
+        return "discount"
+    return "share" if share else ""
+
+
+def format_money(value: Decimal, currency: str) -> str:
+    """'$140', '$1,250.50', '€29.99': how a finding quotes a fact-sheet amount."""
+    try:
+        symbol = get_currency_symbol(currency, locale="en")
+    except Exception:  # noqa: BLE001
+        symbol = currency + " "
+    return f"{symbol}{value:,.2f}".removesuffix(".00")
