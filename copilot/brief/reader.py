@@ -27,9 +27,9 @@ from copilot.text import (
     Phrase,
     PhraseMatch,
     PhraseMatcher,
-    code_after,
     date_role,
-    free_shipping,
+    find_free_shipping,
+    find_introduced_codes,
     graded_cutoff,
     normalize,
     pattern,
@@ -373,10 +373,10 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], t
                                   tuple(candidates)))
 
     codes = {o.code.upper(): o.id for o in offers if o.code}
-    for m in code_after(LANGUAGES).finditer(text):
-        code = m.group("code").upper()
-        if code in codes or any(ch.isdigit() for ch in code) or m.group("code").isupper():
-            add(m.group(0), "code", None, [codes[code]] if code in codes else [], code)
+    for found_code in find_introduced_codes(text, LANGUAGES):
+        said, code = found_code.code, found_code.code.upper()
+        if code in codes or any(ch.isdigit() for ch in code) or said.isupper():
+            add(found_code.text, "code", None, [codes[code]] if code in codes else [], code)
     for m in _CODE_SHAPE.finditer(text):
         if m.group(1) in codes and not any(f.code == m.group(1) for f in found):
             add(m.group(1), "code", None, [codes[m.group(1)]], m.group(1))
@@ -386,7 +386,9 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], t
                 "percent_off", n.value, fit("percent_off", n.value))
         elif n.kind == "money" and n.role == "discount":
             add(n.text, "amount_off", n.value, fit("amount_off", n.value))
-    for regex, kind in ((free_shipping(LANGUAGES), "free_shipping"), (_GIFT, "gift"), (_EARLY, "early_access")):
+    for start, end in find_free_shipping(text, LANGUAGES):
+        add(text[start:end], "free_shipping", None, fit("free_shipping"))
+    for regex, kind in ((_GIFT, "gift"), (_EARLY, "early_access")):
         for m in regex.finditer(text):
             add(m.group(0), kind, None, fit(kind))
     for m in _BOGO.finditer(text):

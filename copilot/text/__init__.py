@@ -20,7 +20,7 @@ from copilot.text.dates import (
     weekday_pattern,
 )
 from copilot.text.durations import Duration, count_word, find_durations, quantity
-from copilot.text.fold import Token, ascii_lower, fold, normalize, sentence_bounds, stem, tokenize
+from copilot.text.fold import Token, ascii_lower, fold, lowered, normalize, sentence_bounds, stem, tokenize
 from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff
 from copilot.text.money import (
     COMMON_CURRENCIES,
@@ -42,7 +42,7 @@ from copilot.text.numbers import (
     parse_number,
     spelled_number,
 )
-from copilot.text.offers import code_after, code_context, free_shipping
+from copilot.text.offers import code_context, find_free_shipping, find_introduced_codes
 from copilot.text.words import FILLER_WORDS, LANGUAGES, alternation, languages, pattern
 
 __all__ = [
@@ -64,7 +64,6 @@ __all__ = [
     "alternation",
     "amount_role",
     "ascii_lower",
-    "code_after",
     "code_context",
     "count_word",
     "currency_symbols",
@@ -72,6 +71,8 @@ __all__ = [
     "deadline_words",
     "find_dates",
     "find_durations",
+    "find_free_shipping",
+    "find_introduced_codes",
     "find_money",
     "find_numbers",
     "find_percents",
@@ -79,9 +80,9 @@ __all__ = [
     "find_weekdays",
     "fold",
     "format_money",
-    "free_shipping",
     "graded_cutoff",
     "languages",
+    "lowered",
     "month_names",
     "normalize",
     "numbers_in",

@@ -18,7 +18,7 @@ from functools import lru_cache
 from babel import Locale, localedata
 from babel.dates import get_day_names, get_month_names
 
-from copilot.text.fold import fold
+from copilot.text.fold import fold, lowered, word_end, word_start
 from copilot.text.words import RELATIVE_DAYS, alternation, languages, pattern
 
 __all__ = ["DateMatch", "WeekdayMatch", "RelativeDay", "find_dates", "find_weekdays", "find_relative_deadlines",
@@ -115,40 +115,71 @@ class DateMatch:
         return when
 
 
-_ORDINAL = r"(?:st|nd|rd|th|er|\.?º|\.)?"
+# How each language marks a day number and joins it to the month: "19th of March", "3 de diciembre",
+# "3. Dezember", "1er décembre". The German "3." is no ordinal in English copy ("the Cloudstride 3. March on").
+_ORDINALS = {"en": ("st", "nd", "rd", "th"), "es": ("º", ".º", "ª"), "de": (".",), "fr": ("er",)}
+_DAY_MONTH_JOINERS = {"en": ("of",), "es": ("de",), "de": (), "fr": ()}
+
+
+@dataclass(frozen=True)
+class _DateWords:
+    months: re.Pattern[str]  # any month name of the languages, searched first (a fast literal scan)
+    table: dict[str, int]
+    english: frozenset[str]  # names that may come before the day ("March 19")
+    day_before: re.Pattern[str]  # "19 ", "3. ", "3 de ", "19th of ", right before a name
+    day_after: re.Pattern[str]  # " 19", ". 19th, 2027", right after an English name
+    year_after: re.Pattern[str]  # ", 2027", " de 2026", right after a day-first date
 
 
 @lru_cache(maxsize=32)
-def _date_patterns(langs: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    _, month = _months(langs)
-    # Only English puts the month first; "ago 15" in an English brief is not the 15th of agosto.
-    english = _months(("en",))[1] if "en" in langs else "(?!)"
-    return (
-        re.compile(r"\b(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\b"),
-        re.compile(rf"(?<![^\W_])(?P<mon>{english})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s*(?P<y>\d{{4}}))?",
-                   re.I),
-        re.compile(rf"\b(?P<d>\d{{1,2}}){_ORDINAL}\s+(?:de\s+|of\s+)?(?P<mon>{month}){_NOT_WORD}\.?"
-                   rf"(?:,?\s+(?:de\s+)?(?P<y>\d{{4}})\b)?", re.I),
-    )
+def _date_words(langs: tuple[str, ...]) -> _DateWords:
+    table, names = _months(langs)
+    english = frozenset(_months(("en",))[0]) if "en" in langs else frozenset()
+    ordinal = alternation(o for lang in langs for o in _ORDINALS.get(lang, ()))
+    joiner = alternation(j for lang in langs for j in _DAY_MONTH_JOINERS.get(lang, ()))
+    return _DateWords(re.compile(names), table, frozenset(k for k in table if k in english or fold(k) in english),
+                      re.compile(rf"(?<![\w.,])(\d{{1,2}}){ordinal}?\s+(?:{joiner}\s+)?$"),
+                      re.compile(r"\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s*(\d{4})\b)?"),
+                      re.compile(rf"\.?(?:,?\s+(?:{joiner}\s+)?(\d{{4}})\b)?"))
+
+
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 
 
 def find_dates(text: str, locale: str | Iterable[str] = "en") -> list[DateMatch]:
     """Explicit dates: ISO (2027-03-19), month first (March 19, 2027; Dec. 3) or day first
-    (19 March; 3. Dezember; 3 de diciembre de 2026; 1er décembre), in text order, not overlapping."""
+    (19 March; 3. Dezember; 3 de diciembre de 2026; 1er décembre), in text order, not overlapping.
+    Only English puts the month first: "ago 15" in an English brief is not the 15th of agosto."""
     langs = languages(locale)
-    table, _ = _months(langs)
+    low = lowered(text)
+    w = _date_words(langs)
+    found: list[tuple[int, int, int | None, int, int]] = []  # start, end, year, month, day
+    if "-" in low:
+        found += [(m.start(), m.end(), int(m.group(1)), int(m.group(2)), int(m.group(3))) for m in _ISO.finditer(low)]
+    for m in w.months.finditer(low):
+        s, e = m.span()
+        if not (word_start(low, s) and word_end(low, e)):
+            continue
+        month = _lookup(w.table, m.group(0))
+        if month is None:
+            continue
+        # English names come first ("March 19"), capitalised unless the whole text is typed in lower case
+        # ("send it march 19"): "you may 5x your miles" holds no date.
+        english = (m.group(0) in w.english or fold(m.group(0)) in w.english) and (text[s].isupper() or text.islower())
+        after = w.day_after.match(low, e) if english else None
+        if after is not None:
+            found.append((s, after.end(), int(after.group(2)) if after.group(2) else None, month, int(after.group(1))))
+            continue
+        before = w.day_before.search(low, max(0, s - 12), s)
+        if before is not None:
+            year = w.year_after.match(low, e)
+            found.append((before.start(), year.end() if year.group(1) else e,
+                          int(year.group(1)) if year.group(1) else None, month, int(before.group(1))))
     out: list[DateMatch] = []
-    for regex in _date_patterns(langs):
-        for m in regex.finditer(text):
-            if any(d.start <= m.start() < d.end for d in out):
-                continue
-            g = m.groupdict()
-            month = int(g["m"]) if g.get("m") else _lookup(table, g["mon"])
-            day = int(g["d"])
-            if month is None or not 1 <= month <= 12 or not 1 <= day <= 31:
-                continue
-            out.append(DateMatch(m.group(0), int(g["y"]) if g.get("y") else None, month, day, m.start(), m.end()))
-    return sorted(out, key=lambda d: d.start)
+    for s, e, year, month, day in sorted(found):
+        if 1 <= month <= 12 and 1 <= day <= 31 and not any(d.start <= s < d.end for d in out):
+            out.append(DateMatch(text[s:e], year, month, day, s, e))
+    return out
 
 
 @dataclass(frozen=True)
@@ -165,7 +196,7 @@ class WeekdayMatch:
 
 @lru_cache(maxsize=32)
 def _weekday_regex(langs: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(rf"(?<![^\W_])({_weekdays(langs)[1]}){_NOT_WORD}", re.I)
+    return re.compile(_weekdays(langs)[1])
 
 
 def weekday(name: str, locale: str | Iterable[str] = "en") -> int | None:
@@ -176,11 +207,12 @@ def weekday(name: str, locale: str | Iterable[str] = "en") -> int | None:
 def find_weekdays(text: str, locale: str | Iterable[str] = "en") -> list[WeekdayMatch]:
     langs = languages(locale)
     table = _weekdays(langs)[0]
+    low = lowered(text)
     out = []
-    for m in _weekday_regex(langs).finditer(text):
-        day = _lookup(table, m.group(1))
+    for m in _weekday_regex(langs).finditer(low):
+        day = _lookup(table, m.group(0)) if word_start(low, m.start()) and word_end(low, m.end()) else None
         if day is not None:
-            out.append(WeekdayMatch(m.group(0), day, m.start(), m.end()))
+            out.append(WeekdayMatch(text[m.start():m.end()], day, m.start(), m.end()))
     return out
 
 
@@ -222,25 +254,28 @@ def _relative_regex(langs: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, 
     days = {w: v for lang in langs for w, v in RELATIVE_DAYS.get(lang, {}).items()}
     day = alternation(days)
     weekdays = _weekdays(langs)[1]
-    regex = (rf"(?<![^\W_]){pattern('deadline', langs)}\s+(?:{pattern('relative_determiner', langs)}\s+)?"
+    regex = (rf"{pattern('deadline', langs)}\s+(?:{pattern('relative_determiner', langs)}\s+)?"
              rf"(?P<when>{weekdays}|{day}){_NOT_WORD}"
-             rf"|(?<![^\W_])(?P<only>{day})\s+{pattern('only', langs)}{_NOT_WORD}"
-             rf"|(?<![^\W_]){pattern('only', langs)}\s+(?P<only2>{day}){_NOT_WORD}")
-    return re.compile(regex, re.I), {fold(k): v for k, v in days.items()}
+             rf"|(?P<only>{day})\s+{pattern('only', langs)}{_NOT_WORD}"
+             rf"|{pattern('only', langs)}\s+(?P<only2>{day}){_NOT_WORD}")
+    return re.compile(regex), {fold(k): v for k, v in days.items()}
 
 
 def find_relative_deadlines(text: str, locale: str | Iterable[str] = "en") -> list[RelativeDay]:
     langs = languages(locale)
     regex, days = _relative_regex(langs)
+    low = lowered(text)
     out = []
-    for m in regex.finditer(text):
+    for m in regex.finditer(low):
+        if not word_start(low, m.start()):
+            continue
         word = m.group("when") or m.group("only") or m.group("only2")
         key = fold(re.sub(r"\s+", " ", word.replace("’", "'")))
         when: int | str | None = days.get(key)
         if when is None:
             when = weekday(word, langs)
         if when is not None:
-            out.append(RelativeDay(m.group(0), when, m.start(), m.end()))
+            out.append(RelativeDay(text[m.start():m.end()], when, m.start(), m.end()))
     return out
 
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from copilot.text.fold import fold
-from copilot.text.numbers import parse_number, spelled_number
+from copilot.text.fold import fold, lowered, word_start
+from copilot.text.numbers import parse_number, spelled_number, spells_number
 from copilot.text.words import QUANTITY_WORDS, UNIT_DAYS, alternation, languages, pattern
 
 __all__ = ["Duration", "find_durations", "count_word", "quantity"]
@@ -32,9 +32,11 @@ class Duration:
         return self.days * 24
 
 
-def quantity(langs: tuple[str, ...]) -> str:
-    """A regex of a count: a figure, a spelled-out number or a word such as "a", "couple", "unos"."""
-    return rf"\d+(?:[.,]\d+)?|{spelled_number(langs)}|(?<![^\W_]){pattern('quantity', langs)}"
+def quantity(langs: tuple[str, ...], articles: bool = True, spelled: bool = True) -> str:
+    """A regex of a count: a figure, a spelled-out number or (with ``articles``) a word such as "a",
+    "couple", "eine"."""
+    words = rf"|{pattern('quantity', langs)}" if articles else ""
+    return r"\d+(?:[.,]\d+)?" + (f"|{spelled_number(langs)}" if spelled else "") + words
 
 
 def count_word(token: str, locale: str | Iterable[str] = "en") -> float | None:
@@ -53,10 +55,10 @@ _UNIT_NAMES = {1 / 24: "hour", 1: "day", 7: "week", 30: "month", 365: "year"}
 
 
 @lru_cache(maxsize=32)
-def _duration_regex(langs: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, float]]:
+def _duration_regex(langs: tuple[str, ...], articles: bool, spelled: bool) -> tuple[re.Pattern[str], dict[str, float]]:
     units = {w: d for lang in langs for w, d in UNIT_DAYS.get(lang, {}).items()}
     folded = {fold(w): d for w, d in units.items()}
-    regex = re.compile(rf"(?<![\w])({quantity(langs)})(?:\s*\+)?[\s-]*({alternation(units)})\b", re.I)
+    regex = re.compile(rf"({quantity(langs, articles, spelled)})(?:\s*\+)?[\s-]*({alternation(units)})\b")
     return regex, folded
 
 
@@ -104,13 +106,17 @@ def _role(text: str, start: int, end: int) -> str:
 
 
 def find_durations(text: str, locale: str | Iterable[str] = ("en", "es", "de", "fr"), *,
-                   roles: bool = True) -> list[Duration]:
+                   roles: bool = True, articles: bool = True) -> list[Duration]:
     """Durations in text order; with ``roles``, what each is for in a brief, and relative
-    phrases ("last week", "el mes pasado") as look-back windows."""
+    phrases ("last week", "el mes pasado") as look-back windows; without ``articles`` only
+    durations with a number ("30 days", "thirty days", not "a day")."""
     langs = languages(locale)
-    regex, units = _duration_regex(langs)
+    low = lowered(text)
+    regex, units = _duration_regex(langs, articles, articles or spells_number(low, langs))
     out: list[Duration] = []
-    for m in regex.finditer(text):
+    for m in regex.finditer(low):
+        if not word_start(low, m.start()):
+            continue
         number, unit = m.group(1), fold(m.group(2))
         if unit in {"h", "mo", "mos"} and not number[0].isdigit():
             continue  # "a h" is not a duration
@@ -119,7 +125,7 @@ def find_durations(text: str, locale: str | Iterable[str] = ("en", "es", "de", "
             continue
         days = count * units[unit]
         role = _role(text, m.start(), m.end()) if roles else ""
-        out.append(Duration(m.group(0), days, role, m.start(), _UNIT_NAMES.get(units[unit], "")))
+        out.append(Duration(text[m.start():m.end()], days, role, m.start(), _UNIT_NAMES.get(units[unit], "")))
     if roles:
         for m in _RELATIVE_RE.finditer(text):
             if not any(d.start <= m.start() < d.start + len(d.text) for d in out):

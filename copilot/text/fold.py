@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
-__all__ = ["Token", "tokenize", "normalize", "fold", "ascii_lower", "stem", "sentence_bounds"]
+__all__ = ["Token", "tokenize", "normalize", "fold", "ascii_lower", "lowered", "word_start", "word_end", "stem",
+           "sentence_bounds"]
 
 # Combining marks are word characters too, so text in decomposed form ("e" + U+0301) stays one word.
 _LETTER = r"(?:[^\W_]|[\u0300-\u036f])"
@@ -24,9 +25,9 @@ _JOINERS = str.maketrans("", "", "-'’‘")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
-@dataclass(frozen=True)
-class Token:
-    """One word: ``text`` as written, ``norm`` its matching form, ``start``/``end`` its span."""
+class Token(NamedTuple):
+    """One word: ``text`` as written, ``norm`` its matching form, ``start``/``end`` its span.
+    (A named tuple: texts are cut into thousands of these, and tuples are built fastest.)"""
 
     text: str
     norm: str
@@ -51,6 +52,12 @@ def _norm(word: str) -> str:
 def tokenize(text: str, *, join_hyphens: bool = False) -> tuple[Token, ...]:
     """The words of ``text`` with their spans (cached: the same copy is read by several checks)."""
     pattern = _WORD_JOIN if join_hyphens else _WORD_SPLIT
+    if text.isascii():  # the common case, without a call per word
+        low = text.lower()
+        if "'" in low or (join_hyphens and "-" in low):
+            return tuple(Token(m.group(), low[m.start():m.end()].translate(_JOINERS), m.start(), m.end())
+                         for m in pattern.finditer(text))
+        return tuple(Token(m.group(), low[m.start():m.end()], m.start(), m.end()) for m in pattern.finditer(text))
     return tuple(Token(m.group(), _norm(m.group()), m.start(), m.end()) for m in pattern.finditer(text))
 
 
@@ -62,6 +69,24 @@ def normalize(text: str, *, join_hyphens: bool = False) -> str:
 def ascii_lower(text: str) -> str:
     """Lower-case A-Z only, so every offset stays valid (str.lower can change lengths)."""
     return text.translate(_ASCII_LOWER)
+
+
+@lru_cache(maxsize=4096)
+def lowered(text: str) -> str:
+    """``text`` lower-cased with every offset kept: recognisers search it with case-sensitive
+    patterns, which Python's re runs much faster than IGNORECASE ones."""
+    low = text.lower()
+    return low if len(low) == len(text) else ascii_lower(text)
+
+
+def word_start(text: str, i: int) -> bool:
+    """Whether a word can start at ``i`` (no letter or digit right before it)."""
+    return i <= 0 or not text[i - 1].isalnum()
+
+
+def word_end(text: str, i: int) -> bool:
+    """Whether a word can end at ``i`` (no letter or digit right after it)."""
+    return i >= len(text) or not text[i].isalnum()
 
 
 def stem(word: str) -> str:

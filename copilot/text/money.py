@@ -16,8 +16,8 @@ from functools import lru_cache
 
 from babel.numbers import get_currency_symbol
 
-from copilot.text.fold import fold
-from copilot.text.numbers import FIGURE, FIGURE_SPACED, parse_number, spelled_number
+from copilot.text.fold import fold, lowered, word_end, word_start
+from copilot.text.numbers import FIGURE, FIGURE_SPACED, parse_number, spelled_number, spells_number
 from copilot.text.words import CURRENCY_WORDS, ROLE_WORDS, alternation, languages, pattern
 
 __all__ = ["Money", "Percent", "find_money", "find_percents", "amount_role", "percent_role", "currency_symbols",
@@ -61,55 +61,100 @@ def currency_symbols(langs: tuple[str, ...], currencies: tuple[str, ...]) -> dic
     return out
 
 
+@dataclass(frozen=True)
+class _MoneyWords:
+    units: re.Pattern[str]  # any symbol, code or currency word
+    codes: dict[str, str]  # unit (lower-case, and folded) -> ISO code
+    prefixes: frozenset[str]  # units written before the amount: symbols and codes, not words
+    figure_after: re.Pattern[str]
+    figure_before: re.Pattern[str]
+
+
 @lru_cache(maxsize=64)
-def _money_pattern(langs: tuple[str, ...], currencies: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, str]]:
+def _money_words(langs: tuple[str, ...], currencies: tuple[str, ...], spelled: bool) -> _MoneyWords:
     symbols = currency_symbols(langs, currencies)
     words = {w: code for lang in langs for w, code in CURRENCY_WORDS.get(lang, {}).items()}
-    sym = alternation(symbols)
-    unit = alternation([*symbols, *words])
-    spelled = spelled_number(langs)
-    regex = (rf"(?<![^\W_])(?P<sym>{sym})\s?(?P<a>{FIGURE_SPACED})"
-             rf"|(?P<b>(?<![\d.,]){FIGURE_SPACED}|{spelled})\s?(?P<unit>{unit}){_NOT_WORD}")
     units = {**symbols, **words}
-    return re.compile(regex, re.I), {**units, **{fold(u): c for u, c in units.items()}}
+    number = f"{FIGURE_SPACED}|{spelled_number(langs)}" if spelled else FIGURE_SPACED
+    return _MoneyWords(re.compile(alternation(units)), {**units, **{fold(u): c for u, c in units.items()}},
+                       frozenset(symbols), re.compile(rf"\s?({FIGURE_SPACED})"), re.compile(rf"(?:{number})\s?$"))
 
 
 def find_money(text: str, locale: str | Iterable[str] = "en", *, currencies: Iterable[str] = ()) -> list[Money]:
     """Amounts with their currency; figures read in the first language's format. ``currencies``
     (the brand's) are known besides COMMON_CURRENCIES."""
     langs = languages(locale)
+    low = lowered(text)
     known = tuple(dict.fromkeys([*currencies, *COMMON_CURRENCIES]))
-    regex, units = _money_pattern(langs, known)
-    out = []
-    for m in regex.finditer(text):
-        value = parse_number(m.group("a") or m.group("b"), langs[0])
-        unit = (m.group("sym") or m.group("unit")).lower()
-        code = units.get(unit) or units.get(fold(unit))
-        if value is not None and code is not None:
-            out.append(Money(m.group(0), value, code, m.start(), m.end()))
+    w = _money_words(langs, known, spells_number(low, langs))
+    found: list[Money] = []
+    # Unit first (a literal alternation Python's re skips through fast), then the amount beside it.
+    for u in w.units.finditer(low):
+        unit, (s, e) = u.group(0), u.span()
+        lettered = unit[:1].isalpha()
+        if lettered and not word_start(low, s):
+            continue  # "eur" in "europe" is no unit, nor "usd" in "xusd"
+        if unit in w.prefixes:
+            after = w.figure_after.match(low, e)
+            value = parse_number(after.group(1), langs[0]) if after is not None else None
+            if after is not None and value is not None:
+                found.append(Money(text[s:after.end()], value, w.codes[unit], s, after.end()))
+                continue
+        if lettered and not word_end(low, e):
+            continue
+        before = w.figure_before.search(low, max(0, s - 40), s)
+        if before is None or not _starts_clean(low, before.start()):
+            continue
+        value = parse_number(before.group(0).strip(), langs[0])
+        if value is not None:
+            found.append(Money(text[before.start():e], value, w.codes.get(unit) or w.codes[fold(unit)],
+                               before.start(), e))
+    out: list[Money] = []
+    for m in sorted(found, key=lambda m: m.start):
+        if not out or m.start >= out[-1].end:
+            out.append(m)
     return out
 
 
+def _starts_clean(low: str, i: int) -> bool:
+    """A number starts at ``i``: not in the middle of a figure or a word."""
+    return i <= 0 or not (low[i - 1].isalnum() or low[i - 1] in ".,")
+
+
+@dataclass(frozen=True)
+class _PercentWords:
+    units: re.Pattern[str]
+    figure_before: re.Pattern[str]
+
+
 @lru_cache(maxsize=32)
-def _percent_pattern(langs: tuple[str, ...]) -> re.Pattern[str]:
-    words = [w for w in (w for lang in langs for w in ROLE_WORDS["percent_unit"].get(lang, ())) if w != "%"]
-    unit = rf"%|{alternation(words)}{_NOT_WORD}"
-    number = rf"(?<![\d.,]){FIGURE}|{spelled_number(langs)}"
-    return re.compile(rf"(?P<n>{number})\s*(?:{unit})|(?<![^\W_])(?P<half>{pattern('half_price', langs)}){_NOT_WORD}",
-                      re.I)
+def _percent_words(langs: tuple[str, ...], spelled: bool) -> _PercentWords:
+    words = [w for lang in langs for w in ROLE_WORDS["percent_unit"].get(lang, ()) if w != "%"]
+    half = pattern("half_price", langs)
+    number = f"(?:{FIGURE})|{spelled_number(langs)}" if spelled else f"(?:{FIGURE})"
+    return _PercentWords(re.compile(rf"%|(?P<word>{alternation(words)})|(?P<half>{half})"),
+                         re.compile(rf"(?:{number})\s*$"))
 
 
 def find_percents(text: str, locale: str | Iterable[str] = "en") -> list[Percent]:
     """Percentages ('15%', '20 %', 'fifteen percent', 'veinte por ciento', 'half off' = 50)."""
     langs = languages(locale)
-    out = []
-    for m in _percent_pattern(langs).finditer(text):
-        if m.group("half"):
-            out.append(Percent(m.group(0), Decimal(50), m.start(), m.end(), half=True))
+    low = lowered(text)
+    w = _percent_words(langs, spells_number(low, langs))
+    out: list[Percent] = []
+    for u in w.units.finditer(low):
+        s, e = u.span()
+        if (u.group("word") or u.group("half")) and not (word_start(low, s) and word_end(low, e)):
             continue
-        value = parse_number(m.group("n"), langs[0])
-        if value is not None:
-            out.append(Percent(m.group(0), value, m.start(), m.end()))
+        if u.group("half"):
+            out.append(Percent(text[s:e], Decimal(50), s, e, half=True))
+            continue
+        before = w.figure_before.search(low, max(0, s - 40), s)
+        if before is None or not _starts_clean(low, before.start()):
+            continue
+        value = parse_number(before.group(0).strip(), langs[0])
+        if value is not None and (not out or before.start() >= out[-1].end):
+            out.append(Percent(text[before.start():e], value, before.start(), e))
     return out
 
 

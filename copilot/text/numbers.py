@@ -10,10 +10,10 @@ from functools import lru_cache
 
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
 
-from copilot.text.fold import fold
+from copilot.text.fold import fold, lowered
 from copilot.text.words import NUMBER_JOINERS, NUMBER_WORDS, alternation, languages
 
-__all__ = ["FIGURE", "FIGURE_SPACED", "Number", "find_numbers", "parse_amount", "parse_number", "spelled_number", "numbers_in"]
+__all__ = ["FIGURE", "FIGURE_SPACED", "Number", "find_numbers", "parse_amount", "parse_number", "spelled_number", "spells_number", "numbers_in"]
 
 _SPACES = "\u00a0\u202f "
 
@@ -52,6 +52,21 @@ def _number_words(lang: str) -> tuple[dict[str, int], re.Pattern[str], re.Patter
     joiner = NUMBER_JOINERS.get(lang, NUMBER_JOINERS["en"])
     whole = re.compile(rf"(?<![^\W_]){one}(?:(?:{joiner}){one}){{0,3}}(?![^\W_])", re.I)
     return values, re.compile(one, re.I), whole
+
+
+@lru_cache(maxsize=4096)
+def spells_number(low: str, langs: tuple[str, ...]) -> bool:
+    """Whether the lower-cased text holds a spelled-out number word of the languages (a cheap test
+    before the slower patterns that read them)."""
+    return any(w in low for w in _number_needles(langs))
+
+
+@lru_cache(maxsize=32)
+def _number_needles(langs: tuple[str, ...]) -> tuple[str, ...]:
+    words = {form for lang in langs for w in NUMBER_WORDS.get(lang, {}) for form in (w, fold(w))}
+    # A word that contains another listed word is found through it ("fifteen" through "fif" is not,
+    # "nineteen" through "nine" is): keep only the shortest.
+    return tuple(w for w in sorted(words, key=len) if not any(o != w and o in w for o in words))
 
 
 def spelled_number(langs: tuple[str, ...]) -> str:
@@ -93,23 +108,24 @@ class Number:
 
 
 @lru_cache(maxsize=32)
-def _numbers(langs: tuple[str, ...], alone: bool) -> re.Pattern[str]:
+def _numbers(langs: tuple[str, ...], alone: bool, spelled: bool) -> re.Pattern[str]:
     if alone:  # not part of a word, an amount or a percentage: "5L", "$60" and "15%" are not plain numbers
         figure = rf"(?<![\w$€£¥.,])(?:{FIGURE})(?![\w%$€£¥]|[.,]\d)"
     else:
         figure = rf"(?<![\d.,])(?:{FIGURE})"
-    return re.compile(rf"{figure}|{spelled_number(langs)}", re.I)
+    return re.compile(rf"{figure}|{spelled_number(langs)}" if spelled else figure)
 
 
 def find_numbers(text: str, locale: str | tuple[str, ...] = "en", *, alone: bool = True) -> list[Number]:
     """Every number in ``text``: figures read in the first language's format, and spelled-out
     numbers; with ``alone`` only numbers that stand alone (not "5L", "$60" or "15%")."""
     langs = languages(locale)
+    low = lowered(text)
     out = []
-    for m in _numbers(langs, alone).finditer(text):
+    for m in _numbers(langs, alone, spells_number(low, langs)).finditer(low):
         value = parse_number(m.group(0), langs[0])
         if value is not None:
-            out.append(Number(m.group(0), value, m.start(), m.end()))
+            out.append(Number(text[m.start():m.end()], value, m.start(), m.end()))
     return out
 
 

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
+from babel import localedata
+
 from copilot.text.fold import fold
 
 __all__ = ["LANGUAGES", "languages", "alternation", "pattern", "NUMBER_WORDS", "QUANTITY_WORDS", "UNIT_DAYS",
@@ -145,10 +147,16 @@ RELATIVE_DAYS: dict[str, dict[str, str]] = {
 
 
 def languages(locales: str | Iterable[str] | None) -> tuple[str, ...]:
-    """Language codes from locales ("es-MX", "de_DE" -> "es", "de"), in order, without repeats."""
-    items = [locales] if isinstance(locales, str) else list(locales or LANGUAGES)
+    """Language codes from locales ("es-MX", "de_DE" -> "es", "de"), in order, without repeats;
+    a language Babel does not know is left out, and none left reads as English."""
+    items = (locales,) if isinstance(locales, str) else tuple(locales or LANGUAGES)
+    return _languages(items)
+
+
+@lru_cache(maxsize=256)
+def _languages(items: tuple[str, ...]) -> tuple[str, ...]:
     out = [re.split(r"[-_]", loc.strip())[0].lower() for loc in items if loc and loc.strip()]
-    return tuple(dict.fromkeys(out)) or ("en",)
+    return tuple(dict.fromkeys(lang for lang in out if localedata.exists(lang))) or ("en",)
 
 
 def _spellings(word: str) -> set[str]:
