@@ -36,7 +36,8 @@ def quantity(langs: tuple[str, ...], articles: bool = True, spelled: bool = True
     """A regex of a count: a figure, a spelled-out number or (with ``articles``) a word such as "a",
     "couple", "eine"."""
     words = rf"|{pattern('quantity', langs)}" if articles else ""
-    return r"\d+(?:[.,]\d+)?" + (f"|{spelled_number(langs)}" if spelled else "") + words
+    # Possessive: a long run of digits is read once, not once per digit it could give back.
+    return r"(?<![\d.,])\d++(?:[.,]\d++)?" + (f"|{spelled_number(langs)}" if spelled else "") + words
 
 
 def count_word(token: str, locale: str | Iterable[str] = "en") -> float | None:
