@@ -1,7 +1,8 @@
 """Reading a marketer's brief: goal, moment, audience, offer, timing, constraints, risky asks, injections."""
 
 from copilot.brief.extract import DateMention, Duration, NumberMention
-from copilot.brief.reader import MAX_BRIEF_CHARS, brief_form, check_brief_text, read_brief, risk_reason
+from copilot.brief.lexicon import brief_form
+from copilot.brief.reader import MAX_BRIEF_CHARS, check_brief_text, read_brief, risk_reason
 from copilot.brief.reading import AudienceHint, BriefReading, Constraints, OfferMention, RiskyField
 
 # ``normalize`` is the name planner modules import: a phrase in the brief reader's matching form.

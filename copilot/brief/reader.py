@@ -16,31 +16,25 @@ from copilot.brief.extract import (
     extract_recurring_weekday,
     extract_time_of_day,
 )
+from copilot.brief.lexicon import EVENT, STRONG, WEAK, Lexicon, lexicon
 from copilot.brief.reading import AudienceHint, BriefReading, Constraints, OfferMention, RiskyField
 from copilot.errors import BriefError
-from copilot.plan import EventRule, FieldRule, LastPerformedRule, Rule
-from copilot.playbooks import Playbook, Vocabulary, load_playbooks, load_vocabulary
-from copilot.rules import walk_rule
+from copilot.plan import EventRule, FieldRule
 from copilot.text import (
-    FILLER_WORDS,
     LANGUAGES,
-    Phrase,
     PhraseMatch,
-    PhraseMatcher,
     date_role,
     find_free_shipping,
     find_introduced_codes,
-    graded_cutoff,
     normalize,
     pattern,
     tokenize,
 )
 from copilot.workspace import Workspace
 
-__all__ = ["MAX_BRIEF_CHARS", "brief_form", "check_brief_text", "read_brief", "risk_reason"]
+__all__ = ["MAX_BRIEF_CHARS", "check_brief_text", "read_brief", "risk_reason"]
 
 MAX_BRIEF_CHARS = 4000
-_STRONG, _EVENT, _WEAK = 3, 2, 1
 _MIN_GOAL_SCORE = 2
 
 
@@ -70,98 +64,6 @@ def risk_reason(workspace: Workspace, name: str) -> str | None:
     if not {"segmentation", "personalization"} & set(f.allowed_uses):
         return f"{name} is allowed only for {', '.join(f.allowed_uses)}, not for targeting or copy"
     return None
-
-
-# --- the vocabulary, built once per workspace version ------------------------------------------------
-
-def brief_form(text: str) -> str:
-    """A phrase as the brief reader matches it: folded, hyphenated words joined ("win-back" -> "winback")."""
-    return normalize(text, join_hyphens=True)
-
-
-def _phrase(name: str) -> str:
-    return brief_form(name.replace("_", " "))
-
-
-# The brief's vocabulary is read side by side (a goal, an event and a product may share words), typo-tolerant:
-# hyphens join ("win-back" is "winback"), articles and possessives are skipped, long phrases take a word
-# more or less, and each kind keeps its best hits.
-_FILLER = frozenset(normalize(w) for words in FILLER_WORDS.values() for w in words)
-
-
-def _vocabulary_matcher(phrases: list[Phrase]) -> PhraseMatcher:
-    return PhraseMatcher(phrases, cutoff=graded_cutoff, ignore=_FILLER, join_hyphens=True, slack=1, words="similar",
-                         keep="best_per_label")
-
-
-def _rule_names(rule: Rule) -> tuple[list[str], list[str]]:
-    fields, events = [], []
-    for _, node in walk_rule(rule, ""):
-        if isinstance(node, FieldRule):
-            fields.append(node.field)
-        elif isinstance(node, (EventRule, LastPerformedRule)):
-            events.append(node.event)
-    return fields, events
-
-
-class _Lexicon:
-    def __init__(self, workspace: Workspace, books: tuple[Playbook, ...], vocab: Vocabulary) -> None:
-        self.vocab = vocab
-        self.books = {b.id: b for b in books}
-        entries: list[Phrase] = []
-        for b in books:
-            entries += [Phrase(p, "goal", b.id, _STRONG) for p in b.vocabulary]
-            entries += [Phrase(p, "goal", b.id, _WEAK) for p in b.weak_vocabulary]
-        for e in workspace.catalog.events:
-            entries.append(Phrase(_phrase(e.name), "event", e.name, _EVENT))
-        for f in workspace.catalog.fields:
-            entries.append(Phrase(_phrase(f.name), "field", f.name))
-        self.audience: list[AudienceHint] = []
-        for a in vocab.audience:
-            fields, events = _rule_names(a.rule)
-            if all(workspace.field(n) for n in fields) and all(workspace.event(n) for n in events):
-                self.audience.append(AudienceHint(a.label, "", a.rule, tuple(fields), tuple(events)))
-                entries += [Phrase(p, "audience", str(len(self.audience) - 1)) for p in a.phrases]
-        for name, phrases in vocab.risky.items():
-            if workspace.field(name):
-                entries += [Phrase(p, "field", name) for p in phrases]
-        entries += [Phrase(p, "injection", "injection", cutoff=88) for p in vocab.injection]
-        for channel, phrases in vocab.channels.items():
-            entries += [Phrase(p, "channel", channel) for p in phrases]
-        for tone, phrases in vocab.tones.items():
-            entries += [Phrase(p, "tone", tone) for p in phrases]
-        for p in workspace.facts.products:
-            for name in (p.name, *p.aliases, p.sku):
-                entries.append(Phrase(name, "product", p.sku, cutoff=88))
-        for category in sorted({p.category for p in workspace.facts.products}):
-            words = _phrase(category)
-            entries += [Phrase(words, "category", category), Phrase(words.rstrip("s"), "category", category)]
-        for o in workspace.facts.offers:
-            entries += [Phrase(o.name, "offer", o.id, cutoff=88), Phrase(_phrase(o.id), "offer", o.id, cutoff=95)]
-        for c in workspace.facts.calendar:
-            entries += [Phrase(c.name, "calendar", c.id, cutoff=88), Phrase(_phrase(c.id), "calendar", c.id)]
-        self.matcher = _vocabulary_matcher(entries)
-        self.countries = re.compile(
-            r"\b(?:in|from|based in|living in|en|de|desde|aus|nach)\s+(?:the\s+)?(" + "|".join(
-                sorted((re.escape(n) for ns in vocab.countries.values() for n in ns), key=len, reverse=True)) +
-            r")\b", re.I)
-        self.country_codes = {n.lower(): code for code, ns in vocab.countries.items() for n in ns}
-        self.exclusion = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(vocab.exclusion_words,
-                                                                                   key=len, reverse=True)) + r")\b",
-                                    re.I)
-
-
-_LEXICONS: dict[tuple[str, int], _Lexicon] = {}
-
-
-def _lexicon(workspace: Workspace) -> _Lexicon:
-    books, vocab = load_playbooks(), load_vocabulary()
-    key = (workspace.content_hash, id(books))
-    if key not in _LEXICONS:
-        if len(_LEXICONS) > 16:
-            _LEXICONS.clear()
-        _LEXICONS[key] = _Lexicon(workspace, books, vocab)
-    return _LEXICONS[key]
 
 
 # --- reading -----------------------------------------------------------------------------------------
@@ -215,7 +117,7 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
 
     text = check_brief_text(text)
     today = today or reference_now(workspace).date()
-    lex = _lexicon(workspace)
+    lex = lexicon(workspace)
     tokens = tokenize(text, join_hyphens=True)
     hits = lex.matcher.find(text)
     reading = BriefReading(text=text, language=_language([t.norm for t in tokens]))
@@ -244,7 +146,7 @@ def _unique(items) -> list[str]:  # type: ignore[no-untyped-def]
     return list(dict.fromkeys(items))
 
 
-def _exclusion_spans(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
+def _exclusion_spans(text: str, lex: Lexicon) -> list[tuple[int, int]]:
     """Character spans of clauses that exclude people ("exclude VIPs and people who bought last week")."""
     spans = []
     for m in lex.exclusion.finditer(text):
@@ -256,7 +158,7 @@ def _exclusion_spans(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
 _NEGATED_ENGAGEMENT = re.compile(r"\b(re-?\s?engag|reactivat|reaktivier|reactivar)", re.I)
 
 
-def _read_audience(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: _Lexicon, tokens, spans,
+def _read_audience(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: Lexicon, tokens, spans,
                    text: str, workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
     def excluded(char_start: int) -> bool:
         return any(s <= char_start < e for s, e in spans)
@@ -410,7 +312,7 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], t
         reading.offers = [o for o in found if o.kind not in {"unspecified"}]
 
 
-def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: _Lexicon) -> None:
+def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: Lexicon) -> None:
     scores: dict[str, float] = defaultdict(float)
     words: dict[str, list[str]] = defaultdict(list)
     for h in by_kind["goal"]:
@@ -419,14 +321,14 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
     for h in by_kind["event"]:
         for b in lex.books.values():
             if h.target in b.events:
-                scores[b.id] += _EVENT * h.score / 100
+                scores[b.id] += EVENT * h.score / 100
                 words[b.id].append(h.text)
     if reading.lapse_days and "winback" in lex.books:
-        scores["winback"] += _STRONG  # "haven't bought in six months" names the moment by itself
+        scores["winback"] += STRONG  # "haven't bought in six months" names the moment by itself
         words["winback"].append(next(d.text for d in reading.durations if d.role == "lapse"))
     named = [o for o in reading.offers if o.kind == "named"] + [m for m in reading.moments]
     if named and "announcement" in lex.books:
-        scores["announcement"] += _WEAK  # naming a sale or an event hints at announcing it
+        scores["announcement"] += WEAK  # naming a sale or an event hints at announcing it
         words["announcement"].append(named[0].text if isinstance(named[0], OfferMention) else named[0])
     ranked = sorted(scores, key=lambda g: (-scores[g], lex.books[g].order))
     if ranked and scores[ranked[0]] >= _MIN_GOAL_SCORE:

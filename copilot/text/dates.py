@@ -19,7 +19,7 @@ from babel import Locale, localedata
 from babel.dates import get_day_names, get_month_names
 
 from copilot.text.fold import fold, lowered, word_end, word_start
-from copilot.text.words import RELATIVE_DAYS, alternation, languages, pattern
+from copilot.text.words import RELATIVE_DAYS, alternation, languages, pattern, spellings
 
 __all__ = ["DateMatch", "WeekdayMatch", "RelativeDay", "find_dates", "find_weekdays", "find_relative_deadlines",
            "date_role", "deadline_words", "month_names", "weekday", "weekday_names", "weekday_pattern", "time_of_day"]
@@ -63,29 +63,27 @@ def weekday_names(lang: str) -> dict[str, int]:
 
 
 def _lookup(table: dict[str, int], word: str) -> int | None:
-    word = word.lower().rstrip(".")
-    if word in table:
-        return table[word]
-    folded = fold(word).replace("ae", "a").replace("oe", "o").replace("ue", "u")
-    return next((v for k, v in table.items() if fold(k) == fold(word) or fold(k) == folded), None)
+    return table.get(word.lower().rstrip("."))
 
 
-@lru_cache(maxsize=32)
+@lru_cache(maxsize=64)
+def _names(kind: str, langs: tuple[str, ...]) -> tuple[dict[str, int], str]:
+    """Every spelling of the month (or weekday) names of ``langs`` -> number, and their alternation."""
+    source = month_names if kind == "month" else weekday_names
+    table: dict[str, int] = {}
+    for lang in langs:
+        for name, number in source(lang).items():
+            for form in spellings(name):
+                table.setdefault(form, number)
+    return table, alternation(table)
+
+
 def _months(langs: tuple[str, ...]) -> tuple[dict[str, int], str]:
-    table: dict[str, int] = {}
-    for lang in langs:
-        for name, number in month_names(lang).items():
-            table.setdefault(name, number)
-    return table, alternation(table)
+    return _names("month", langs)
 
 
-@lru_cache(maxsize=32)
 def _weekdays(langs: tuple[str, ...]) -> tuple[dict[str, int], str]:
-    table: dict[str, int] = {}
-    for lang in langs:
-        for name, number in weekday_names(lang).items():
-            table.setdefault(name, number)
-    return table, alternation(table)
+    return _names("weekday", langs)
 
 
 def weekday_pattern(locale: str | Iterable[str]) -> str:

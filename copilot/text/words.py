@@ -17,7 +17,7 @@ from babel import localedata
 
 from copilot.text.fold import fold
 
-__all__ = ["LANGUAGES", "languages", "alternation", "pattern", "NUMBER_WORDS", "QUANTITY_WORDS", "UNIT_DAYS",
+__all__ = ["LANGUAGES", "languages", "alternation", "pattern", "spellings", "NUMBER_WORDS", "QUANTITY_WORDS", "UNIT_DAYS",
            "CURRENCY_WORDS", "ROLE_WORDS", "RELATIVE_DAYS", "FILLER_WORDS", "NUMBER_JOINERS"]
 
 LANGUAGES = ("en", "es", "de", "fr")
@@ -159,7 +159,7 @@ def _languages(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(lang for lang in out if localedata.exists(lang))) or ("en",)
 
 
-def _spellings(word: str) -> set[str]:
+def spellings(word: str) -> set[str]:
     """A word as listed, without accents, with German umlauts spelled out, and with either apostrophe."""
     out = {word, fold(word)}
     if any(c in word for c in "äöü"):
@@ -172,7 +172,7 @@ def _spellings(word: str) -> set[str]:
 def alternation(words: Iterable[str]) -> str:
     """A regex alternation of ``words``, longest first (so "bis zum" wins over "bis"), each spelled as
     listed or without accents, any run of spaces between words, either apostrophe."""
-    forms = {s for w in words for s in _spellings(w.lower())}
+    forms = {s for w in words for s in spellings(w.lower())}
     parts = []
     for form in sorted(forms, key=lambda f: (-len(f), f)):
         escaped = re.escape(form).replace(r"\ ", r"\s+").replace("'", "['’]")
