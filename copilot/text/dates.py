@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 
-from babel import Locale, localedata
+from babel import localedata
 from babel.dates import get_day_names, get_month_names
 
 from copilot.text.fold import fold, lowered, word_end, word_start
-from copilot.text.words import RELATIVE_DAYS, alternation, languages, pattern, spellings
+from copilot.text.words import RELATIVE_DAYS, alternation, canonical, languages, pattern, spellings
 
 __all__ = ["DateMatch", "WeekdayMatch", "RelativeDay", "find_dates", "find_weekdays", "find_relative_deadlines",
            "date_role", "deadline_words", "month_names", "weekday", "weekday_names", "weekday_pattern", "time_of_day"]
@@ -28,27 +28,28 @@ _NOT_WORD = r"(?![^\W_])"
 
 
 def _regional(lang: str) -> list[str]:
-    """The language and its regional variants without a script subtag ("en", "en_GB", ... not "en_Dsrt")."""
-    out = []
-    for ident in localedata.locale_identifiers():
-        if ident == lang or ident.startswith(lang + "_"):
-            try:
-                if Locale.parse(ident).script is None:
-                    out.append(ident)
-            except (ValueError, TypeError):
-                continue
-    return out or ["en"]
+    """The regional variants of a language without a script subtag ("en_GB", ... not "en_Dsrt")."""
+    return [ident for ident in localedata.locale_identifiers()
+            if ident.startswith(lang + "_") and not any(len(p) == 4 and p.istitle() for p in ident.split("_")[1:])]
 
 
 @lru_cache(maxsize=16)
 def month_names(lang: str) -> dict[str, int]:
-    """Every spelling of a month in ``lang`` (lower-case, final dot dropped) -> month number."""
+    """Every spelling of a month in ``lang`` (lower-case, final dot dropped) -> month number: the
+    language's own names, wide and abbreviated, then those its regional variants change."""
     names: dict[str, int] = {}
+    for width in ("wide", "abbreviated"):
+        for context in ("format", "stand-alone"):
+            for number, name in get_month_names(width, context=context, locale=lang).items():
+                names.setdefault(name.lower().rstrip("."), number)
     for ident in _regional(lang):
-        for width in ("wide", "abbreviated"):
-            for context in ("format", "stand-alone"):
-                for number, name in get_month_names(width, context=context, locale=ident).items():
-                    names.setdefault(name.lower().rstrip("."), number)
+        # Only what the variant itself changes (unmerged data is a small file each, read fast).
+        own = localedata.load(ident, merge_inherited=False).get("months", {})
+        for context in own.values():
+            for width in ("wide", "abbreviated"):
+                for number, name in (context.get(width) or {}).items():
+                    if isinstance(number, int) and isinstance(name, str):
+                        names.setdefault(name.lower().rstrip("."), number)
     return names
 
 
@@ -79,11 +80,11 @@ def _names(kind: str, langs: tuple[str, ...]) -> tuple[dict[str, int], str]:
 
 
 def _months(langs: tuple[str, ...]) -> tuple[dict[str, int], str]:
-    return _names("month", langs)
+    return _names("month", canonical(langs))
 
 
 def _weekdays(langs: tuple[str, ...]) -> tuple[dict[str, int], str]:
-    return _names("weekday", langs)
+    return _names("weekday", canonical(langs))
 
 
 def weekday_pattern(locale: str | Iterable[str]) -> str:
@@ -150,7 +151,7 @@ def find_dates(text: str, locale: str | Iterable[str] = "en") -> list[DateMatch]
     Only English puts the month first: "ago 15" in an English brief is not the 15th of agosto."""
     langs = languages(locale)
     low = lowered(text)
-    w = _date_words(langs)
+    w = _date_words(canonical(langs))
     found: list[tuple[int, int, int | None, int, int]] = []  # start, end, year, month, day
     if "-" in low:
         found += [(m.start(), m.end(), int(m.group(1)), int(m.group(2)), int(m.group(3))) for m in _ISO.finditer(low)]
@@ -207,7 +208,7 @@ def find_weekdays(text: str, locale: str | Iterable[str] = "en") -> list[Weekday
     table = _weekdays(langs)[0]
     low = lowered(text)
     out = []
-    for m in _weekday_regex(langs).finditer(low):
+    for m in _weekday_regex(canonical(langs)).finditer(low):
         day = _lookup(table, m.group(0)) if word_start(low, m.start()) and word_end(low, m.end()) else None
         if day is not None:
             out.append(WeekdayMatch(text[m.start():m.end()], day, m.start(), m.end()))
@@ -224,16 +225,20 @@ def _role_regex(langs: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ..
 def date_role(before: str, locale: str | Iterable[str] = "en") -> str:
     """The role the words right before a date or named moment give it: "deadline" (by, before,
     until, hasta el, bis zum, jusqu'au ...), "after", "on" (on, el, am, le ...) or ""."""
-    for role, regex in _role_regex(languages(locale)):
+    for role, regex in _role_regex(canonical(languages(locale))):
         if regex.search(before[-40:]):
             return role
     return ""
 
 
-@lru_cache(maxsize=64)
 def deadline_words(locale: str | Iterable[str] = "en") -> re.Pattern[str]:
     """A regex of the words that make a date a deadline, to search anywhere before it."""
-    return re.compile(rf"(?<![^\W_]){pattern('deadline', languages(locale))}{_NOT_WORD}", re.I)
+    return _deadline_words(canonical(languages(locale)))
+
+
+@lru_cache(maxsize=64)
+def _deadline_words(langs: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(rf"(?<![^\W_]){pattern('deadline', langs)}{_NOT_WORD}", re.I)
 
 
 @dataclass(frozen=True)
@@ -261,7 +266,7 @@ def _relative_regex(langs: tuple[str, ...]) -> tuple[re.Pattern[str], dict[str, 
 
 def find_relative_deadlines(text: str, locale: str | Iterable[str] = "en") -> list[RelativeDay]:
     langs = languages(locale)
-    regex, days = _relative_regex(langs)
+    regex, days = _relative_regex(canonical(langs))
     low = lowered(text)
     out = []
     for m in regex.finditer(low):

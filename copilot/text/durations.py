@@ -11,7 +11,7 @@ from functools import lru_cache
 
 from copilot.text.fold import fold, lowered, word_start
 from copilot.text.numbers import parse_number, spelled_number, spells_number
-from copilot.text.words import QUANTITY_WORDS, UNIT_DAYS, alternation, languages, pattern
+from copilot.text.words import QUANTITY_WORDS, UNIT_DAYS, alternation, canonical, languages, pattern
 
 __all__ = ["Duration", "find_durations", "count_word", "quantity"]
 
@@ -113,7 +113,8 @@ def find_durations(text: str, locale: str | Iterable[str] = ("en", "es", "de", "
     durations with a number ("30 days", "thirty days", not "a day")."""
     langs = languages(locale)
     low = lowered(text)
-    regex, units = _duration_regex(langs, articles, articles or spells_number(low, langs))
+    key = canonical(langs)
+    regex, units = _duration_regex(key, articles, articles or spells_number(low, key))
     out: list[Duration] = []
     for m in regex.finditer(low):
         if not word_start(low, m.start()):

@@ -18,7 +18,7 @@ from babel.numbers import get_currency_symbol
 
 from copilot.text.fold import fold, lowered, word_end, word_start
 from copilot.text.numbers import FIGURE, FIGURE_SPACED, parse_number, spelled_number, spells_number
-from copilot.text.words import CURRENCY_WORDS, ROLE_WORDS, alternation, languages, pattern
+from copilot.text.words import CURRENCY_WORDS, ROLE_WORDS, alternation, canonical, languages, pattern
 
 __all__ = ["Money", "Percent", "find_money", "find_percents", "amount_role", "percent_role", "currency_symbols",
            "format_money", "COMMON_CURRENCIES"]
@@ -86,7 +86,8 @@ def find_money(text: str, locale: str | Iterable[str] = "en", *, currencies: Ite
     langs = languages(locale)
     low = lowered(text)
     known = tuple(dict.fromkeys([*currencies, *COMMON_CURRENCIES]))
-    w = _money_words(langs, known, spells_number(low, langs))
+    key = canonical(langs)
+    w = _money_words(key, known, spells_number(low, key))
     found: list[Money] = []
     # Unit first (a literal alternation Python's re skips through fast), then the amount beside it.
     for u in w.units.finditer(low):
@@ -140,7 +141,8 @@ def find_percents(text: str, locale: str | Iterable[str] = "en") -> list[Percent
     """Percentages ('15%', '20 %', 'fifteen percent', 'veinte por ciento', 'half off' = 50)."""
     langs = languages(locale)
     low = lowered(text)
-    w = _percent_words(langs, spells_number(low, langs))
+    key = canonical(langs)
+    w = _percent_words(key, spells_number(low, key))
     out: list[Percent] = []
     for u in w.units.finditer(low):
         s, e = u.span()
@@ -167,11 +169,11 @@ def _around(role: str, langs: tuple[str, ...], after: bool) -> re.Pattern[str]:
 
 
 def _after(text: str, end: int, role: str, langs: tuple[str, ...]) -> bool:
-    return bool(_around(role, langs, True).match(text, end, min(len(text), end + 30)))
+    return bool(_around(role, canonical(langs), True).match(text, end, min(len(text), end + 30)))
 
 
 def _before(text: str, start: int, role: str, langs: tuple[str, ...], reach: int = 25) -> bool:
-    return bool(_around(role, langs, False).search(text[max(0, start - reach):start]))
+    return bool(_around(role, canonical(langs), False).search(text[max(0, start - reach):start]))
 
 
 def amount_role(text: str, money: Money, locale: str | Iterable[str] = "en") -> str:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbol, parse_decimal
 
 from copilot.text.fold import fold, lowered
-from copilot.text.words import NUMBER_JOINERS, NUMBER_WORDS, alternation, languages
+from copilot.text.words import NUMBER_JOINERS, NUMBER_WORDS, alternation, canonical, languages
 
 __all__ = ["FIGURE", "FIGURE_SPACED", "Number", "find_numbers", "parse_amount", "parse_number", "spelled_number", "spells_number", "numbers_in"]
 
@@ -122,7 +122,8 @@ def find_numbers(text: str, locale: str | tuple[str, ...] = "en", *, alone: bool
     langs = languages(locale)
     low = lowered(text)
     out = []
-    for m in _numbers(langs, alone, spells_number(low, langs)).finditer(low):
+    key = canonical(langs)
+    for m in _numbers(key, alone, spells_number(low, key)).finditer(low):
         value = parse_number(m.group(0), langs[0])
         if value is not None:
             out.append(Number(text[m.start():m.end()], value, m.start(), m.end()))

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from copilot.text.fold import lowered, word_start
-from copilot.text.words import languages, pattern
+from copilot.text.words import canonical, languages, pattern
 
 __all__ = ["IntroducedCode", "find_free_shipping", "find_introduced_codes", "code_context"]
 
@@ -30,7 +30,7 @@ def _free_shipping(langs: tuple[str, ...]) -> re.Pattern[str]:
 def find_free_shipping(text: str, locale: str | Iterable[str] = "en") -> list[tuple[int, int]]:
     """Spans of free-shipping promises ("free shipping", "envío gratis", "versandkostenfrei")."""
     low = lowered(text)
-    return [m.span() for m in _free_shipping(languages(locale)).finditer(low) if word_start(low, m.start())]
+    return [m.span() for m in _free_shipping(canonical(languages(locale))).finditer(low) if word_start(low, m.start())]
 
 
 @lru_cache(maxsize=32)
@@ -53,7 +53,7 @@ def find_introduced_codes(text: str, locale: str | Iterable[str] = "en") -> list
     SPRING20")."""
     low = lowered(text)
     return [IntroducedCode(text[m.start():m.end()], text[m.start(1):m.end(1)], m.span(1))
-            for m in _code_after(languages(locale)).finditer(low) if word_start(low, m.start())]
+            for m in _code_after(canonical(languages(locale))).finditer(low) if word_start(low, m.start())]
 
 
 @lru_cache(maxsize=32)
@@ -64,4 +64,4 @@ def _code_context(langs: tuple[str, ...]) -> re.Pattern[str]:
 
 def code_context(locale: str | Iterable[str] = "en") -> re.Pattern[str]:
     """A regex, searched in the words before a capitalised word, that makes it a code ("use CODE")."""
-    return _code_context(languages(locale))
+    return _code_context(canonical(languages(locale)))

@@ -17,7 +17,7 @@ from babel import localedata
 
 from copilot.text.fold import fold
 
-__all__ = ["LANGUAGES", "languages", "alternation", "pattern", "spellings", "NUMBER_WORDS", "QUANTITY_WORDS", "UNIT_DAYS",
+__all__ = ["LANGUAGES", "languages", "canonical", "alternation", "pattern", "spellings", "NUMBER_WORDS", "QUANTITY_WORDS", "UNIT_DAYS",
            "CURRENCY_WORDS", "ROLE_WORDS", "RELATIVE_DAYS", "FILLER_WORDS", "NUMBER_JOINERS"]
 
 LANGUAGES = ("en", "es", "de", "fr")
@@ -151,6 +151,12 @@ def languages(locales: str | Iterable[str] | None) -> tuple[str, ...]:
     a language Babel does not know is left out, and none left reads as English."""
     items = (locales,) if isinstance(locales, str) else tuple(locales or LANGUAGES)
     return _languages(items)
+
+
+def canonical(langs: tuple[str, ...]) -> tuple[str, ...]:
+    """The languages in one order, so word patterns are built once whichever language comes first
+    (the first one only decides how figures read)."""
+    return tuple(sorted(langs))
 
 
 @lru_cache(maxsize=256)
