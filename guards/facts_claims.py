@@ -15,7 +15,9 @@ from datetime import date
 from decimal import Decimal
 
 from copilot.text import (
+    NUMBER_WORDS,
     Token,
+    alternation,
     amount_role,
     code_context,
     deadline_words,
@@ -58,7 +60,8 @@ POLICY_TOPICS = {"return": ("return", "refund", "devoluc", "reembols", "rückgab
 _CLAIM = re.compile(
     r"best[- ]?sell(?:ing|ers?)\b|#\s?1\b|number one\b|no\.\s?1\b|top[- ]rated\b|highest[- ]rated\b"
     r"|most popular\b|award[- ]winning\b|(?:clinically|scientifically|lab)[- ](?:proven|tested)\b|proven to\b"
-    r"|(?:doctor|podiatrist|coach)[- ]recommended\b|\d(?:\.\d)? out of (?:5|five)\b|(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten) out of (?:10|ten)\b"
+    r"|(?:doctor|podiatrist|coach)[- ]recommended\b|\d(?:\.\d)? out of (?:5|five)\b"
+    rf"|(?:\d+|{alternation(w for w, v in NUMBER_WORDS['en'].items() if 1 <= v <= 10 and ' ' not in w)}) out of (?:10|ten)\b"
     r"|rated \d(?:\.\d)?\b|\d{1,3}(?:,\d{3})+\+? (?:runners|customers|reviews|reviewers|testers|people)\b"
     r"|(?:the )?(?:lightest|fastest|most comfortable|best) (?:running |trail )?(?:shoes?|socks?|gear|tee|vest|shorts?|tights?)\b"
     r"|world'?s (?:best|lightest|fastest)\b|loved by (?:thousands|millions)\b|\d+% of (?:runners|customers|testers|reviewers|people)\b")

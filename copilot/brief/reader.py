@@ -89,7 +89,6 @@ _BOGO = re.compile(r"\b(bogo|buy one,? get one( free)?|2 ?for ?1|2x1|two for one
                    r"1\+1)\b", re.I)
 _GIFT = re.compile(r"\b(free gift|gift with purchase|regalo|geschenk|gratis-?geschenk)\b", re.I)
 _EARLY = re.compile(r"\b(early access|first access|acceso anticipado|früh(er|zeitige[rn]?) zugang)\b", re.I)
-_CODE_SHAPE = re.compile(r"\b([A-Z]{3,}[0-9]{1,4})\b")
 _DISCOUNT_WORD = re.compile(rf"(?<![^\W_]){pattern('discount_after', LANGUAGES)}(?![^\W_])", re.I)
 _GENERIC_OFFER = re.compile(r"\b(discount|coupon|promo( code)?|incentive|deal|% off|descuento|cup[oó]n|oferta|"
                             r"rabatt|gutschein|angebot)\b", re.I)
@@ -279,9 +278,9 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], t
         said, code = found_code.code, found_code.code.upper()
         if code in codes or any(ch.isdigit() for ch in code) or said.isupper():
             add(found_code.text, "code", None, [codes[code]] if code in codes else [], code)
-    for m in _CODE_SHAPE.finditer(text):
-        if m.group(1) in codes and not any(f.code == m.group(1) for f in found):
-            add(m.group(1), "code", None, [codes[m.group(1)]], m.group(1))
+    for t in tokenize(text):  # a known code named without "code" before it ("use COMEBACK15")
+        if t.text in codes and not any(f.code == t.text for f in found):
+            add(t.text, "code", None, [codes[t.text]], t.text)
     for n in reading.numbers:
         if n.kind == "percent" and (n.role == "discount" or _DISCOUNT_WORD.search(text, n.start, n.start + 40)):
             add(n.text + (" off" if text[n.start + len(n.text):].lstrip().lower().startswith("off") else ""),

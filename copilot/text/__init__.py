@@ -43,13 +43,14 @@ from copilot.text.numbers import (
     spelled_number,
 )
 from copilot.text.offers import code_context, find_free_shipping, find_introduced_codes
-from copilot.text.words import FILLER_WORDS, LANGUAGES, alternation, languages, pattern
+from copilot.text.words import FILLER_WORDS, LANGUAGES, NUMBER_WORDS, alternation, languages, pattern
 
 __all__ = [
     "COMMON_CURRENCIES",
     "FIGURE",
     "FILLER_WORDS",
     "LANGUAGES",
+    "NUMBER_WORDS",
     "DateMatch",
     "Duration",
     "Money",

@@ -5,7 +5,7 @@ import copilot.text
 
 def test_the_public_names_of_copilot_text_are_pinned() -> None:
     assert sorted(copilot.text.__all__) == sorted([
-        "COMMON_CURRENCIES", "FIGURE", "FILLER_WORDS", "LANGUAGES", "DateMatch", "Duration", "Money", "Number",
+        "COMMON_CURRENCIES", "FIGURE", "FILLER_WORDS", "LANGUAGES", "NUMBER_WORDS", "DateMatch", "Duration", "Money", "Number",
         "Percent", "Phrase", "PhraseMatch", "PhraseMatcher", "RelativeDay", "Token", "WeekdayMatch", "alternation",
         "amount_role", "ascii_lower", "code_context", "count_word", "currency_symbols", "date_role", "deadline_words",
         "find_dates", "find_durations", "find_free_shipping", "find_introduced_codes", "find_money", "find_numbers",
