@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -44,6 +45,12 @@ __all__ = [
     "QuietHours",
     "Suppression",
     "MergeField",
+    "CopyFieldSpec",
+    "CopyFieldName",
+    "COPY_FIELDS",
+    "COPY_FIELD_NAMES",
+    "COPY_FIELD_BY_NAME",
+    "PROSE_FIELD_NAMES",
     "Variant",
     "SendWindow",
     "Plan",
@@ -298,7 +305,38 @@ class MergeField(_Model):
     fallback: str
 
 
+@dataclass(frozen=True)
+class CopyFieldSpec:
+    """One copy field of a variant: what it is called on screen, how it renders, its hard length limit."""
+
+    name: str
+    label: str
+    kind: Literal["text", "markdown", "url"]
+    max_chars: int
+
+    @property
+    def is_url(self) -> bool:
+        return self.kind == "url"
+
+
 class Variant(_Model):
+    # One segment's copy for one send step (A/B arm ``key``), in one locale. (A comment, not a
+    # docstring: docstrings become schema descriptions the model reads.) COPY_FIELDS is the one
+    # declaration of which fields are copy, in reading order, and which is a URL: guards,
+    # renderer, diff, evals and UI iterate over it instead of naming fields.
+
+    # Gmail clips messages over ~102 KB; nothing longer is a real email, and checking cost grows
+    # with length, so the limits are part of the field's declaration.
+    COPY_FIELDS: ClassVar[tuple[CopyFieldSpec, ...]] = (
+        CopyFieldSpec("subject", "Subject", "text", 1_000),
+        CopyFieldSpec("preheader", "Preview text", "text", 1_000),
+        CopyFieldSpec("body", "Body", "markdown", 100_000),
+        CopyFieldSpec("cta_text", "Button text", "text", 1_000),
+        CopyFieldSpec("cta_url", "Button link", "url", 2_048),
+    )
+    # What a person may edit by hand: the copy, its language and its merge-field fallbacks.
+    EDITABLE_FIELDS: ClassVar[tuple[str, ...]] = (*(f.name for f in COPY_FIELDS), "locale", "merge_fields")
+
     segment: str = Field(description="name of the segment this copy is for")
     message: str = Field(default="email_1", description="the send step's message key")
     key: str = Field(default="A", pattern=r"^[A-Z]$", description="A/B variant key")
@@ -309,6 +347,17 @@ class Variant(_Model):
     cta_url: str
     locale: str = "en"
     merge_fields: list[MergeField] = []
+
+    def copy_items(self, *, urls: bool = True) -> list[tuple[CopyFieldSpec, str]]:
+        """(field, text) for each copy field in reading order; ``urls=False`` leaves out links."""
+        return [(f, getattr(self, f.name)) for f in self.COPY_FIELDS if urls or not f.is_url]
+
+
+COPY_FIELDS: tuple[CopyFieldSpec, ...] = Variant.COPY_FIELDS
+COPY_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in COPY_FIELDS)
+PROSE_FIELD_NAMES: tuple[str, ...] = tuple(f.name for f in COPY_FIELDS if not f.is_url)
+COPY_FIELD_BY_NAME: dict[str, CopyFieldSpec] = {f.name: f for f in COPY_FIELDS}
+CopyFieldName = Literal[COPY_FIELD_NAMES]  # type: ignore[valid-type]
 
 
 class SendWindow(_Model):

@@ -36,7 +36,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from email.utils import formataddr
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes, pass_context
@@ -45,11 +45,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markdown_it import MarkdownIt
 
 from copilot.errors import RenderError
-from copilot.plan import Variant
+from copilot.plan import COPY_FIELD_BY_NAME, COPY_FIELD_NAMES, COPY_FIELDS, CopyFieldName, Variant
 from copilot.workspace import Workspace
 
 __all__ = [
-    "COPY_FIELDS",
     "MAX_VALUE_LENGTH",
     "ALLOWED_FILTERS",
     "RenderedEmail",
@@ -73,8 +72,7 @@ __all__ = [
     "build_message",
 ]
 
-CopyField = Literal["subject", "preheader", "body", "cta_text", "cta_url"]
-COPY_FIELDS: tuple[CopyField, ...] = ("subject", "preheader", "body", "cta_text", "cta_url")
+CopyField = CopyFieldName
 MAX_VALUE_LENGTH = 100
 ALLOWED_FILTERS = frozenset({
     "fallback", "default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "round", "int",
@@ -158,7 +156,6 @@ _ENVIRONMENTS = {
     "markdown": _CopyEnvironment(_finalize_slot),
     "url": _CopyEnvironment(_finalize_url),
 }
-_KIND_OF_FIELD = {"subject": "text", "preheader": "text", "cta_text": "text", "body": "markdown", "cta_url": "url"}
 
 
 def _disallowed(ast: nodes.Template) -> tuple[str, int | None] | None:
@@ -250,14 +247,14 @@ def template_variables(source: str, *, kind: str = "text") -> frozenset[str]:
 
 def field_kind(field: str) -> str:
     """'text', 'markdown' or 'url': how a field's merge outputs are escaped."""
-    return _KIND_OF_FIELD[field]
+    return COPY_FIELD_BY_NAME[field].kind
 
 
 def variant_names(variant: Variant) -> frozenset[str]:
     """Every name the variant's templates read, plus its declared merge fields."""
     names: set[str] = {m.name for m in variant.merge_fields}
-    for name in COPY_FIELDS:
-        names |= template_variables(getattr(variant, name), kind=_KIND_OF_FIELD[name])
+    for spec, source in variant.copy_items():
+        names |= template_variables(source, kind=spec.kind)
     return frozenset(names)
 
 
@@ -302,7 +299,7 @@ def render_body(variant: Variant, context: Mapping[str, Any]) -> tuple[str, list
 
 def _run(variant: Variant, field: CopyField, context: Mapping[str, Any]) -> str:
     source = getattr(variant, field)
-    template, info = _compile(_KIND_OF_FIELD[field], source)
+    template, info = _compile(COPY_FIELD_BY_NAME[field].kind, source)
     if info.error is not None:
         raise RenderError(f"{field}: {info.error.message}", field=field, **info.error.context)
     if isinstance(template, str):
@@ -445,13 +442,17 @@ class RenderedFields:
     cta_url: str | None
     errors: dict[str, RenderError]
 
+    def text(self, name: str) -> str | None:
+        """A copy field as the reader sees it: plain text (the body without its Markdown)."""
+        return self.body_text if COPY_FIELD_BY_NAME[name].kind == "markdown" else getattr(self, name)
+
 
 def render_fields(variant: Variant, context: Mapping[str, Any]) -> RenderedFields:
     """Render each field with ``context`` (from ``merge_context``); never raises, so a
     checker sees every broken field at once."""
     errors: dict[str, RenderError] = {}
     out: dict[str, str | None] = {}
-    for name in ("subject", "preheader", "cta_text", "cta_url"):
+    for name in (f.name for f in COPY_FIELDS if f.kind != "markdown"):
         try:
             out[name] = render_field(variant, name, context)
         except RenderError as exc:
@@ -475,7 +476,7 @@ def render_variant(variant: Variant, contact: Mapping[str, Any], *, workspace: W
     Raises RenderError for the first field (in COPY_FIELDS order) that cannot be rendered.
     """
     r = render_fields(variant, merge_context(variant, contact))
-    for name in COPY_FIELDS:
+    for name in COPY_FIELD_NAMES:
         if name in r.errors:
             raise r.errors[name]
     assert r.subject is not None and r.preheader is not None and r.cta_text is not None

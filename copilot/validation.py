@@ -46,7 +46,6 @@ __all__ = [
 # Names a copy template may use without declaring a merge field (none yet: every
 # personal value must come from the catalog with a fallback).
 TEMPLATE_GLOBALS: frozenset[str] = frozenset()
-_COPY_FIELDS = ("subject", "preheader", "body", "cta_text", "cta_url")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _CRON_NAMES = ("minute", "hour", "day of month", "month", "day of week")
@@ -380,9 +379,9 @@ class _Checker:
             if self.ws.field(mf.name) is None:
                 self.add(f"{here}.merge_fields[{j}].name", f"merge field {mf.name!r} is not a catalog field"
                          f"{_suggest(mf.name, self.ws.fields_by_name)}", "unknown_merge_field")
-        for attr in _COPY_FIELDS:
+        for attr, source in ((spec.name, text) for spec, text in v.copy_items()):
             try:
-                used = template_variables(getattr(v, attr))
+                used = template_variables(source)
             except TemplateSyntaxError as exc:
                 self.add(f"{here}.{attr}", f"template syntax error on line {exc.lineno}: {exc.message}",
                          "template_syntax")

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from copilot.errors import EvalError
+from copilot.plan import COPY_FIELD_NAMES
 from copilot.workspace import format_loc
 
 __all__ = [
@@ -36,7 +37,8 @@ SUITES_DIR = Path(__file__).resolve().parent / "suites"
 # reproducible. Inside the demo brand's winback and welcome offer windows.
 DEFAULT_NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
-RenderField = Literal["subject", "preheader", "body", "text", "html", "cta_text", "cta_url", "any"]
+# A rendered email's parts: each copy field, the body as plain text or HTML, or all visible parts.
+RenderField = Literal[(*COPY_FIELD_NAMES, "text", "html", "any")]  # type: ignore[valid-type]
 
 
 class _Spec(BaseModel):

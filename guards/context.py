@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from copilot.plan import Plan, Segment, Variant
+from copilot.plan import PROSE_FIELD_NAMES, Plan, Segment, Variant
 from copilot.workspace import Offer, Workspace
 from guards.finding import Code, FieldName, Finding
 
 __all__ = ["PlanContext", "VariantContext", "PROSE_FIELDS", "Samples"]
 
 Samples = Mapping[str, Sequence[Mapping[str, Any]]]
-PROSE_FIELDS: tuple[FieldName, ...] = ("subject", "preheader", "body", "cta_text")
+# The copy fields people read (every copy field but links), as the plan model declares them.
+PROSE_FIELDS: tuple[FieldName, ...] = PROSE_FIELD_NAMES  # type: ignore[assignment]
 # Template tags, Markdown link destinations and bare URLs: not prose, blanked before reading.
 _NOT_PROSE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|(?<=\]\()[^)\s]*|https?://\S+", re.S)
 

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 
 from copilot.text import format_money, normalize
 from copilot.workspace import Product
-from guards.context import PlanContext, VariantContext
+from guards.context import PROSE_FIELDS, PlanContext, VariantContext
 from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, FieldClaims, NameRun
 from guards.facts_index import FactIndex
 from guards.finding import Code, Finding
@@ -372,7 +372,7 @@ def contradictions(ctx: VariantContext, stated: dict[str, Stated]) -> Iterator[F
     body = stated.get("body")
     if body is None:
         return
-    for name in ("subject", "preheader", "cta_text"):
+    for name in (n for n in PROSE_FIELDS if n != "body"):
         for kind, values in stated.get(name, {}).items():
             missing = sorted(values - body[kind]) if body[kind] else []
             if missing:

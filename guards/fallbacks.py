@@ -9,11 +9,9 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from copilot.plan import AllRule, AnyRule, FieldRule, NotRule
+from copilot.plan import PROSE_FIELD_NAMES, AllRule, AnyRule, FieldRule, NotRule
 from copilot.render import (
-    COPY_FIELDS,
     RenderedFields,
-    field_kind,
     merge_context,
     render_fields,
     template_info,
@@ -77,9 +75,9 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
     static_missing: set[str] = set()
     broken_fields: set[str] = set()
     declared = {m.name for m in variant.merge_fields}
-    for name in COPY_FIELDS:
-        source = getattr(variant, name)
-        info = template_info(source, kind=field_kind(name))
+    for spec, source in variant.copy_items():
+        name = spec.name
+        info = template_info(source, kind=spec.kind)
         if info.error is not None:
             broken_fields.add(name)
             code = SANDBOX if info.error.context["kind"] == "not_allowed" else TEMPLATE_ERROR
@@ -159,7 +157,7 @@ def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], 
     if r.subject is not None and not r.subject.strip():
         yield finding(EMPTY_SUBJECT, "subject", f"the subject renders empty for {_who(labels)}", match="",
                       fix="Give the subject words that do not depend on a merge field.")
-    texts = {"subject": r.subject, "preheader": r.preheader, "body": r.body_text, "cta_text": r.cta_text}
+    texts = {name: r.text(name) for name in PROSE_FIELD_NAMES}
     french = ctx.variant.locale.lower().startswith("fr")  # French sets a space before ! ? : ;
     for name, text in texts.items():
         if not text:

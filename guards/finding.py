@@ -10,13 +10,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+from copilot.plan import CopyFieldName
+
 if TYPE_CHECKING:
     from guards.context import PlanContext, VariantContext
 
 __all__ = ["Severity", "FieldName", "SEVERITY_RANK", "Finding", "Code", "Guard"]
 
 Severity = Literal["block", "warn", "info"]
-FieldName = Literal["subject", "preheader", "body", "cta_text", "cta_url"]
+FieldName = CopyFieldName
 SEVERITY_RANK: dict[str, int] = {"block": 0, "warn": 1, "info": 2}
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from copilot.plan import Plan, Variant
+from copilot.plan import COPY_FIELDS, Plan, Variant
 from copilot.workspace import Workspace
 from guards.context import PlanContext, Samples, VariantContext
 from guards.finding import SEVERITY_RANK, Code, Finding, Guard
@@ -14,9 +14,9 @@ from guards.registry import all_codes, registered_guards, separate_process_guard
 
 __all__ = ["run_plan", "run_variant", "run_deliverability", "has_blocking", "PIPELINE", "MAX_FIELD_CHARS"]
 
-# Gmail clips messages over ~102 KB; nothing longer is a real email, and the guards'
-# cost grows with length, so oversized copy is refused before any guard reads it.
-MAX_FIELD_CHARS = {"subject": 1_000, "preheader": 1_000, "body": 100_000, "cta_text": 1_000, "cta_url": 2_048}
+# Oversized copy (longer than the plan model's limit for the field) is refused before any
+# guard reads it: guard cost grows with length.
+MAX_FIELD_CHARS = {f.name: f.max_chars for f in COPY_FIELDS}
 
 COPY_TOO_LONG = Code("GUARD_COPY_TOO_LONG", "pipeline", "block", "A copy field is longer than any email can be",
                      lowerable=False)
@@ -28,7 +28,7 @@ OVERRIDE_IGNORED = Code("GUARD_OVERRIDE_IGNORED", "pipeline", "warn",
                         "voice.yaml tries to lower a code that cannot be lowered")
 PIPELINE = Guard(name="pipeline", description="Limits, guard failures and severity-override problems.",
                  codes=(COPY_TOO_LONG, GUARD_FAILED, UNKNOWN_OVERRIDE, OVERRIDE_IGNORED))
-_FIELD_ORDER = {name: i for i, name in enumerate(("subject", "preheader", "body", "cta_text", "cta_url"))}
+_FIELD_ORDER = {f.name: i for i, f in enumerate(COPY_FIELDS)}
 
 
 def run_plan(plan: Plan, workspace: Workspace, *, samples: Samples | None = None) -> list[Finding]:

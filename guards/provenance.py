@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from copilot.plan import (
+    COPY_FIELD_NAMES,
     AllRule,
     AnyRule,
     BranchStep,
@@ -295,7 +296,7 @@ def _literal_hits(ctx: VariantContext) -> Iterator[tuple[str, str, tuple[int, in
 
 
 def _locate(ctx: VariantContext, pattern: re.Pattern[str]) -> tuple[str, tuple[int, int] | None] | None:
-    for fname in ("subject", "preheader", "body", "cta_text", "cta_url"):
+    for fname in COPY_FIELD_NAMES:
         m = pattern.search(ctx.source(fname))  # type: ignore[arg-type]
         if m:
             return fname, m.span()

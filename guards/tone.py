@@ -16,6 +16,7 @@ from rapidfuzz import fuzz
 from textstat.textstat import textstatistics
 
 from copilot.errors import RenderError
+from copilot.playbooks import stage_for_goal
 from copilot.render import merge_context, render_field, variant_names
 from copilot.text import (
     PhraseMatcher,
@@ -26,13 +27,12 @@ from copilot.text import (
     spelled_number,
     tokenize,
 )
-from copilot.workspace import Workspace
 from guards.context import PROSE_FIELDS, VariantContext
 from guards.facts_index import fact_index
 from guards.finding import Code, Finding, Guard
 from guards.profiles import typical_contact
 
-__all__ = ["GUARD", "journey_stage"]
+__all__ = ["GUARD"]
 
 
 def _code(code: str, severity: str, title: str) -> Code:
@@ -60,15 +60,6 @@ GRADE_TOLERANCE = 2.0
 _DATA = yaml.safe_load((Path(__file__).parent / "data" / "phrases.yaml").read_text(encoding="utf-8"))
 _LABEL_CODE = {"banned": BANNED, "discouraged": DISCOURAGED, "spam": SPAM, "urgency_deadline": FAKE_URGENCY,
                "urgency_scarcity": FAKE_URGENCY, "over_familiar": OVER_FAMILIAR, "surveillance": SURVEILLANCE}
-_STAGE_ALIASES = {
-    "cart_abandonment": "cart", "abandoned_cart": "cart", "checkout_abandonment": "cart",
-    "browse_abandonment": "browse", "back_in_stock": "browse", "price_drop": "browse",
-    "onboarding": "welcome", "review_request": "post_purchase", "order_followup": "post_purchase",
-    "replenishment": "replenish", "win_back": "winback", "lapsed": "winback", "reengagement": "reengage",
-    "re_engagement": "reengage", "sunset": "reengage", "loyalty": "vip", "birthday": "vip",
-    "launch": "announce", "product_launch": "announce", "announcement": "announce", "sale": "announce",
-    "seasonal": "announce", "event": "announce", "promotion": "announce", "content": "newsletter",
-}
 _VIEW_WORDS = r"(?:looked|looking|viewed|viewing|browsed|browsing|stared|staring|checked out|visited|spent|lingered)"
 _VIEW_NEEDLES = ("look", "view", "brows", "star", "checked out", "visit", "spent", "linger")
 _COUNT = rf"(?:\d+|{spelled_number(('en',))})"
@@ -94,18 +85,6 @@ def _matcher(banned: tuple[str, ...], discouraged: tuple[str, ...]) -> PhraseMat
     for label in ("spam", "urgency_deadline", "urgency_scarcity", "over_familiar", "surveillance"):
         phrases += [(p, label) for p in _DATA[label]]
     return PhraseMatcher(phrases)
-
-
-def journey_stage(goal: str, workspace: Workspace) -> str | None:
-    """The voice.yaml CTA stage a plan's goal belongs to, or None."""
-    rules = workspace.voice.cta_rules
-    key = goal.lower().replace("-", "_").replace(" ", "_")
-    if key in rules:
-        return key
-    stage = _STAGE_ALIASES.get(key)
-    if stage in rules:
-        return stage
-    return next((s for s in rules if s in key), None)
 
 
 def check_variant(ctx: VariantContext) -> Iterator[Finding]:
@@ -253,7 +232,7 @@ def _subject(ctx: VariantContext) -> Iterator[Finding]:
 
 def _cta(ctx: VariantContext) -> Iterator[Finding]:
     rules = ctx.workspace.voice.cta_rules
-    stage = journey_stage(ctx.plan.goal, ctx.workspace)
+    stage = stage_for_goal(ctx.plan.goal, rules)
     cta = normalize(ctx.prose["cta_text"])
     if stage is None or not cta:
         return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from copilot.plan import COPY_FIELD_NAMES
+
 __all__ = ["NewConversationForm", "MessageForm", "VariantForm", "ActionForm", "ScheduleForm"]
 
 
@@ -27,8 +29,7 @@ class VariantForm:
     cta_url: str = ""
 
     def changes(self) -> dict[str, str]:
-        return {"subject": self.subject, "preheader": self.preheader, "body": self.body,
-                "cta_text": self.cta_text, "cta_url": self.cta_url}
+        return {name: getattr(self, name) for name in COPY_FIELD_NAMES}
 
 
 @dataclass

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from copilot.plan import BranchStep, DelayStep, Plan, SendStep, Variant, WaitStep
+from copilot.plan import COPY_FIELDS, BranchStep, DelayStep, Plan, SendStep, Variant, WaitStep
 from copilot.planner.timeline import describe_recurring
 from copilot.services.copy_check import Preview, render_previews
 from copilot.workspace import Workspace
@@ -20,8 +20,7 @@ from copilot.workspace import Workspace
 __all__ = ["Piece", "FieldView", "VariantView", "PlanView", "plan_view", "highlight", "finding_view",
            "variant_view", "FIELD_LABELS"]
 
-FIELD_LABELS = {"subject": "Subject", "preheader": "Preview text", "body": "Body", "cta_text": "Button text",
-                "cta_url": "Button link"}
+FIELD_LABELS = {f.name: f.label for f in COPY_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,7 @@ class FieldView:
     label: str
     value: str
     pieces: list[Piece]
+    kind: str = "text"  # text, markdown or url, as the plan model declares the field
 
 
 @dataclass
@@ -123,10 +123,9 @@ def variant_view(index: int, variant: Variant, findings: Sequence[Any], *, works
                  contacts: Sequence[Mapping[str, Any]] = ()) -> VariantView:
     mine = [finding_view(f) for f in findings]
     fields = []
-    for name in ("subject", "preheader", "body", "cta_text", "cta_url"):
-        value = getattr(variant, name) or ""
-        fields.append(FieldView(name, FIELD_LABELS[name], value,
-                                highlight(value, [f for f in mine if f.field == name])))
+    for spec, value in variant.copy_items():
+        fields.append(FieldView(spec.name, spec.label, value or "",
+                                highlight(value or "", [f for f in mine if f.field == spec.name]), spec.kind))
     previews = render_previews(variant, workspace, contacts) if workspace is not None else []
     return VariantView(index=index, variant=variant, fields=fields, findings=mine, previews=previews)
 

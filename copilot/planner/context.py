@@ -13,13 +13,13 @@ from typing import Any
 
 from copilot.plan import Plan, Segment
 from copilot.planner.base import AudienceStats, Turn
+from copilot.playbooks import stage_for_goal
 from copilot.segments import describe_rule
 from copilot.workspace import Workspace
 
 __all__ = [
     "workspace_context",
     "copy_context",
-    "playbook_stages",
     "audience_context",
     "plan_json",
     "segment_context",
@@ -90,19 +90,10 @@ def workspace_context(workspace: Workspace) -> dict[str, Any]:
     return context
 
 
-def playbook_stages() -> dict[str, str]:
-    """Goal (playbook id) -> journey stage whose CTA texts fit it."""
-    try:
-        from copilot.playbooks import load_playbooks
-    except ImportError:  # engineer D's playbooks not landed: goals are matched to stages by name only
-        return {}
-    return {p.id: p.stage for p in load_playbooks()}
-
-
 def _cta_choices(workspace: Workspace, goal: str) -> dict[str, list[str]]:
     rules = workspace.voice.cta_rules
-    stage = goal if goal in rules else playbook_stages().get(goal)
-    if stage in rules:
+    stage = stage_for_goal(goal, rules)
+    if stage is not None:
         return {stage: list(rules[stage])}
     return {s: list(texts) for s, texts in rules.items()}  # unknown goal: let the model pick the stage
 

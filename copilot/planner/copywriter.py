@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
-from copilot.plan import MergeField, Variant
+from copilot.plan import PROSE_FIELD_NAMES, MergeField, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
 from copilot.workspace import CalendarDate, Offer, Product, Workspace
 
@@ -218,7 +218,7 @@ def _merge_fields(parts: dict[str, object], merge: dict[str, str], ws: Workspace
                   allowed: set[str]) -> list[MergeField]:
     """Declare every merge field used; swap in the fallback text for fields copy may not use."""
     used: list[str] = []
-    for key in ("subject", "preheader", "body"):
+    for key in PROSE_FIELD_NAMES:
         text = str(parts[key])
         for name in _MERGE.findall(text):
             if name not in allowed:

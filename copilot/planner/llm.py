@@ -41,12 +41,12 @@ from copilot.planner.context import (
     condense_history,
     copy_context,
     plan_json,
-    playbook_stages,
     segment_context,
     workspace_context,
 )
 from copilot.planner.offline import OfflinePlanner
 from copilot.planner.streaming import ReplyStream
+from copilot.playbooks import load_playbooks
 from copilot.prompts import load_prompt
 from copilot.settings import Settings
 from copilot.tokens import count_messages, count_text, encoding_for_model, estimate_cost
@@ -356,7 +356,7 @@ class _Run:
 
     def _clarify_prompt(self, window: HistoryWindow) -> str:
         return self._render(
-            "clarify", brand=self.workspace.name, goals=sorted(playbook_stages()) or sorted(self.workspace.voice.cta_rules),
+            "clarify", brand=self.workspace.name, goals=sorted(b.id for b in load_playbooks()),
             offers=[f"{o.id} ({o.name})" for o in self.workspace.facts.offers], history=window,
             brief=self.request.brief)
 

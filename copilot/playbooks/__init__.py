@@ -1,6 +1,14 @@
 """The playbook library: marketing moments (segments, timings, CTAs, copy patterns) as validated YAML data."""
 
-from copilot.playbooks.library import PLAYBOOK_DIR, get_playbook, load_playbooks, load_vocabulary
+from copilot.playbooks.library import (
+    PLAYBOOK_DIR,
+    get_playbook,
+    goal_key,
+    load_playbooks,
+    load_vocabulary,
+    playbook_for_goal,
+    stage_for_goal,
+)
 from copilot.playbooks.schema import (
     PLACEHOLDERS,
     AudienceEntry,
@@ -31,8 +39,11 @@ __all__ = [
     "TriggerSpec",
     "Vocabulary",
     "get_playbook",
+    "goal_key",
     "load_playbooks",
     "load_vocabulary",
     "merge_names_in",
     "placeholders_in",
+    "playbook_for_goal",
+    "stage_for_goal",
 ]

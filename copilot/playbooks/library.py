@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +13,8 @@ from copilot.errors import PlannerError
 from copilot.playbooks.schema import Playbook, Vocabulary
 from copilot.workspace import format_loc
 
-__all__ = ["PLAYBOOK_DIR", "load_playbooks", "load_vocabulary", "get_playbook"]
+__all__ = ["PLAYBOOK_DIR", "load_playbooks", "load_vocabulary", "get_playbook", "goal_key", "stage_for_goal",
+           "playbook_for_goal"]
 
 PLAYBOOK_DIR = Path(__file__).resolve().parent
 _VOCABULARY = "_vocabulary.yaml"
@@ -36,9 +38,11 @@ def _load(path: Path, model: type[BaseModel]) -> BaseModel:
 def load_playbooks(folder: Path = PLAYBOOK_DIR) -> tuple[Playbook, ...]:
     """Every playbook in ``folder`` (files not starting with '_'), in their tie-break order."""
     books = [_load(p, Playbook) for p in sorted(folder.glob("*.yaml")) if not p.name.startswith("_")]
-    ids = [b.id for b in books]  # type: ignore[attr-defined]
-    if len(set(ids)) != len(ids):
-        raise PlannerError(f"two playbooks share an id in {folder}", file=str(folder), path="id")
+    names = [n for b in books for n in (b.id, *b.goal_aliases)]  # type: ignore[attr-defined]
+    if len(set(names)) != len(names):
+        twice = sorted({n for n in names if names.count(n) > 1})
+        raise PlannerError(f"two playbooks share an id or goal alias in {folder}: {', '.join(twice)}",
+                           file=str(folder), path="id")
     return tuple(sorted(books, key=lambda b: (b.order, b.id)))  # type: ignore[attr-defined,return-value]
 
 
@@ -52,3 +56,31 @@ def get_playbook(playbook_id: str, folder: Path = PLAYBOOK_DIR) -> Playbook:
         if book.id == playbook_id:
             return book
     raise PlannerError(f"no playbook {playbook_id!r}", playbook=playbook_id)
+
+
+def goal_key(goal: str) -> str:
+    """A goal as playbook ids are written: 'Win-back' and 'win back' are 'win_back'."""
+    return "_".join(goal.strip().lower().replace("-", " ").split())
+
+
+def playbook_for_goal(goal: str, folder: Path = PLAYBOOK_DIR) -> Playbook | None:
+    """The playbook a plan's goal names, by id or by one of its goal aliases; None for another goal."""
+    key = goal_key(goal)
+    for book in load_playbooks(folder):
+        if key == book.id or key in book.goal_aliases:
+            return book
+    return None
+
+
+def stage_for_goal(goal: str, stages: Iterable[str], folder: Path = PLAYBOOK_DIR) -> str | None:
+    """The journey stage (a voice.yaml cta_rules key among ``stages``) whose CTAs fit a plan's goal.
+
+    The one owner of goal -> stage: the playbook's own stage; a goal that is itself a stage name
+    (a model may answer 'cart'); None when the brand has no CTA rules for it.
+    """
+    known = set(stages)
+    book = playbook_for_goal(goal, folder)
+    if book is not None:
+        return book.stage if book.stage in known else None
+    key = goal_key(goal)
+    return key if key in known else None

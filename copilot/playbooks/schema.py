@@ -191,7 +191,9 @@ class LapseSpec(_Strict):
 class Playbook(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$", description="also the plan's goal")
     name: str
-    stage: str = Field(description="voice.yaml cta_rules key")
+    stage: str = Field(description="journey stage: the voice.yaml cta_rules key whose CTAs fit this moment")
+    goal_aliases: list[str] = Field(default_factory=list, description="other goal names for this moment (a "
+                                                                      "model may write 'abandoned_cart')")
     order: int = Field(description="tie-break when two playbooks read equally well (lower wins)")
     summary: str = Field(min_length=1)
     vocabulary: list[str] = Field(min_length=1, description="phrases that name this moment (any language)")

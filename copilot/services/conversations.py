@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 MAX_MESSAGE_CHARS = 4000
-EDITABLE_VARIANT_FIELDS = ("subject", "preheader", "body", "cta_text", "cta_url", "locale", "merge_fields")
+EDITABLE_VARIANT_FIELDS = Variant.EDITABLE_FIELDS
 MANUAL_EDIT = "manual-edit"
 
 T = TypeVar("T")

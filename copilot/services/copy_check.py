@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from copilot.errors import CopilotError, NotFoundError, PlanValidationError
 from copilot.models import PlanRevision
-from copilot.plan import Plan, Variant
+from copilot.plan import COPY_FIELD_NAMES, Plan, Variant
 from copilot.services.review_queue import contacts_by_id
 from copilot.workspace import Workspace
 
@@ -34,7 +34,7 @@ MISSING_DATA_CONTACT: Mapping[str, Any] = {
     "email": "missing.data@example.invalid", "first_name": None, "last_name": "", "city": "   ",
     "country": None, "locale": "en", "timezone": "UTC", "consent": "subscribed",
 }
-EDITABLE = ("subject", "preheader", "body", "cta_text", "cta_url")
+EDITABLE = COPY_FIELD_NAMES
 
 
 @dataclass(frozen=True)

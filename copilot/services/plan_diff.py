@@ -9,7 +9,8 @@ from copilot.plan import Plan, Segment, Variant
 
 __all__ = ["PlanDiff", "SegmentChange", "CopyChange", "VariantRef", "diff_plans", "COPY_FIELDS"]
 
-COPY_FIELDS = ("subject", "preheader", "body", "cta_text", "cta_url", "locale", "merge_fields")
+# A variant's fields a person edits, as the plan model declares them (copy, locale, fallbacks).
+COPY_FIELDS = Variant.EDITABLE_FIELDS
 _SEGMENT_PARTS = ("priority", "description", "rule", "hypothesis", "field_rationales")
 _PLAN_PARTS = ("title", "goal", "summary", "trigger", "suppression", "offers", "send_window")
 

@@ -6,6 +6,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from copilot.plan import COPY_FIELD_BY_NAME, COPY_FIELDS
 from evals.assertions.base import Outcome, Scope, assertion, skip
 from evals.assertions.plan_checks import _first_contact_renders, _no_plan_reason, values_of
 from evals.results import RenderRecord
@@ -17,9 +18,9 @@ __all__ = ["render_text", "reading_grade_of"]
 def render_text(render: RenderRecord, field: str | None) -> str:
     """The part of a rendered email a copy assertion looks at; "any" (default) joins the visible parts."""
     if field in (None, "any"):
-        return "\n".join((render.subject, render.preheader, render.text, render.cta_text, render.cta_url))
-    if field == "body":
-        return render.text
+        return "\n".join(render_text(render, f.name) for f in COPY_FIELDS)
+    if field in COPY_FIELD_BY_NAME and COPY_FIELD_BY_NAME[field].kind == "markdown":
+        return render.text  # the body as the reader sees it
     return getattr(render, field)
 
 

@@ -42,7 +42,7 @@ def plan_fields(plan: Plan) -> set[str]:
     used = {n["field"] for n in _walk(data) if n.get("type") == "field" and isinstance(n.get("field"), str)}
     for variant in plan.variants:
         used.update(m.name for m in variant.merge_fields)
-        for text in (variant.subject, variant.preheader, variant.body, variant.cta_text, variant.cta_url):
+        for _, text in variant.copy_items():
             used.update(_MERGE_VAR.findall(text or ""))
     return used
 

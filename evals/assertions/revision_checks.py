@@ -59,7 +59,7 @@ def segments_delta(spec: AssertionSpec, scope: Scope) -> Outcome:
 
 
 def _copy(plan: Plan) -> dict[tuple[str, str, str], tuple[str, ...]]:
-    return {(v.segment, v.message, v.key): (v.subject, v.preheader, v.body, v.cta_text) for v in plan.variants}
+    return {(v.segment, v.message, v.key): tuple(text for _, text in v.copy_items(urls=False)) for v in plan.variants}
 
 
 @assertion("copy_changed")
