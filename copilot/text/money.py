@@ -202,9 +202,6 @@ def percent_role(text: str, percent: Percent, locale: str | Iterable[str] = "en"
 
 
 def format_money(value: Decimal, currency: str) -> str:
-    """'$140', '$1,250.50', '€29.99': how a finding quotes a fact-sheet amount."""
-    try:
-        symbol = get_currency_symbol(currency, locale="en")
-    except Exception:  # noqa: BLE001
-        symbol = currency + " "
-    return f"{symbol}{value:,.2f}".removesuffix(".00")
+    """'$140', '$1,250.50', '€29.99', 'CHF 80': how a finding quotes a fact-sheet amount."""
+    symbol = get_currency_symbol(currency, locale="en")  # the code itself when Babel has no symbol
+    return f"{symbol}{' ' if symbol[-1:].isalpha() else ''}{value:,.2f}".removesuffix(".00")
