@@ -40,27 +40,23 @@ def test_a_variant_stating_the_fact_sheet_in_its_own_language_passes(make_plan, 
     assert _facts(run_plan(make_plan(**variant), demo_workspace)) == []
 
 
-def test_a_spanish_variant_with_a_wrong_price_and_a_wrong_date_is_blocked(make_plan, demo_workspace) -> None:  # type: ignore[no-untyped-def]
-    body = SPANISH["body"].replace("140 US$", "130 US$").replace("hasta el 19 de marzo de 2027",
-                                                                 "hasta el 3 de diciembre")
-    findings = run_plan(make_plan(**{**SPANISH, "body": body}), demo_workspace)
+@pytest.mark.parametrize(("variant", "price", "wrong_price", "deadline", "wrong_deadline"), [
+    (SPANISH, "140 US$", "130 US$", "19 de marzo de 2027", "3 de diciembre"),  # "hasta el 3 de diciembre"
+    (GERMAN, "140,00 $", "139,99 $", "19. März 2027", "3. Dezember"),  # "bis 3. Dezember"
+], ids=["es", "de"])
+def test_a_variant_with_a_wrong_price_and_a_wrong_date_is_blocked(make_plan, demo_workspace, variant, price: str,  # type: ignore[no-untyped-def]
+                                                                   wrong_price: str, deadline: str,
+                                                                   wrong_deadline: str) -> None:
+    body = variant["body"].replace(price, wrong_price).replace(deadline, wrong_deadline)
+    findings = run_plan(make_plan(**{**variant, "body": body}), demo_workspace)
     facts = _facts(findings)
-    assert ("FACT_PRICE_MISMATCH", "body", "130 US$") in facts
-    assert ("FACT_DATE_UNGROUNDED", "body", "3 de diciembre") in facts
+    assert ("FACT_PRICE_MISMATCH", "body", wrong_price) in facts
+    assert ("FACT_DATE_UNGROUNDED", "body", wrong_deadline) in facts
     assert has_blocking(findings)
-    price = next(f for f in findings if f.code == "FACT_PRICE_MISMATCH")
-    assert price.evidence["fact_price"] == "140.0" and price.fix == "Use $140."
-
-
-def test_a_german_variant_with_a_wrong_price_and_a_wrong_date_is_blocked(make_plan, demo_workspace) -> None:  # type: ignore[no-untyped-def]
-    body = GERMAN["body"].replace("140,00 $", "139,99 $").replace("bis 19. März 2027", "bis 3. Dezember")
-    findings = run_plan(make_plan(**{**GERMAN, "body": body}), demo_workspace)
-    facts = _facts(findings)
-    assert ("FACT_PRICE_MISMATCH", "body", "139,99 $") in facts
-    assert ("FACT_DATE_UNGROUNDED", "body", "3. Dezember") in facts
-    assert has_blocking(findings)
-    date = next(f for f in findings if f.code == "FACT_DATE_UNGROUNDED")
-    assert "deadline" in date.message  # "bis" makes it a deadline: only an offer's end date grounds it
+    price_finding = next(f for f in findings if f.code == "FACT_PRICE_MISMATCH")
+    assert price_finding.evidence["fact_price"] == "140.0" and price_finding.fix == "Use $140."
+    date_finding = next(f for f in findings if f.code == "FACT_DATE_UNGROUNDED")
+    assert "deadline" in date_finding.message  # "hasta el", "bis": only an offer's end date grounds it
 
 
 @pytest.mark.parametrize(("locale", "said"), [
