@@ -3,27 +3,15 @@ fuzzy through a token-prefix index), offer codes, and claims; built once per wor
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rapidfuzz import fuzz, process
 
+from copilot.text import Token, normalize, numbers_in, stem, tokenize
 from copilot.workspace import Offer, Product, Workspace
-from guards.text import NUMBER_WORDS_RE, Token, normalize, parse_number, stem, tokens
 
-__all__ = ["FactIndex", "fact_index", "Mention", "numbers_in", "blank_spans"]
-
-_NUMBER = re.compile(rf"\d[\d,]*(?:\.\d+)?|\b{NUMBER_WORDS_RE}\b", re.I)
-
-
-def numbers_in(text: str) -> set[Decimal]:
-    out = set()
-    for m in _NUMBER.finditer(text):
-        value = parse_number(m.group(0).rstrip(",."))
-        if value is not None:
-            out.add(value.normalize())
-    return out
+__all__ = ["FactIndex", "fact_index", "Mention", "blank_spans"]
 
 
 @dataclass(frozen=True)
@@ -48,7 +36,10 @@ class FactIndex:
     brand_words: frozenset[str] = frozenset()
     first_words: frozenset[str] = frozenset()
     caps_words: frozenset[str] = frozenset()  # upper-cased words of product names ("GTX")
+    currencies: tuple[str, ...] = ()  # the brand's currency, then any product's own
     _mention_cache: dict[tuple[Token, ...], list[Mention]] = field(default_factory=dict, repr=False)
+    # What a field states depends only on its text, locale and this fact sheet: read once (facts_claims.py).
+    claims_cache: dict[tuple[str, str, str], object] = field(default_factory=dict, repr=False)
 
     def mentions(self, toks: tuple[Token, ...]) -> list[Mention]:
         """Products named in the text: exact names or aliases, or the first two or more words
@@ -129,13 +120,17 @@ def _build(workspace: Workspace) -> FactIndex:
                       codes={o.code: o for o in workspace.facts.offers if o.code},
                       brand_words=frozenset(normalize(workspace.brand.name).split()),
                       first_words=frozenset(n.split()[0] for n in names),
-                      caps_words=frozenset(w.upper() for n in names for w in n.split()))
+                      caps_words=frozenset(w.upper() for n in names for w in n.split()),
+                      currencies=tuple(dict.fromkeys([workspace.brand.currency, *(p.currency for p in
+                                                                                   workspace.facts.products
+                                                                                   if p.currency)])))
+    language = workspace.brand.default_locale
     for claim in workspace.facts.claims:
-        toks = tokens(claim.text)
+        toks = tokenize(claim.text)
         mentions = index.mentions(toks)
         stripped = blank_spans(claim.text, [(m.start, m.end) for m in mentions])
         index.claim_norms.append(normalize(claim.text))
-        index.claim_numbers.append(numbers_in(stripped))
+        index.claim_numbers.append(numbers_in(stripped, language))
         index.claim_products.append({m.product.sku for m in mentions})
     return index
 

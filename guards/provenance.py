@@ -34,10 +34,10 @@ from copilot.plan import (
     Segment,
 )
 from copilot.render import variant_names
+from copilot.text import PhraseMatcher, tokenize
 from copilot.workspace import CatalogEvent, CatalogField
 from guards.context import PROSE_FIELDS, PlanContext, VariantContext
 from guards.finding import Code, Finding, Guard
-from guards.text import PhraseMatcher, tokens
 
 __all__ = ["GUARD", "quadrant"]
 
@@ -57,8 +57,7 @@ STALE = _code("PROV_STALE", "warn", "The data is older than the catalog's freshn
 _CONCEPTS = yaml.safe_load((Path(__file__).parent / "data" / "field_concepts.yaml").read_text(encoding="utf-8"))
 # Names are how we address people: a greeting with them is par for the course, not a flex.
 _ADDRESS_FIELDS = frozenset({"first_name", "last_name", "full_name", "name", "nickname", "preferred_name"})
-_STOP = frozenset({"the", "and", "for", "at", "of", "is", "id", "band", "score", "notes", "count", "date", "at",
-                   "tier", "type", "value", "name"})
+_STOP = frozenset({"the", "and", "for", "at", "of", "is", "id", "band", "score", "notes", "count", "date", "tier", "type", "value", "name"})
 Item = CatalogField | CatalogEvent
 
 
@@ -213,7 +212,7 @@ def _words(name: str) -> set[str]:
 
 
 def _stems(text: str) -> set[str]:
-    return {t.norm[:5] for t in tokens(text) if len(t.norm) >= 3}
+    return {t.norm[:5] for t in tokenize(text) if len(t.norm) >= 3}
 
 
 def _tied(seg: Segment, name: str) -> bool:
@@ -251,12 +250,12 @@ def _concept_hits(ctx: VariantContext) -> Iterator[tuple[str, str, tuple[int, in
     matcher, owners = _concept_matcher(ws.content_hash, names)
     rule_names = {n for _, n, _ in _rule_uses(ctx.segment.rule)} if ctx.segment else set()
     for fname in PROSE_FIELDS:
-        for hit in matcher.find(tokens(ctx.prose[fname])):
+        for hit in matcher.find(ctx.prose[fname]):
             candidates = owners[hit.label]
             # "your cart" in a cart-abandonment segment names the event its rule uses
             chosen = [c for c in candidates if c in rule_names] or candidates
             for name in chosen:
-                yield name, fname, (hit.start, hit.end), hit.matched
+                yield name, fname, (hit.start, hit.end), hit.words
 
 
 def _literal_hits(ctx: VariantContext) -> Iterator[tuple[str, str, tuple[int, int], str]]:

@@ -18,11 +18,19 @@ from textstat.textstat import textstatistics
 from copilot.errors import RenderError
 from copilot.playbooks import stage_for_goal
 from copilot.render import merge_context, render_field, variant_names
+from copilot.text import (
+    PhraseMatcher,
+    code_context,
+    find_money,
+    find_percents,
+    normalize,
+    spelled_number,
+    tokenize,
+)
 from guards.context import PROSE_FIELDS, VariantContext
 from guards.facts_index import fact_index
 from guards.finding import Code, Finding, Guard
 from guards.profiles import typical_contact
-from guards.text import NUMBER_WORDS_RE, PhraseMatcher, normalize, tokens
 
 __all__ = ["GUARD"]
 
@@ -54,17 +62,17 @@ _LABEL_CODE = {"banned": BANNED, "discouraged": DISCOURAGED, "spam": SPAM, "urge
                "urgency_scarcity": FAKE_URGENCY, "over_familiar": OVER_FAMILIAR, "surveillance": SURVEILLANCE}
 _VIEW_WORDS = r"(?:looked|looking|viewed|viewing|browsed|browsing|stared|staring|checked out|visited|spent|lingered)"
 _VIEW_NEEDLES = ("look", "view", "brows", "star", "checked out", "visit", "spent", "linger")
+_COUNT = rf"(?:\d+|{spelled_number(('en',))})"
 _DETAIL = re.compile(
-    rf"(?i)\b{_VIEW_WORDS}\b[^.!?\n]{{0,60}}?\b(?:for|spent)?\s*(?:\d+|{NUMBER_WORDS_RE}|a few|several)\s+(?:seconds?|minutes?|hours?|times)\b"
-    rf"|\b(?:\d+|{NUMBER_WORDS_RE}|several)\s+(?:seconds?|minutes?|hours?|times)\b[^.!?\n]{{0,40}}?\b{_VIEW_WORDS}\b"
+    rf"(?i)\b{_VIEW_WORDS}\b[^.!?\n]{{0,60}}?\b(?:for|spent)?\s*(?:{_COUNT}|a few|several)\s+(?:seconds?|minutes?|hours?|times)\b"
+    rf"|\b(?:{_COUNT}|several)\s+(?:seconds?|minutes?|hours?|times)\b[^.!?\n]{{0,40}}?\b{_VIEW_WORDS}\b"
     rf"|\b{_VIEW_WORDS}\b[^.!?\n]{{0,40}}?\bat \d{{1,2}}(?::\d{{2}})?\s?(?:am|pm)\b")
 _CAPS = re.compile(r"\b[A-Z][A-Z']{2,}\b")
 _ACRONYMS = frozenset({"USA", "VIP", "FAQ", "USD", "EUR", "GBP", "GPS", "XXL", "DIY", "UTC", "RSVP", "SPF", "UV",
                        "GTX", "PR", "PB", "ID", "APP", "iOS", "TV", "NYC", "LA"})
-_CODE_CONTEXT = re.compile(r"(?i)\b(?:code|coupon|promo|voucher|use|enter|apply)\W*$")
 _EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\U0001F1E6-\U0001F1FF]\uFE0F?"
                     "(?:\u200D[\U0001F300-\U0001FAFF\u2600-\u27BF]\uFE0F?)*")
-_KEY_INFO = re.compile(r"\d+\s*%|[$€£]\s?\d|\b[A-Z0-9]{4,}\d\b|\bfree\b", re.I)
+_KEY_WORD = re.compile(r"\b[A-Z0-9]{4,}\d\b|\bfree\b", re.I)  # a code, or "free"
 _READER = textstatistics()
 # "en-US" (hyphen, not underscore) makes textstat count syllables with pyphen's bundled
 # dictionary instead of NLTK's cmudict, which it would try to download: guards never use the network.
@@ -87,17 +95,18 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
         text = ctx.prose[name]
         if not text.strip():
             continue
-        for hit in matcher.find(tokens(text)):
+        for hit in matcher.find(text):
             code = _LABEL_CODE[hit.label]
             if hit.label == "urgency_deadline" and deadline_backed:
                 continue
-            detail = {"banned": f"the brand bans {hit.phrase!r}", "discouraged": f"the brand discourages {hit.phrase!r}",
+            detail = {"banned": f"the brand bans {hit.phrase.text!r}",
+                      "discouraged": f"the brand discourages {hit.phrase.text!r}",
                       "spam": "a phrase spam filters score", "urgency_deadline": f"urgency the plan does not back ({why})",
                       "urgency_scarcity": "scarcity the fact sheet cannot back (it holds no stock levels)",
                       "over_familiar": "over-familiar", "surveillance": "tells the reader they were watched"}[hit.label]
-            message = f"{hit.matched!r}: {detail}"
+            message = f"{hit.words!r}: {detail}"
             yield ctx.finding(code, field=name, span=(hit.start, hit.end), message=message,
-                              evidence={"phrase": hit.phrase, "matched": hit.matched, "exact": hit.exact},
+                              evidence={"phrase": hit.phrase.text, "matched": hit.words, "exact": hit.exact},
                               fix=_FIXES[code.code])
         low = text.lower()
         details = _DETAIL.finditer(text) if any(w in low for w in _VIEW_NEEDLES) else ()
@@ -148,10 +157,11 @@ def _punctuation_caps_emoji(ctx: VariantContext) -> Iterator[Finding]:
             i = text.find("!", i + 1)
     index = fact_index(ctx.workspace)
     allowed = _ACRONYMS | set(index.codes) | index.caps_words | {w.upper() for w in index.brand_words}
+    introduces_code = code_context(ctx.variant.locale)
     for name in PROSE_FIELDS:
         text = ctx.prose[name]
         shouted = [m for m in _CAPS.finditer(text) if m.group(0) not in allowed
-                   and not _CODE_CONTEXT.search(text[max(0, m.start() - 20):m.start()])
+                   and not introduces_code.search(text[max(0, m.start() - 20):m.start()])
                    and not (len(m.group(0)) <= 4 and any(c.isdigit() for c in text[m.end():m.end() + 1]))]
         if shouted:
             words = [m.group(0) for m in shouted]
@@ -206,9 +216,12 @@ def _subject(ctx: VariantContext) -> Iterator[Finding]:
         yield ctx.finding(SUBJECT_LENGTH, field="subject", message=(
             f"the subject is {len(subject)} characters for a typical contact; the brand's limit is {limit}"),
             evidence={"length": len(subject), "limit": limit}, fix="Cut the subject to its offer and one idea.")
-    key = _KEY_INFO.search(subject)
-    mentions = fact_index(ctx.workspace).mentions(tokens(subject))
-    starts = [s for s in ((key.start() if key else None), (mentions[0].start if mentions else None)) if s is not None]
+    locale = ctx.variant.locale
+    key = _KEY_WORD.search(subject)
+    offers = [x.start for x in (*find_percents(subject, locale), *find_money(subject, locale))]
+    mentions = fact_index(ctx.workspace).mentions(tokenize(subject))
+    starts = [s for s in ((key.start() if key else None), (mentions[0].start if mentions else None), *offers)
+              if s is not None]
     if starts and min(starts) >= PHONE_SUBJECT_CHARS:
         at = min(starts)
         yield ctx.finding(SUBJECT_CUTOFF, field="subject", message=(

@@ -1,9 +1,12 @@
 """Reading a marketer's brief: goal, moment, audience, offer, timing, constraints, risky asks, injections."""
 
 from copilot.brief.extract import DateMention, Duration, NumberMention
-from copilot.brief.matcher import PhraseMatcher, normalize, tokenize
+from copilot.brief.lexicon import brief_form
 from copilot.brief.reader import MAX_BRIEF_CHARS, check_brief_text, read_brief, risk_reason
 from copilot.brief.reading import AudienceHint, BriefReading, Constraints, OfferMention, RiskyField
+
+# ``normalize`` is the name planner modules import: a phrase in the brief reader's matching form.
+normalize = brief_form
 
 __all__ = [
     "MAX_BRIEF_CHARS",
@@ -14,11 +17,10 @@ __all__ = [
     "Duration",
     "NumberMention",
     "OfferMention",
-    "PhraseMatcher",
     "RiskyField",
+    "brief_form",
     "check_brief_text",
     "normalize",
     "read_brief",
     "risk_reason",
-    "tokenize",
 ]

@@ -8,7 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 from copilot.brief.extract import (
-    date_role,
     extract_dates,
     extract_durations,
     extract_max_emails,
@@ -17,18 +16,25 @@ from copilot.brief.extract import (
     extract_recurring_weekday,
     extract_time_of_day,
 )
-from copilot.brief.matcher import Entry, Hit, PhraseMatcher, normalize, tokenize
+from copilot.brief.lexicon import EVENT, STRONG, WEAK, Lexicon, lexicon
 from copilot.brief.reading import AudienceHint, BriefReading, Constraints, OfferMention, RiskyField
 from copilot.errors import BriefError
-from copilot.plan import EventRule, FieldRule, LastPerformedRule, Rule
-from copilot.playbooks import Playbook, Vocabulary, load_playbooks, load_vocabulary
-from copilot.rules import walk_rule
+from copilot.plan import EventRule, FieldRule
+from copilot.text import (
+    LANGUAGES,
+    PhraseMatch,
+    date_role,
+    find_free_shipping,
+    find_introduced_codes,
+    normalize,
+    pattern,
+    tokenize,
+)
 from copilot.workspace import Workspace
 
 __all__ = ["MAX_BRIEF_CHARS", "check_brief_text", "read_brief", "risk_reason"]
 
 MAX_BRIEF_CHARS = 4000
-_STRONG, _EVENT, _WEAK = 3, 2, 1
 _MIN_GOAL_SCORE = 2
 
 
@@ -60,83 +66,6 @@ def risk_reason(workspace: Workspace, name: str) -> str | None:
     return None
 
 
-# --- the vocabulary, built once per workspace version ------------------------------------------------
-
-def _phrase(name: str) -> str:
-    return normalize(name.replace("_", " "))
-
-
-def _rule_names(rule: Rule) -> tuple[list[str], list[str]]:
-    fields, events = [], []
-    for _, node in walk_rule(rule, ""):
-        if isinstance(node, FieldRule):
-            fields.append(node.field)
-        elif isinstance(node, (EventRule, LastPerformedRule)):
-            events.append(node.event)
-    return fields, events
-
-
-class _Lexicon:
-    def __init__(self, workspace: Workspace, books: tuple[Playbook, ...], vocab: Vocabulary) -> None:
-        self.vocab = vocab
-        self.books = {b.id: b for b in books}
-        entries: list[Entry] = []
-        for b in books:
-            entries += [Entry(normalize(p), "goal", b.id, _STRONG) for p in b.vocabulary]
-            entries += [Entry(normalize(p), "goal", b.id, _WEAK) for p in b.weak_vocabulary]
-        for e in workspace.catalog.events:
-            entries.append(Entry(_phrase(e.name), "event", e.name, _EVENT))
-        for f in workspace.catalog.fields:
-            entries.append(Entry(_phrase(f.name), "field", f.name))
-        self.audience: list[AudienceHint] = []
-        for a in vocab.audience:
-            fields, events = _rule_names(a.rule)
-            if all(workspace.field(n) for n in fields) and all(workspace.event(n) for n in events):
-                self.audience.append(AudienceHint(a.label, "", a.rule, tuple(fields), tuple(events)))
-                entries += [Entry(normalize(p), "audience", str(len(self.audience) - 1)) for p in a.phrases]
-        for name, phrases in vocab.risky.items():
-            if workspace.field(name):
-                entries += [Entry(normalize(p), "field", name) for p in phrases]
-        entries += [Entry(normalize(p), "injection", "injection", cutoff=88) for p in vocab.injection]
-        for channel, phrases in vocab.channels.items():
-            entries += [Entry(normalize(p), "channel", channel) for p in phrases]
-        for tone, phrases in vocab.tones.items():
-            entries += [Entry(normalize(p), "tone", tone) for p in phrases]
-        for p in workspace.facts.products:
-            for name in (p.name, *p.aliases, p.sku):
-                entries.append(Entry(normalize(name), "product", p.sku, cutoff=88))
-        for category in sorted({p.category for p in workspace.facts.products}):
-            words = _phrase(category)
-            entries += [Entry(words, "category", category), Entry(words.rstrip("s"), "category", category)]
-        for o in workspace.facts.offers:
-            entries += [Entry(normalize(o.name), "offer", o.id, cutoff=88),
-                        Entry(_phrase(o.id), "offer", o.id, cutoff=95)]
-        for c in workspace.facts.calendar:
-            entries += [Entry(normalize(c.name), "calendar", c.id, cutoff=88), Entry(_phrase(c.id), "calendar", c.id)]
-        self.matcher = PhraseMatcher(entries)
-        self.countries = re.compile(
-            r"\b(?:in|from|based in|living in|en|de|desde|aus|nach)\s+(?:the\s+)?(" + "|".join(
-                sorted((re.escape(n) for ns in vocab.countries.values() for n in ns), key=len, reverse=True)) +
-            r")\b", re.I)
-        self.country_codes = {n.lower(): code for code, ns in vocab.countries.items() for n in ns}
-        self.exclusion = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(vocab.exclusion_words,
-                                                                                   key=len, reverse=True)) + r")\b",
-                                    re.I)
-
-
-_LEXICONS: dict[tuple[str, int], _Lexicon] = {}
-
-
-def _lexicon(workspace: Workspace) -> _Lexicon:
-    books, vocab = load_playbooks(), load_vocabulary()
-    key = (workspace.content_hash, id(books))
-    if key not in _LEXICONS:
-        if len(_LEXICONS) > 16:
-            _LEXICONS.clear()
-        _LEXICONS[key] = _Lexicon(workspace, books, vocab)
-    return _LEXICONS[key]
-
-
 # --- reading -----------------------------------------------------------------------------------------
 
 _STOPWORDS = {
@@ -156,14 +85,11 @@ _INJECTION_RE = [
     re.compile(r"\b(you are now|act as|pretend (to be|you are)|system prompt|developer mode|jailbreak)\b", re.I),
     re.compile(r"\b(send|schedule) (it )?(right )?(now|immediately)\b[^.!?\n]{0,30}\b(without|no|skip)\b", re.I),
 ]
-_FREE_SHIPPING = re.compile(r"\b(free (standard )?(shipping|delivery)|ship(ping)? (is )?free|env[ií]o gratis|"
-                            r"env[ií]o gratuito|kostenlose[nr]? versand|versandkostenfrei|gratis versand)\b", re.I)
 _BOGO = re.compile(r"\b(bogo|buy one,? get one( free)?|2 ?for ?1|2x1|two for one|dos por uno|zwei für eins|"
                    r"1\+1)\b", re.I)
 _GIFT = re.compile(r"\b(free gift|gift with purchase|regalo|geschenk|gratis-?geschenk)\b", re.I)
 _EARLY = re.compile(r"\b(early access|first access|acceso anticipado|früh(er|zeitige[rn]?) zugang)\b", re.I)
-_CODE = re.compile(r"\b(?:code|coupon|cupón|cupon|gutschein(code)?)\s*:?\s*([A-Za-z0-9_-]{3,32})\b", re.I)
-_CODE_SHAPE = re.compile(r"\b([A-Z]{3,}[0-9]{1,4})\b")
+_DISCOUNT_WORD = re.compile(rf"(?<![^\W_]){pattern('discount_after', LANGUAGES)}(?![^\W_])", re.I)
 _GENERIC_OFFER = re.compile(r"\b(discount|coupon|promo( code)?|incentive|deal|% off|descuento|cup[oó]n|oferta|"
                             r"rabatt|gutschein|angebot)\b", re.I)
 _REFUSED = re.compile(r"\b(no (discount|offer|incentive|coupon|promo)s?|without (a |any )?(discount|offer|"
@@ -190,13 +116,13 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
 
     text = check_brief_text(text)
     today = today or reference_now(workspace).date()
-    lex = _lexicon(workspace)
-    tokens = tokenize(text)
-    hits = lex.matcher.find(text, tokens)
-    reading = BriefReading(text=text, language=_language([t.text for t in tokens]))
-    by_kind: dict[str, list[Hit]] = defaultdict(list)
+    lex = lexicon(workspace)
+    tokens = tokenize(text, join_hyphens=True)
+    hits = lex.matcher.find(text)
+    reading = BriefReading(text=text, language=_language([t.norm for t in tokens]))
+    by_kind: dict[str, list[PhraseMatch]] = defaultdict(list)
     for h in hits:
-        by_kind[h.kind].append(h)
+        by_kind[h.label].append(h)
 
     exclusion_spans = _exclusion_spans(text, lex)
     _read_audience(reading, by_kind, lex, tokens, exclusion_spans, text, workspace)
@@ -219,7 +145,7 @@ def _unique(items) -> list[str]:  # type: ignore[no-untyped-def]
     return list(dict.fromkeys(items))
 
 
-def _exclusion_spans(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
+def _exclusion_spans(text: str, lex: Lexicon) -> list[tuple[int, int]]:
     """Character spans of clauses that exclude people ("exclude VIPs and people who bought last week")."""
     spans = []
     for m in lex.exclusion.finditer(text):
@@ -231,17 +157,17 @@ def _exclusion_spans(text: str, lex: _Lexicon) -> list[tuple[int, int]]:
 _NEGATED_ENGAGEMENT = re.compile(r"\b(re-?\s?engag|reactivat|reaktivier|reactivar)", re.I)
 
 
-def _read_audience(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexicon, tokens, spans,
+def _read_audience(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: Lexicon, tokens, spans,
                    text: str, workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
     def excluded(char_start: int) -> bool:
         return any(s <= char_start < e for s, e in spans)
 
     for h in by_kind["audience"]:
         base = lex.audience[int(h.target)]
-        if _NEGATED_ENGAGEMENT.search(h.text) and not _NEGATED_ENGAGEMENT.search(h.entry.phrase):
+        if _NEGATED_ENGAGEMENT.search(h.text) and not _NEGATED_ENGAGEMENT.search(h.norm):
             continue  # "re-engage subscribers" is close to "engaged subscribers" in letters, opposite in meaning
-        hint = AudienceHint(base.label, h.text, base.rule, base.fields, base.events, h.char_start)
-        target = reading.constraints.exclusions if excluded(h.char_start) else reading.audience
+        hint = AudienceHint(base.label, h.text, base.rule, base.fields, base.events, h.start)
+        target = reading.constraints.exclusions if excluded(h.start) else reading.audience
         if all(x.label != hint.label for x in target):
             target.append(hint)
     for m in lex.countries.finditer(text):
@@ -273,19 +199,19 @@ _MODEL_AFTER = re.compile(r"\s*\(?(\d+)\)?(?![\d.,]|\s*(?:%|x\b|emails?|mails?|d
                           r"times|pairs?|percent|off\b))", re.I)
 
 
-def _read_products(reading: BriefReading, hits: list[Hit], text: str, workspace: Workspace) -> None:
+def _read_products(reading: BriefReading, hits: list[PhraseMatch], text: str, workspace: Workspace) -> None:
     """Fact-sheet products the brief names. A fuzzy match whose model number differs ("Cloudstride 4"
     for Cloudstride 3, "Ridgeline Trail 2") is another product, one the fact sheet lacks: never swapped."""
     skus = []
     for h in hits:
         product = workspace.products_by_sku.get(h.target)
-        typed = text[h.char_start:h.char_end] if h.char_end > h.char_start else h.text
-        after = _MODEL_AFTER.match(text, h.char_end) if h.char_end else None
+        typed = text[h.start:h.end] if h.end > h.start else h.text
+        after = _MODEL_AFTER.match(text, h.end) if h.end else None
         numbers = set(_NUMBER.findall(typed)) | ({after.group(1)} if after else set())
         if product is not None and numbers:
             known = [set(_NUMBER.findall(n)) for n in (product.name, *product.aliases, product.sku)]
             if not any(numbers <= k for k in known if k):
-                shown = text[h.char_start:after.end()].strip() if after else typed
+                shown = text[h.start:after.end()].strip() if after else typed
                 reading.unknown_products.append((shown, product.name))
                 continue
         skus.append(h.target)
@@ -293,9 +219,11 @@ def _read_products(reading: BriefReading, hits: list[Hit], text: str, workspace:
 
 
 def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> None:
-    reading.numbers = extract_numbers(text)
-    reading.durations = extract_durations(text)
-    reading.dates = extract_dates(text, today)
+    # Every language's words count; the brief's own language decides how "1.250" reads.
+    langs = (reading.language, *(lang for lang in LANGUAGES if lang != reading.language))
+    reading.numbers = extract_numbers(text, langs)
+    reading.durations = extract_durations(text, langs)
+    reading.dates = extract_dates(text, today, langs)
     for d in reading.durations:
         if d.role == "lapse" and reading.lapse_days is None and d.days >= 7:
             reading.lapse_days = int(round(d.days))
@@ -331,7 +259,7 @@ def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> Non
         c.frequency_cap = (int(cap.group(3)), {"day": 1, "week": 7, "month": 30}[cap.group(5).lower()])
 
 
-def _read_offers(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str, tokens,  # type: ignore[no-untyped-def]
+def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], text: str, tokens,  # type: ignore[no-untyped-def]
                  workspace: Workspace) -> None:
     offers = workspace.facts.offers
     found: list[OfferMention] = []
@@ -346,29 +274,30 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str
                                   tuple(candidates)))
 
     codes = {o.code.upper(): o.id for o in offers if o.code}
-    for m in _CODE.finditer(text):
-        code = m.group(2).upper()
-        if code in codes or any(ch.isdigit() for ch in code) or m.group(2).isupper():
-            add(m.group(0), "code", None, [codes[code]] if code in codes else [], code)
-    for m in _CODE_SHAPE.finditer(text):
-        if m.group(1) in codes and not any(f.code == m.group(1) for f in found):
-            add(m.group(1), "code", None, [codes[m.group(1)]], m.group(1))
+    for found_code in find_introduced_codes(text, LANGUAGES):
+        said, code = found_code.code, found_code.code.upper()
+        if code in codes or any(ch.isdigit() for ch in code) or said.isupper():
+            add(found_code.text, "code", None, [codes[code]] if code in codes else [], code)
+    for t in tokenize(text):  # a known code named without "code" before it ("use COMEBACK15")
+        if t.text in codes and not any(f.code == t.text for f in found):
+            add(t.text, "code", None, [codes[t.text]], t.text)
     for n in reading.numbers:
-        if n.kind == "percent" and (n.role == "discount" or re.search(r"\b(off|discount|descuento|rabatt)\b",
-                                                                         text[n.start:n.start + 40], re.I)):
+        if n.kind == "percent" and (n.role == "discount" or _DISCOUNT_WORD.search(text, n.start, n.start + 40)):
             add(n.text + (" off" if text[n.start + len(n.text):].lstrip().lower().startswith("off") else ""),
                 "percent_off", n.value, fit("percent_off", n.value))
         elif n.kind == "money" and n.role == "discount":
             add(n.text, "amount_off", n.value, fit("amount_off", n.value))
-    for pattern, kind in ((_FREE_SHIPPING, "free_shipping"), (_GIFT, "gift"), (_EARLY, "early_access")):
-        for m in pattern.finditer(text):
+    for start, end in find_free_shipping(text, LANGUAGES):
+        add(text[start:end], "free_shipping", None, fit("free_shipping"))
+    for regex, kind in ((_GIFT, "gift"), (_EARLY, "early_access")):
+        for m in regex.finditer(text):
             add(m.group(0), kind, None, fit(kind))
     for m in _BOGO.finditer(text):
         add(m.group(0), "bogo", None, [])
     for h in by_kind["offer"]:
-        start = h.char_start
+        start = h.start
         before = text[max(0, start - 30):start]
-        if date_role(before) in {"deadline", "after"}:
+        if date_role(before, LANGUAGES) in {"deadline", "after"}:
             continue  # "before the spring sale" is a date, not an offer
         if not any(m.offer_id == h.target for m in found):
             add(h.text, "named", None, [h.target])
@@ -382,23 +311,23 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str
         reading.offers = [o for o in found if o.kind not in {"unspecified"}]
 
 
-def _read_goal(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexicon) -> None:
+def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: Lexicon) -> None:
     scores: dict[str, float] = defaultdict(float)
     words: dict[str, list[str]] = defaultdict(list)
     for h in by_kind["goal"]:
-        scores[h.target] += h.entry.weight * h.score / 100
+        scores[h.target] += h.phrase.weight * h.score / 100
         words[h.target].append(h.text)
     for h in by_kind["event"]:
         for b in lex.books.values():
             if h.target in b.events:
-                scores[b.id] += _EVENT * h.score / 100
+                scores[b.id] += EVENT * h.score / 100
                 words[b.id].append(h.text)
     if reading.lapse_days and "winback" in lex.books:
-        scores["winback"] += _STRONG  # "haven't bought in six months" names the moment by itself
+        scores["winback"] += STRONG  # "haven't bought in six months" names the moment by itself
         words["winback"].append(next(d.text for d in reading.durations if d.role == "lapse"))
     named = [o for o in reading.offers if o.kind == "named"] + [m for m in reading.moments]
     if named and "announcement" in lex.books:
-        scores["announcement"] += _WEAK  # naming a sale or an event hints at announcing it
+        scores["announcement"] += WEAK  # naming a sale or an event hints at announcing it
         words["announcement"].append(named[0].text if isinstance(named[0], OfferMention) else named[0])
     ranked = sorted(scores, key=lambda g: (-scores[g], lex.books[g].order))
     if ranked and scores[ranked[0]] >= _MIN_GOAL_SCORE:
@@ -408,13 +337,13 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[Hit]], lex: _Lexic
         reading.alternatives = [g for g in ranked[1:] if scores[g] >= max(_MIN_GOAL_SCORE, scores[best] - 1)]
 
 
-def _read_moments(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str, tokens, workspace) -> None:  # type: ignore[no-untyped-def]
+def _read_moments(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], text: str, tokens, workspace) -> None:  # type: ignore[no-untyped-def]
     c = reading.constraints
     calendar = {m.id: m for m in workspace.facts.calendar}
     for h in by_kind["calendar"]:
         moment = calendar[h.target]
-        start = h.char_start
-        role = date_role(text[max(0, start - 30):start])
+        start = h.start
+        role = date_role(text[max(0, start - 30):start], LANGUAGES)
         if role == "deadline":
             if c.deadline is None:
                 c.deadline, c.deadline_text = moment.starts, h.text
@@ -426,7 +355,7 @@ def _read_moments(reading: BriefReading, by_kind: dict[str, list[Hit]], text: st
     reading.moments = _unique(reading.moments)
 
 
-def _read_fields(reading: BriefReading, by_kind: dict[str, list[Hit]], workspace: Workspace) -> None:
+def _read_fields(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], workspace: Workspace) -> None:
     for h in by_kind["field"]:
         reason = risk_reason(workspace, h.target)
         if reason:
@@ -436,10 +365,10 @@ def _read_fields(reading: BriefReading, by_kind: dict[str, list[Hit]], workspace
             reading.requested_fields.append(h.target)
 
 
-def _read_injections(reading: BriefReading, by_kind: dict[str, list[Hit]], text: str) -> None:
+def _read_injections(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], text: str) -> None:
     found = [h.text for h in by_kind["injection"]]
-    for pattern in _INJECTION_RE:
-        for m in pattern.finditer(text):
+    for regex in _INJECTION_RE:
+        for m in regex.finditer(text):
             if not any(m.group(0) in f or f in m.group(0) for f in found):
                 found.append(m.group(0))
     reading.injections = _unique(found)

@@ -149,3 +149,26 @@ def test_empty_and_overlong_briefs_are_refused(demo_workspace: Workspace) -> Non
         _read(demo_workspace, "  ")
     with pytest.raises(BriefError, match="4,001 characters"):
         _read(demo_workspace, "x" * 4001)
+
+
+@pytest.mark.parametrize("text", [
+    "win back lapsed runners by December 3",
+    "recuperar clientes hasta el 3 de diciembre",
+    "Kunden zurückgewinnen bis 3. Dezember",
+    "reconquérir les clients jusqu'au 3 décembre",
+])
+def test_deadlines_in_four_languages(demo_workspace: Workspace, text: str) -> None:
+    # "hasta el" once read as "el": a send day instead of a deadline
+    c = _read(demo_workspace, text).constraints
+    assert (c.deadline, c.send_on) == (date(2026, 12, 3), None)
+
+
+@pytest.mark.parametrize(("text", "value", "role"), [
+    ("15% de descuento para pedidos de más de 1.250,50 €", Decimal("1250.50"), "threshold"),
+    ("15 % Rabatt ab 60 €", Decimal("60"), "threshold"),
+    ("15% off orders over $1,250", Decimal("1250"), "threshold"),
+])
+def test_amounts_are_read_in_the_brief_language_format(demo_workspace: Workspace, text: str, value: Decimal,
+                                                      role: str) -> None:
+    [money] = [n for n in _read(demo_workspace, text).numbers if n.kind == "money"]
+    assert (money.value, money.role) == (value, role)

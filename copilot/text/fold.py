@@ -1,0 +1,107 @@
+"""Folding and tokenising: the one matching form of a text, with each word's span in the original.
+
+A word is a run of letters and digits; apostrophes inside it ("didn't") and, on request,
+hyphens ("win-back") join rather than split. A word's matching form is case-folded with its
+accents dropped ("Größe" -> "grosse", "días" -> "dias") and its joiners removed, so a typo, a
+missing accent or a different apostrophe still lands on the same form. Spans always point
+into the original text, so a finding or a reading quotes what was written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import NamedTuple
+
+__all__ = ["Token", "tokenize", "normalize", "fold", "ascii_lower", "lowered", "word_start", "word_end", "stem",
+           "sentence_bounds"]
+
+# Combining marks are word characters too, so text in decomposed form ("e" + U+0301) stays one word.
+_LETTER = r"(?:[^\W_]|[\u0300-\u036f])"
+_WORD_SPLIT = re.compile(rf"{_LETTER}+(?:['’‘]{_LETTER}+)*")
+_WORD_JOIN = re.compile(rf"{_LETTER}+(?:[-'’‘]{_LETTER}+)*")
+_JOINERS = str.maketrans("", "", "-'’‘")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+class Token(NamedTuple):
+    """One word: ``text`` as written, ``norm`` its matching form, ``start``/``end`` its span.
+    (A named tuple: texts are cut into thousands of these, and tuples are built fastest.)"""
+
+    text: str
+    norm: str
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=16384)
+def fold(word: str) -> str:
+    """Case-folded, accents dropped: 'Größe' -> 'grosse', 'Días' -> 'dias'."""
+    if word.isascii():
+        return word.lower()
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _norm(word: str) -> str:
+    return fold(word).translate(_JOINERS) if not word.isalnum() else fold(word)
+
+
+@lru_cache(maxsize=8192)
+def tokenize(text: str, *, join_hyphens: bool = False) -> tuple[Token, ...]:
+    """The words of ``text`` with their spans (cached: the same copy is read by several checks)."""
+    pattern = _WORD_JOIN if join_hyphens else _WORD_SPLIT
+    if text.isascii():  # the common case, without a call per word
+        low = text.lower()
+        if "'" in low or (join_hyphens and "-" in low):
+            return tuple(Token(m.group(), low[m.start():m.end()].translate(_JOINERS), m.start(), m.end())
+                         for m in pattern.finditer(text))
+        return tuple(Token(m.group(), low[m.start():m.end()], m.start(), m.end()) for m in pattern.finditer(text))
+    return tuple(Token(m.group(), _norm(m.group()), m.start(), m.end()) for m in pattern.finditer(text))
+
+
+def normalize(text: str, *, join_hyphens: bool = False) -> str:
+    """The matching form of a phrase: folded words joined by single spaces."""
+    return " ".join(t.norm for t in tokenize(text, join_hyphens=join_hyphens))
+
+
+def ascii_lower(text: str) -> str:
+    """Lower-case A-Z only, so every offset stays valid (str.lower can change lengths)."""
+    return text.translate(_ASCII_LOWER)
+
+
+@lru_cache(maxsize=4096)
+def lowered(text: str) -> str:
+    """``text`` lower-cased with every offset kept: recognisers search it with case-sensitive
+    patterns, which Python's re runs much faster than IGNORECASE ones."""
+    low = text.lower()
+    return low if len(low) == len(text) else ascii_lower(text)
+
+
+def word_start(text: str, i: int) -> bool:
+    """Whether a word can start at ``i`` (no letter or digit right before it)."""
+    return i <= 0 or not text[i - 1].isalnum()
+
+
+def word_end(text: str, i: int) -> bool:
+    """Whether a word can end at ``i`` (no letter or digit right after it)."""
+    return i >= len(text) or not text[i].isalnum()
+
+
+def stem(word: str) -> str:
+    """A crude singular: 'socks' -> 'sock', 'tabs' -> 'tab' (not 'ss' or short words)."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[^a-z])|\n\s*\n|\n(?=\s*(?:[-*+]|\d+\.)\s)")
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each sentence, paragraph or list item."""
+    bounds, start = [], 0
+    for m in _SENTENCE_END.finditer(text):
+        bounds.append((start, m.start()))
+        start = m.end()
+    bounds.append((start, len(text)))
+    return [(a, b) for a, b in bounds if text[a:b].strip()]
