@@ -58,16 +58,16 @@ def check_plan(ctx: PlanContext) -> Iterator[Finding]:
                               fix="Use an offer id from facts.yaml, or add the offer there first.")
     window = plan.send_window
     if window is None:
-        if plan.offers:
+        if any(o.ends is not None for o in ctx.offers):
             yield ctx.finding(NO_SEND_WINDOW, message=(
                 "the plan has no send window, so its offers could not be checked against their dates"),
                 evidence={"offers": list(plan.offers)}, fix="Set send_window (start and end dates).")
         return
     for offer in ctx.offers:
-        if offer.starts > window.start or offer.ends < window.end:
+        if offer.starts > window.start or (offer.ends is not None and offer.ends < window.end):
             yield ctx.finding(OFFER_INACTIVE, message=(
                 f"offer {offer.id!r} runs {offer.starts} to {offer.ends}, but the plan sends {window.start} to "
-                f"{window.end}"), evidence={"offer": offer.id, "starts": str(offer.starts), "ends": str(offer.ends),
+                f"{window.end}"), evidence={"offer": offer.id, "starts": str(offer.starts), "ends": str(offer.ends or ""),
                                            "send_start": str(window.start), "send_end": str(window.end)},
                 fix="Move the send window inside the offer's dates, or pick an offer that is active then.")
 
@@ -251,8 +251,8 @@ class _Grounding:
     # -- dates ----------------------------------------------------------------------------
     def _dates(self) -> Iterator[Finding]:
         plan, ws = self.ctx.plan, self.ctx.workspace
-        offer_ends = {o.ends for o in self.ctx.offers}
-        fact_dates = {d for o in ws.facts.offers for d in (o.starts, o.ends)}
+        offer_ends = {o.ends for o in self.ctx.offers if o.ends is not None}
+        fact_dates = {d for o in ws.facts.offers for d in (o.starts, o.ends) if d is not None}
         fact_dates |= {d for c in ws.facts.calendar for d in (c.starts, c.ends) if d is not None}
         if plan.send_window:
             fact_dates |= {plan.send_window.start, plan.send_window.end}
@@ -266,7 +266,8 @@ class _Grounding:
                 pool = pool | {start + timedelta(days=i) for i in range(min((end - start).days, 92) + 1)}
             if not any(x.month == d.month and x.day == d.day and (d.year is None or x.year == d.year) for x in pool):
                 what = "deadline" if d.deadline else "date"
-                ends = ", ".join(f"{o.id} ends {o.ends:%B} {o.ends.day}, {o.ends.year}" for o in self.ctx.offers)
+                ends = ", ".join(f"{o.id} ends {o.ends:%B} {o.ends.day}, {o.ends.year}" for o in self.ctx.offers
+                                 if o.ends is not None)
                 yield self.finding(DATE_UNGROUNDED, d.span, (
                     f"the {what} {d.text!r} matches no " + ("end date of the plan's offers" if d.deadline
                                                              else "offer or calendar date") + (f" ({ends})" if ends else "")),

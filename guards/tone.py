@@ -134,7 +134,7 @@ def _deadline_backed(ctx: VariantContext) -> tuple[bool, str]:
     window = ctx.plan.send_window
     if window is None:
         return False, "the plan has no send window to check it against"
-    soon = [o for o in ctx.offers if window.start <= o.ends <= window.end + timedelta(days=2)]
+    soon = [o for o in ctx.offers if o.ends is not None and window.start <= o.ends <= window.end + timedelta(days=2)]
     if soon:
         return True, ""
     return False, "none of the plan's offers ends during the send window"

@@ -185,7 +185,7 @@ def _human(outcome: _Outcome, workspace: Workspace) -> None:
     echo(f"Suppression: {'; '.join(rules)}")
     if plan.offers:
         offer = workspace.offers_by_id[plan.offers[0]]
-        echo(f"Offer: {offer.name} ({offer.code or 'no code'}), {offer.starts} to {offer.ends}")
+        echo(f"Offer: {offer.name} ({offer.code or 'no code'}), {offer.starts} to {offer.ends or 'no end date'}")
     if plan.send_window:
         echo(f"Send window: {plan.send_window.start} to {plan.send_window.end}")
     echo("")

@@ -4,7 +4,7 @@ fact sheet only; what cannot be settled that way becomes a question, what was le
 from __future__ import annotations
 
 from copilot.brief import BriefReading
-from copilot.planner.copywriter import long_date, money, offer_short
+from copilot.planner.copywriter import long_date, money, offer_period, offer_short
 from copilot.workspace import Offer
 
 __all__ = ["OfferAndProduct", "unknown_product_text"]
@@ -25,12 +25,12 @@ class OfferAndProduct:
     def _offer_list(self) -> str:
         cur = self.ws.brand.currency
         items = [f"{o.name} ({offer_short(o, cur)}{', code ' + o.code if o.code else ''}, "
-                 f"{long_date(o.starts)} to {long_date(o.ends)})" for o in self.ws.facts.offers]
+                 f"{offer_period(o)})" for o in self.ws.facts.offers]
         return "; ".join(items) if items else "no offers at all"
 
     def _hint_offer(self) -> Offer | None:
         hint = self.book.offer
-        live = [o for o in self.ws.facts.offers if o.ends >= self.today]
+        live = [o for o in self.ws.facts.offers if not o.ends_by(self.today)]
         by_kind = [o for o in live if o.kind in hint.kinds]
         words = [w.lower() for w in hint.audience_words]
         by_words = [o for o in live if any(w in f"{o.name} {o.audience} {o.terms}".lower() for w in words)]
@@ -81,7 +81,7 @@ class OfferAndProduct:
         if self.offer is None:
             return
         o = self.offer
-        if o.ends < self.today:
+        if o.ends is not None and o.ends < self.today:
             self.questions.append(f"The {o.name} offer ended on {long_date(o.ends)}, so the copy carries no offer. "
                                   "Extend it in facts.yaml or pick a current one.")
             self.offer = None

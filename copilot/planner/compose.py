@@ -104,8 +104,8 @@ class _Composer(OfferAndProduct, Segments, Timing):
     def _summary(self, trigger: Trigger, messages: list[MessageSpec]) -> str:
         text = self._lapsed(self.book.summary)
         if self.offer:
-            text += (f" The copy states {self.offer.name} exactly as the fact sheet does "
-                     f"(ends {long_date(self.offer.ends)}).")
+            text += f" The copy states {self.offer.name} exactly as the fact sheet does" + (
+                f" (ends {long_date(self.offer.ends)})." if self.offer.ends else " (it has no end date).")
         if trigger.kind == "schedule" and trigger.send_at:
             text += f" First send {long_date(trigger.send_at.date())}, {len(messages)} email(s)."
         elif trigger.kind == "recurring":

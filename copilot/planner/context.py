@@ -78,7 +78,7 @@ def workspace_context(workspace: Workspace) -> dict[str, Any]:
         ],
         "offers": [
             {"id": o.id, "name": o.name, "code": o.code or "", "starts": o.starts.isoformat(),
-             "ends": o.ends.isoformat(), "audience": o.audience}
+             "ends": o.ends.isoformat() if o.ends else None, "audience": o.audience}
             for o in workspace.facts.offers
         ],
         "calendar": [

@@ -53,10 +53,15 @@ def offer_sentence(offer: Offer) -> str:
     text = f"**{offer.name}:** {offer.terms.strip()}"
     if offer.code and offer.code not in offer.terms:
         text += f" Use code **{offer.code}** at checkout."
-    ends = long_date(offer.ends)
-    if ends not in offer.terms:
-        text += f" Valid until {ends}."
+    if offer.ends is not None and long_date(offer.ends) not in offer.terms:
+        text += f" Valid until {long_date(offer.ends)}."
     return text
+
+
+def offer_period(offer: Offer) -> str:
+    """'November 1, 2026 to March 19, 2027', or 'from November 1, 2026' for an offer with no end."""
+    return (f"{long_date(offer.starts)} to {long_date(offer.ends)}" if offer.ends is not None
+            else f"from {long_date(offer.starts)}, no end date")
 
 
 @dataclass
@@ -104,7 +109,7 @@ class CopyContext:
             "offer_short": offer_short(offer, currency) if offer else "",
             "offer_name": offer.name if offer else "",
             "offer_code": offer.code or "" if offer else "",
-            "offer_ends": long_date(offer.ends) if offer else "",
+            "offer_ends": long_date(offer.ends) if offer and offer.ends else "",
             "product_name": product.name if product else "",
             "product_price": money(product.price, ws.currency_of(product)) if product else "",
             "product_previous_price": (money(product.previous_price, ws.currency_of(product))

@@ -59,7 +59,8 @@ def _reply(draft: Draft, reading: BriefReading, workspace: Workspace, notes: lis
         lines.append("Timeline: " + "; ".join(line.strip() for line in timeline(plan.trigger)) + ".")
         if plan.offers:
             offer = workspace.offers_by_id[plan.offers[0]]
-            lines.append(f"Offer: {offer.name}, worded exactly as the fact sheet has it (ends {offer.ends}).")
+            lines.append(f"Offer: {offer.name}, worded exactly as the fact sheet has it "
+                         f"({'ends ' + str(offer.ends) if offer.ends else 'no end date'}).")
         for seg in plan.segments:
             h = seg.hypothesis
             lines.append(f"{seg.name}: {h.tactic} (watch {h.metric.replace('_', ' ')}: {h.expected_change}).")

@@ -134,7 +134,7 @@ class Timing:
         limits = []
         if self.r.constraints.deadline:
             limits.append((self.r.constraints.deadline, f"the deadline ({self.r.constraints.deadline_text})"))
-        if self.offer:
+        if self.offer and self.offer.ends is not None:
             limits.append((self.offer.ends + timedelta(days=1), f"the end of {self.offer.name} "
                                                                 f"({long_date(self.offer.ends)})"))
         for end, what in limits:

@@ -176,7 +176,8 @@ class Offer(_Strict):
     value: Decimal | None = Field(default=None, ge=0)
     code: str | None = Field(default=None, pattern=r"^[A-Z0-9_-]{3,32}$")
     starts: date
-    ends: date
+    ends: date | None = Field(default=None, description="last valid day; none for an offer that runs "
+                                                        "until further notice")
     min_order: Decimal | None = Field(default=None, ge=0)
     applies_to: list[str] = Field(default_factory=list, description="categories or SKUs; empty means everything")
     audience: str = Field(default="", description="who the offer is for, in words")
@@ -189,13 +190,21 @@ class Offer(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Offer:
-        if self.ends < self.starts:
+        if self.ends is not None and self.ends < self.starts:
             raise ValueError(f"ends ({self.ends}) is before starts ({self.starts})")
         if self.kind in {"percent_off", "amount_off"} and self.value is None:
             raise ValueError(f"a {self.kind} offer needs a value")
         if self.kind == "percent_off" and self.value is not None and self.value > 100:
             raise ValueError("a percent_off value cannot exceed 100")
         return self
+
+    def valid_on(self, day: date) -> bool:
+        """Is the offer valid on ``day`` (started, and not ended)?"""
+        return self.starts <= day and (self.ends is None or day <= self.ends)
+
+    def ends_by(self, day: date) -> bool:
+        """Has the offer ended by ``day`` (its last day is before it)?"""
+        return self.ends is not None and self.ends < day
 
 
 class Policy(_Strict):

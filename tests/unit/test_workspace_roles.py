@@ -120,3 +120,11 @@ def test_a_sensitive_field_serves_only_what_the_person_gave_it_for(brand: Path) 
     _edit(brand, "catalog.yaml", lambda d: _field(d, "birth_date").update(given_for=["segmentation"]))
     [problem] = _problems(brand)
     assert "cannot allow personalization unless the person gave it for that" in problem["message"]
+
+
+def test_an_offer_may_run_until_further_notice(brand: Path) -> None:
+    from datetime import date
+
+    _edit(brand, "facts.yaml", lambda d: d["offers"][0].pop("ends"))
+    offer = load_workspace(brand).facts.offers[0]
+    assert offer.ends is None and offer.valid_on(date(2031, 1, 1)) and not offer.ends_by(date(2031, 1, 1))
