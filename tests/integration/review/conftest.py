@@ -52,12 +52,11 @@ def ui(runtime: Runtime, world: World, tmp_path: Path, _tiktoken_offline: None) 
     stub = StubLLM(answering(demo_plan()))
     planner = LLMPlanner(llm_settings(tmp_path / "data"))
     app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner, login_attempts_per_minute=1000)])
-    # Each person's client runs the app on its own event loop until the test ends (see Browser);
-    # their shutdowns only dispose the shared engine's pool, which reopens on use.
+    # One client runs the app (one event loop, one start-up and shut-down) for every person of the
+    # test; each person has their own cookies (see Browser).
     with serving(stub):
         ui = UI(app, world, runtime, stub)
         try:
             yield ui
         finally:
-            for browser in ui.browsers:
-                browser.close()
+            ui.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from bs4 import BeautifulSoup
 from litestar.testing import TestClient
 from review_factory import World
@@ -24,17 +25,31 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+class _ClientView:
+    """A shared test client seen through one person's cookie jar: every call carries their cookies."""
+
+    def __init__(self, client: TestClient, cookies: httpx.Cookies) -> None:  # type: ignore[type-arg]
+        self._client, self.cookies = client, cookies
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        # httpx copies a jar given to ``client.cookies``; setting the private one shares it, so
+        # cookies a response sets land in this person's jar.
+        self._client._cookies = self.cookies
+        return getattr(self._client, name)
+
+
 class Browser:
-    """One person's cookie jar against the app, with the CSRF token of the last page seen."""
+    """One person's cookie jar against the app, with the CSRF token of the last page seen.
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        # Entered, so the app's event loop lives between requests, as a server's does: an answer
-        # started by a POST keeps running in the background while the page follows it.
-        self.client = TestClient(app, base_url="http://testserver.local").__enter__()
+    Given an app, it has a client of its own (not entered: each request runs the app on a fresh
+    event loop). Given a shared, entered client (``UI.browser``), the app's event loop lives between
+    requests as a server's does, so an answer a POST starts keeps running while the page follows it.
+    """
+
+    def __init__(self, app=None, *, shared: TestClient | None = None) -> None:  # type: ignore[no-untyped-def,type-arg]
+        client = shared if shared is not None else TestClient(app, base_url="http://testserver.local")
+        self.client = _ClientView(client, httpx.Cookies())
         self.token = ""
-
-    def close(self) -> None:
-        self.client.__exit__(None, None, None)
 
     def get(self, path: str, **kw):  # type: ignore[no-untyped-def]
         response = self.client.get(path, **kw)
@@ -67,9 +82,13 @@ class UI:
     def __init__(self, app, world: World, runtime: Runtime, stub: StubLLM) -> None:  # type: ignore[no-untyped-def]
         self.app, self.world, self.runtime, self.stub = app, world, runtime, stub
         self.browsers: list[Browser] = []
+        self.client = TestClient(app, base_url="http://testserver.local").__enter__()
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
 
     def browser(self, username: str | None = None) -> Browser:
-        b = Browser(self.app)
+        b = Browser(shared=self.client)
         self.browsers.append(b)
         if username:
             assert b.login(username).status_code == 303
