@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import re
 
+from pydantic import TypeAdapter
+
 from copilot.brief.reading import AudienceHint
 from copilot.plan import EventRule, FieldRule, LastPerformedRule, Rule
-from copilot.playbooks import Playbook, Vocabulary, load_playbooks, load_vocabulary
+from copilot.playbooks import Playbook, Vocabulary, fit_playbook, load_playbooks, load_vocabulary
 from copilot.rules import walk_rule
 from copilot.text import FILLER_WORDS, Phrase, PhraseMatcher, graded_cutoff, normalize
 from copilot.workspace import Workspace
+from copilot.workspace.roles import resolve_role_refs
 
 __all__ = ["Lexicon", "brief_form", "lexicon", "STRONG", "EVENT", "WEAK"]
 
 STRONG, EVENT, WEAK = 3, 2, 1
+_RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
 
 
 def brief_form(text: str) -> str:
@@ -49,41 +53,72 @@ def _rule_names(rule: Rule) -> tuple[list[str], list[str]]:
 
 
 class Lexicon:
+    """Everything a brief is read against for one workspace: the playbooks' moment words, then the
+    workspace's own words (field and event names and words, enum values' words, named audiences,
+    what it calls its customers, products, categories, offers and dates)."""
+
     def __init__(self, workspace: Workspace, books: tuple[Playbook, ...], vocab: Vocabulary) -> None:
         self.vocab = vocab
-        self.books = {b.id: b for b in books}
+        self.books = {b.id: fit_playbook(b, workspace).book for b in books}
+        customers = [brief_form(w) for w in workspace.brand.customer_words]
         entries: list[Phrase] = []
         for b in books:
-            entries += [Phrase(p, "goal", b.id, STRONG) for p in b.vocabulary]
-            entries += [Phrase(p, "goal", b.id, WEAK) for p in b.weak_vocabulary]
+            entries += [Phrase(p, "goal", b.id, STRONG) for p in _with_customer_words(b.vocabulary, customers)]
+            entries += [Phrase(p, "goal", b.id, WEAK) for p in _with_customer_words(b.weak_vocabulary, customers)]
         for e in workspace.catalog.events:
-            entries.append(Phrase(_phrase(e.name), "event", e.name, EVENT))
+            entries += [Phrase(w, "event", e.name, EVENT) for w in (_phrase(e.name), *e.words)]
         for f in workspace.catalog.fields:
-            entries.append(Phrase(_phrase(f.name), "field", f.name))
+            entries += [Phrase(w, "field", f.name) for w in (_phrase(f.name), *f.words)]
         self.audience: list[AudienceHint] = []
+
+        def audience(label: str, phrases: list[str], rule: Rule) -> None:
+            if isinstance(rule, FieldRule) and rule.op == "eq" and isinstance(rule.value, str):
+                field = workspace.field(rule.field)
+                words = field.value_words.get(rule.value) if field is not None else None
+                label = words[0] if words else label  # the brand's own name for the group
+            fields, events = _rule_names(rule)
+            self.audience.append(AudienceHint(label, "", rule, tuple(fields), tuple(events)))
+            entries.extend(Phrase(p, "audience", str(len(self.audience) - 1))
+                           for p in _with_customer_words(phrases, customers))
+
         for a in vocab.audience:
-            fields, events = _rule_names(a.rule)
-            if all(workspace.field(n) for n in fields) and all(workspace.event(n) for n in events):
-                self.audience.append(AudienceHint(a.label, "", a.rule, tuple(fields), tuple(events)))
-                entries += [Phrase(p, "audience", str(len(self.audience) - 1)) for p in a.phrases]
-        for name, phrases in vocab.risky.items():
-            if workspace.field(name):
-                entries += [Phrase(p, "field", name) for p in phrases]
+            data, missing = resolve_role_refs(a.rule.model_dump(mode="json"), workspace)
+            if not missing:
+                audience(a.label, a.phrases, _RULE.validate_python(data))
+        for a in workspace.catalog.audiences:
+            audience(a.label, a.phrases, _RULE.validate_python(a.rule))
+        for f in workspace.catalog.fields:
+            for value, words in f.value_words.items():
+                if words:
+                    audience(words[0], words, FieldRule(field=f.name, op="eq", value=value))
+        locale_field = workspace.role_field("locale")
+        for code in workspace.brand.locales:
+            if locale_field is not None and code != workspace.brand.default_locale:
+                audience(*_speakers(code, workspace.brand.locales), FieldRule(field=locale_field.name, op="eq",
+                                                                              value=code))
+        for concept in vocab.risky_concepts:
+            for f in workspace.catalog.fields:
+                if _concept_fits(concept.match, f.name, f.words):
+                    entries += [Phrase(p, "field", f.name) for p in concept.phrases]
         entries += [Phrase(p, "injection", "injection", cutoff=88) for p in vocab.injection]
         for channel, phrases in vocab.channels.items():
             entries += [Phrase(p, "channel", channel) for p in phrases]
         for tone, phrases in vocab.tones.items():
             entries += [Phrase(p, "tone", tone) for p in phrases]
         for p in workspace.facts.products:
-            for name in (p.name, *p.aliases, p.sku):
-                entries.append(Phrase(name, "product", p.sku, cutoff=88))
+            names = (p.name, *p.aliases, p.sku, *(tr.get("name", "") for tr in p.translations.values()))
+            entries += [Phrase(name, "product", p.sku, cutoff=88) for name in names if name]
         for category in sorted({p.category for p in workspace.facts.products}):
             words = _phrase(category)
             entries += [Phrase(words, "category", category), Phrase(words.rstrip("s"), "category", category)]
         for o in workspace.facts.offers:
-            entries += [Phrase(o.name, "offer", o.id, cutoff=88), Phrase(_phrase(o.id), "offer", o.id, cutoff=95)]
+            names = (o.name, *(tr.get("name", "") for tr in o.translations.values()))
+            entries += [Phrase(n, "offer", o.id, cutoff=88) for n in names if n]
+            entries.append(Phrase(_phrase(o.id), "offer", o.id, cutoff=95))
         for c in workspace.facts.calendar:
-            entries += [Phrase(c.name, "calendar", c.id, cutoff=88), Phrase(_phrase(c.id), "calendar", c.id)]
+            names = (c.name, *(tr.get("name", "") for tr in c.translations.values()))
+            entries += [Phrase(n, "calendar", c.id, cutoff=88) for n in names if n]
+            entries.append(Phrase(_phrase(c.id), "calendar", c.id))
         self.matcher = _vocabulary_matcher(entries)
         self.countries = re.compile(
             r"\b(?:in|from|based in|living in|en|de|desde|aus|nach)\s+(?:the\s+)?(" + "|".join(
@@ -93,6 +128,46 @@ class Lexicon:
         self.exclusion = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(vocab.exclusion_words,
                                                                                    key=len, reverse=True)) + r")\b",
                                     re.I)
+
+
+_CUSTOMER_NOUNS = ("customers", "customer", "buyers", "subscribers")
+
+
+def _with_customer_words(phrases: list[str], customers: list[str]) -> list[str]:
+    """Each phrase, and its variants with the brand's word for customers ("lapsed customers" ->
+    "lapsed runners" for a brand whose customers are runners)."""
+    out = list(phrases)
+    for phrase in phrases:
+        for noun in _CUSTOMER_NOUNS:
+            if re.search(rf"\b{noun}\b", phrase):
+                out += [re.sub(rf"\b{noun}\b", word, phrase) for word in customers]
+                break
+    return list(dict.fromkeys(out))
+
+
+def _concept_fits(match: list[str], name: str, words: list[str]) -> bool:
+    """Does a field hold this kind of data: one of ``match`` among its name's words or its own words?"""
+    mine = set(name.lower().split("_")) | {w for phrase in words for w in re.findall(r"[a-z]+", phrase.lower())}
+    return bool(mine & {m.lower() for m in match})
+
+
+def _speakers(code: str, locales: list[str]) -> tuple[str, list[str]]:
+    """'Spanish speakers' and how briefs in the brand's languages say it (Babel's language names)."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        english = Locale("en").languages.get(code.split("-")[0].split("_")[0], code)
+    except UnknownLocaleError:
+        english = code
+    names = {english.lower()}
+    for other in locales:
+        try:
+            names.add(Locale.parse(other.replace("-", "_")).languages.get(code.split("-")[0], english).lower())
+        except (UnknownLocaleError, ValueError):
+            continue
+    phrases = [f"{n} speakers" for n in sorted(names)] + [f"{n} speaking" for n in sorted(names)] + \
+        [f"{n} readers" for n in sorted(names)]
+    return f"{english} speakers", phrases
 
 
 _LEXICONS: dict[tuple[str, int], Lexicon] = {}

@@ -177,20 +177,18 @@ def _read_audience(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]],
                                 ("country",), (), m.start())
             (reading.constraints.exclusions if excluded(m.start()) else reading.audience).append(hint)
     # "exclude anyone who ordered in the last 14 days": a window inside an exclusion clause
+    purchase = workspace.role_event("purchase")
     for s, e in spans:
         clause = text[s:e]
-        if not re.search(r"(bought|ordered|purchased|buyers|customers who|compraron|pedido|gekauft|bestellt)",
-                         clause, re.I) or not workspace.event("order_placed"):
+        if purchase is None or not re.search(r"(bought|ordered|purchased|buyers|customers who|compraron|pedido|"
+                                             r"gekauft|bestellt)", clause, re.I):
             continue
         for d in extract_durations(clause):
             if d.role in {"window", ""} and d.days >= 1:
-                label = f"people who ordered in the last {int(d.days)} days"
-                if all(x.label != label and not (x.events == ("order_placed",) and "ordered" in x.label)
-                       for x in reading.constraints.exclusions):
+                rule = EventRule(event=purchase.name, window={"kind": "within_days", "days": int(d.days)})
+                if all(x.rule != rule for x in reading.constraints.exclusions):
                     reading.constraints.exclusions.append(AudienceHint(
-                        label, d.text, EventRule(event="order_placed", window={"kind": "within_days",
-                                                                              "days": int(d.days)}),
-                        (), ("order_placed",)))
+                        f"people who bought in the last {int(d.days)} days", d.text, rule, (), (purchase.name,)))
 
 
 _NUMBER = re.compile(r"\d+")

@@ -94,7 +94,8 @@ class Segments:
         return hints
 
     def _bought_hint(self) -> AudienceHint | None:
-        if not self.ws.event("order_placed"):
+        purchase = self.ws.role_event("purchase")
+        if purchase is None:
             return None
         if self.r.products:
             names = [self.ws.products_by_sku[s].name for s in self.r.products]
@@ -106,7 +107,7 @@ class Segments:
                                     value=list(self.r.categories) if len(self.r.categories) > 1
                                     else self.r.categories[0])]
             label = "people who bought " + " or ".join(c.replace("_", " ") for c in self.r.categories)
-        return AudienceHint(label, label, EventRule(event="order_placed", where=where), (), ("order_placed",))
+        return AudienceHint(label, label, EventRule(event=purchase.name, where=where), (), (purchase.name,))
 
     @staticmethod
     def _conflicts(hint: AudienceHint, rule: Rule) -> tuple[bool, bool]:

@@ -25,8 +25,9 @@ from copilot.planner.choices import OfferAndProduct
 from copilot.planner.copywriter import CopyContext, long_date, write_variants
 from copilot.planner.timeline import describe_recurring
 from copilot.planner.timing import Timing, sent_messages, total_hours
-from copilot.playbooks import MessageSpec, Playbook
+from copilot.playbooks import MessageSpec, Playbook, fit_playbook
 from copilot.workspace import Offer, Product, Workspace
+from copilot.workspace.roles import missing_role_text
 
 __all__ = ["Draft", "compose_plan"]
 
@@ -145,5 +146,18 @@ class _Composer(OfferAndProduct, Segments, Timing):
 
 def compose_plan(reading: BriefReading, playbook: Playbook, workspace: Workspace, *, now: datetime,
                  audience: AudienceStats | None = None) -> Draft:
-    """A plan for ``reading`` from ``playbook`` (or questions when it cannot be made honestly)."""
-    return _Composer(reading, playbook, workspace, now, audience).compose()
+    """A plan for ``reading`` from ``playbook`` (or questions when it cannot be made honestly).
+
+    The playbook speaks of roles; it is fitted to the workspace's own fields and events first. A
+    moment whose trigger needs a role the catalog lacks is a question naming what to map; a segment
+    that needs one is left out with a note.
+    """
+    fitted = fit_playbook(playbook, workspace)
+    if fitted.missing:
+        return Draft(None, [f"{playbook.name} needs {fitted.missing_text()}. Map it and ask again, or describe "
+                            "another moment."])
+    draft = _Composer(reading, fitted.book, workspace, now, audience).compose()
+    for name, lacking in fitted.dropped:
+        draft.notes.append(f"I left out the {name} segment: it needs "
+                           f"{'; '.join(missing_role_text(m) for m in lacking)}.")
+    return draft

@@ -2,6 +2,8 @@
 
 from copilot.playbooks.library import (
     PLAYBOOK_DIR,
+    FittedPlaybook,
+    fit_playbook,
     get_playbook,
     goal_key,
     load_playbooks,
@@ -27,6 +29,8 @@ from copilot.playbooks.schema import (
 
 __all__ = [
     "PLAYBOOK_DIR",
+    "FittedPlaybook",
+    "fit_playbook",
     "PLACEHOLDERS",
     "AudienceEntry",
     "CopyOverride",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,10 +12,11 @@ from pydantic import BaseModel, ValidationError
 
 from copilot.errors import PlannerError
 from copilot.playbooks.schema import Playbook, Vocabulary
-from copilot.workspace import format_loc
+from copilot.workspace import Workspace, format_loc
+from copilot.workspace.roles import ROLE_REF, missing_role_text, resolve_role_refs
 
 __all__ = ["PLAYBOOK_DIR", "load_playbooks", "load_vocabulary", "get_playbook", "goal_key", "stage_for_goal",
-           "playbook_for_goal"]
+           "playbook_for_goal", "FittedPlaybook", "fit_playbook"]
 
 PLAYBOOK_DIR = Path(__file__).resolve().parent
 _VOCABULARY = "_vocabulary.yaml"
@@ -84,3 +86,60 @@ def stage_for_goal(goal: str, stages: Iterable[str], folder: Path = PLAYBOOK_DIR
         return book.stage if book.stage in known else None
     key = goal_key(goal)
     return key if key in known else None
+
+
+@dataclass(frozen=True)
+class FittedPlaybook:
+    """A playbook with its roles ("@purchase") replaced by one workspace's own fields and events.
+
+    ``missing`` names what the moment itself needs and the catalog lacks (its trigger, waits,
+    exits): the moment cannot be planned until it is mapped. ``dropped`` holds the segments left
+    out for the same reason, with what each needs.
+    """
+
+    book: Playbook
+    missing: tuple[str, ...] = ()
+    dropped: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def missing_text(self) -> str:
+        return "; ".join(missing_role_text(m) for m in self.missing)
+
+
+_FITTED: dict[tuple[str, str], FittedPlaybook] = {}
+
+
+def fit_playbook(book: Playbook, workspace: Workspace) -> FittedPlaybook:
+    """``book`` for ``workspace``: roles resolved to the catalog's names; what cannot be resolved reported."""
+    key = (book.model_dump_json(), workspace.content_hash)
+    if key in _FITTED:
+        return _FITTED[key]
+    data = book.model_dump(mode="json")
+    trigger, missing = resolve_role_refs(data["trigger"], workspace)
+    data["trigger"] = trigger
+    data["events"] = [e for e in resolve_role_refs(data["events"], workspace)[0] if not str(e).startswith(ROLE_REF)]
+    lapse, _ = resolve_role_refs(data["lapse"], workspace)
+    data["lapse"] = {k: [n for n in v if not str(n).startswith(ROLE_REF)] if isinstance(v, list) else v
+                     for k, v in lapse.items()}
+    exclusions = []
+    for rule in data["suppression"]["exclusions"]:
+        resolved, lacking = resolve_role_refs(rule, workspace)
+        if not lacking:
+            exclusions.append(resolved)
+    data["suppression"]["exclusions"] = exclusions
+    segments, dropped = [], []
+    for seg in data["segments"]:
+        resolved, lacking = resolve_role_refs(seg, workspace)
+        if lacking:
+            dropped.append((seg["name"], tuple(sorted(lacking))))
+        else:
+            segments.append(resolved)
+    if not segments:  # a playbook needs a segment to validate; the caller asks instead of planning
+        segments = data["segments"][:1]
+        missing |= set(dropped[0][1]) if dropped else set()
+    data["segments"] = segments
+    fitted = FittedPlaybook(book=Playbook.model_validate(data), missing=tuple(sorted(missing)),
+                            dropped=tuple(dropped))
+    if len(_FITTED) > 256:
+        _FITTED.clear()
+    _FITTED[key] = fitted
+    return fitted

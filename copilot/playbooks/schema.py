@@ -182,9 +182,9 @@ class LapseSpec(_Strict):
 
     days: int | None = Field(default=None, ge=1, description="the playbook's own window; its 'N days' in the "
                                                               "segments' texts is rewritten with the brief's")
-    events: list[str] = Field(default_factory=lambda: ["order_placed"],
+    events: list[str] = Field(default_factory=lambda: ["@purchase"],
                               description="'last performed more than N days ago' conditions on these events")
-    fields: list[str] = Field(default_factory=lambda: ["last_order_at"],
+    fields: list[str] = Field(default_factory=lambda: ["@last_purchase_at"],
                               description="'more than N days ago' conditions on these contact fields")
 
 
@@ -302,11 +302,20 @@ class AudienceEntry(_Strict):
     rule: Rule
 
 
+class RiskyConcept(_Strict):
+    """A kind of data briefs may ask to target by ("income"): the catalog fields whose name or
+    description has one of ``match`` among its words, and the phrases that ask for them."""
+
+    match: list[str] = Field(min_length=1)
+    phrases: list[str] = Field(min_length=1)
+
+
 class Vocabulary(_Strict):
     """The brief reader's shared word lists (``_vocabulary.yaml``); playbooks carry their own."""
 
     audience: list[AudienceEntry]
-    risky: dict[str, list[str]] = Field(description="catalog field -> phrases that ask for it")
+    risky_concepts: list[RiskyConcept] = Field(default_factory=list,
+                                               description="sensitive kinds of data and how briefs ask for them")
     injection: list[str]
     channels: dict[str, list[str]]
     tones: dict[str, list[str]]

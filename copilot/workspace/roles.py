@@ -11,9 +11,16 @@ This module is the one list of roles; ``docs/workspace.md`` documents it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["Role", "ROLES", "FIELD_ROLES", "EVENT_ROLES", "role", "implied_event_role"]
+__all__ = ["Role", "ROLES", "FIELD_ROLES", "EVENT_ROLES", "role", "implied_event_role", "resolve_role_refs",
+           "role_refs", "missing_role_text", "ROLE_REF"]
+
+# In playbooks and shared vocabulary, "@role" stands for the catalog field or event that plays the
+# role; a rule's value may be "@top" / "@members" (a tier field's highest value / every value but
+# the lowest) or "@high" (a number field's cut-off named in its catalog ``thresholds``).
+ROLE_REF = "@"
+_VALUE_TOKENS = ("@top", "@members", "@high")
 
 
 @dataclass(frozen=True)
@@ -133,3 +140,76 @@ def implied_event_role(event_name: str) -> str | None:
     """The role an event named like Segment's spec or a common name plays ('Order Completed' -> purchase)."""
     key = "_".join(event_name.strip().lower().replace("-", " ").split())
     return _IMPLIED.get(key)
+
+
+def role_refs(data: Any) -> set[str]:
+    """Every role a playbook fragment refers to ("@purchase" -> "purchase")."""
+    if isinstance(data, dict):
+        return set().union(*(role_refs(v) for k, v in data.items() if k != "value"))
+    if isinstance(data, list):
+        return set().union(*(role_refs(v) for v in data)) if data else set()
+    if isinstance(data, str) and data.startswith(ROLE_REF) and data not in _VALUE_TOKENS and data[1:] in ROLES:
+        return {data[1:]}
+    return set()
+
+
+def resolve_role_refs(data: Any, workspace: Any) -> tuple[Any, set[str]]:
+    """``data`` with every "@role" replaced by the workspace's field or event name (and value tokens by
+    values), plus the roles (or "role:token") the workspace cannot fill. Nothing is guessed: a missing
+    role stays unresolved and is reported."""
+    missing: set[str] = set()
+
+    def name_of(ref: str) -> str:
+        role_name = ref[1:]
+        target = workspace.roles.get(role_name)
+        if target is None:
+            missing.add(role_name)
+            return ref
+        return target
+
+    def value_of(token: str, field_name: str) -> Any:
+        field = workspace.field(field_name)
+        if field is None:
+            return token
+        if token == "@top" and field.values:
+            return field.values[-1]
+        if token == "@members" and len(field.values) > 1:
+            return list(field.values[1:])
+        if token == "@high" and "high" in field.thresholds:
+            value = field.thresholds["high"]
+            return int(value) if field.type == "integer" and float(value).is_integer() else value
+        missing.add(f"{workspace.role_of(field_name) or field_name}:{token[1:]}")
+        return token
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: walk(v) for k, v in node.items() if k != "value"}
+            if "value" in node:
+                value = node["value"]
+                field = out.get("field") or out.get("property")
+                out["value"] = value_of(value, field) if isinstance(value, str) and value in _VALUE_TOKENS \
+                    and isinstance(field, str) else walk(value)
+            return out
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        if isinstance(node, str) and node.startswith(ROLE_REF) and node not in _VALUE_TOKENS and node[1:] in ROLES:
+            return name_of(node)
+        return node
+
+    return walk(data), missing
+
+
+def missing_role_text(missing: str) -> str:
+    """How to give the workspace a role (or a value a role needs), in words."""
+    role_name, _, token = missing.partition(":")
+    r = ROLES.get(role_name)
+    if r is None:
+        return missing
+    if token == "high":
+        return (f"which {r.meaning.removeprefix('how much ').removeprefix('how many ')} counts as high: give the "
+                f"{role_name} field a cut-off in catalog.yaml (thresholds: {{high: N}})")
+    if token in {"top", "members"}:
+        return f"the values of the {role_name} field, lowest first (values: [...] in catalog.yaml)"
+    kind = "field" if r.kind == "field" else "event"
+    return (f"the {kind} for {r.meaning} (mark the catalog {kind} that holds it with role: {role_name} in "
+            "catalog.yaml)")

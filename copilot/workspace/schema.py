@@ -84,6 +84,9 @@ class BrandFile(_Strict):
     locales: list[str] = ["en"]
     sender: Sender
     preference_center_url: str = Field(pattern=r"^https?://")
+    customer_words: list[str] = Field(default_factory=list, description="what the brand calls its customers "
+                                                                         "(runners, members, donors, guests)")
+    timezone: str = Field(default="UTC", description="IANA zone the brand plans in (dates start from today there)")
 
 
 class EmojiPolicy(_Strict):
@@ -302,6 +305,9 @@ class CatalogField(_Governed):
     values: list[str] = Field(default_factory=list, description="allowed values of an enum field")
     value_words: dict[str, list[str]] = Field(default_factory=dict,
                                               description="enum value -> the brand's words for people with it")
+    thresholds: dict[str, float] = Field(default_factory=dict,
+                                         description="named cut-offs of a number field, e.g. {high: 400}: what "
+                                                     "counts as a high value for this brand")
 
     @model_validator(mode="after")
     def _enum_values(self) -> CatalogField:

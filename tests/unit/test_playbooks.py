@@ -36,8 +36,23 @@ def test_library_covers_every_promised_moment() -> None:
     assert REQUIRED <= {b.id for b in load_playbooks()}
 
 
-def test_segments_use_only_catalog_fields_that_are_safe_to_target(demo_workspace: Workspace) -> None:
+def test_playbooks_name_roles_never_a_brands_fields_or_events() -> None:
+    from copilot.workspace.roles import ROLES
+
     for book in load_playbooks():
+        for seg in book.segments:
+            fields, events = rule_names(seg.rule)
+            for name in fields | events:
+                assert name.startswith("@") and name[1:] in ROLES, (book.id, seg.key, name)
+        assert all(e.startswith("@") for e in book.events), book.id
+        if book.trigger.entry_event:
+            assert book.trigger.entry_event.startswith("@"), book.id
+
+
+def test_fitted_to_the_demo_segments_use_only_catalog_fields_that_are_safe_to_target(demo_workspace: Workspace) -> None:
+    from copilot.playbooks import fit_playbook
+
+    for book in (fit_playbook(b, demo_workspace).book for b in load_playbooks()):
         for seg in book.segments:
             fields, events = rule_names(seg.rule)
             for name in fields:

@@ -61,12 +61,12 @@ def test_unknown_provenance_names_the_field_path(brand: Path) -> None:
     assert "bought_somewhere" in problem["message"]
 
 
-def test_offer_without_end_date_is_refused(brand: Path) -> None:
-    _edit(brand, "facts.yaml", lambda d: d["offers"][1].pop("ends"))
+def test_offer_without_terms_is_refused(brand: Path) -> None:
+    _edit(brand, "facts.yaml", lambda d: d["offers"][1].pop("terms"))
     with pytest.raises(WorkspaceError) as info:
         load_workspace(brand)
     problem = info.value.context["problems"][0]
-    assert (problem["file"], problem["path"]) == ("facts.yaml", "offers[1].ends")
+    assert (problem["file"], problem["path"]) == ("facts.yaml", "offers[1].terms")
     assert "required" in problem["message"].lower()
 
 
