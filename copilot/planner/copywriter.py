@@ -103,6 +103,8 @@ class CopyContext:
         simple = {
             "brand": ws.brand.name,
             "website": ws.brand.website.rstrip("/"),
+            # what the brand calls its customers ("runners", "members"), plural; "customers" when it says nothing
+            "customers": next((w for w in ws.brand.customer_words if w.endswith("s")), "customers"),
             "preference_center": ws.brand.preference_center_url,
             "segment_line": segment_line,
             "offer_sentence": offer_sentence(offer) if offer else "",
