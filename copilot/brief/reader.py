@@ -112,10 +112,10 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
     Raises BriefError for an empty or over-long brief. ``today`` resolves dates without a
     year and weekdays ("Friday"); it defaults to the workspace's reference date.
     """
-    from copilot.planner.clock import reference_now  # the planner owns the clock rules
+    from copilot.planner.clock import local_date, planning_now  # the planner owns the clock rules
 
     text = check_brief_text(text)
-    today = today or reference_now(workspace).date()
+    today = today or local_date(planning_now(workspace), workspace)
     lex = lexicon(workspace)
     tokens = tokenize(text, join_hyphens=True)
     hits = lex.matcher.find(text)

@@ -18,6 +18,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from copilot.cli._findings import print_findings
 from copilot.errors import CopilotError, NotFoundError
 from copilot.models import utcnow
 from copilot.planner.base import Planner, PlanRequest, PlanResult
-from copilot.planner.clock import reference_now
+from copilot.planner.clock import planning_now, reference_now
 from copilot.planner.factory import get_planner
 from copilot.planner.timeline import timeline
 from copilot.runtime import Runtime
@@ -48,7 +49,8 @@ BLOCKED_EXIT = 1
 NO_PLAN_EXIT = 3
 
 
-def _parse_now(value: str | None) -> datetime | None:
+def _parse_now(value: str | None, zone: str = "UTC") -> datetime | None:
+    """An ISO date or date-time; one without an offset is read in ``zone`` (the brand's, for plans)."""
     if value is None:
         return None
     try:
@@ -56,7 +58,12 @@ def _parse_now(value: str | None) -> datetime | None:
     except ValueError as exc:
         raise click.BadParameter(f"{value!r} is not an ISO date or date-time (e.g. 2026-11-20 or "
                                  "2026-11-20T09:00:00Z)", param_hint="--now") from exc
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    if when.tzinfo is None:
+        try:
+            when = when.replace(tzinfo=ZoneInfo(zone))
+        except (ZoneInfoNotFoundError, ValueError):
+            when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
 
 
 def _workspace_path(path: str) -> Path:
@@ -120,7 +127,7 @@ def _plan_and_store(text: str, workspace_dir: str | None, planner: Planner, now:
 def _plan_only(text: str, workspace: Workspace, planner: Planner, now: datetime | None, with_sizes: bool,
                why_not_stored: str) -> _Outcome:
     """Plan, then check the plan; sized on the database when there is one (nothing is stored)."""
-    result = asyncio.run(planner.plan(PlanRequest(brief=text, workspace=workspace, now=now or reference_now(workspace))))
+    result = asyncio.run(planner.plan(PlanRequest(brief=text, workspace=workspace, now=planning_now(workspace, now))))
     outcome = _Outcome(result, stored=why_not_stored)
     if result.plan is None:
         return outcome
@@ -218,8 +225,9 @@ def _human(outcome: _Outcome, workspace: Workspace) -> None:
                    "or the demo brand).")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (the plan schema) instead of text.")
 @click.option("--now", "now_text", metavar="ISO",
-              help="Plan as of this date or date-time (UTC). Default: the workspace's reference date, so the "
-                   "same brief always gives the same plan.")
+              help="Plan as of this date or date-time (without an offset: in the brand's time zone), so the "
+                   "same brief always gives the same plan; "
+                   "'reference' for the workspace's reference date. Default: now (COPILOT_NOW if set).")
 @click.option("--no-sizes", is_flag=True, help="Skip sizing segments on the database (and so storing the plan).")
 @click.option("--no-store", is_flag=True, help="Do not store the plan as a conversation (it is still checked).")
 @click.option("--user", "username", default="marketer", show_default=True,
@@ -228,8 +236,8 @@ def plan(brief: str, workspace_dir: str | None, as_json: bool, now_text: str | N
          no_store: bool, username: str) -> None:
     """Plan a campaign from BRIEF (use - to read it from stdin), check it and store it."""
     text = check_brief_text(sys.stdin.read() if brief == "-" else brief)
-    now = _parse_now(now_text)
     workspace = _workspace(workspace_dir)
+    now = reference_now(workspace) if now_text == "reference" else _parse_now(now_text, workspace.brand.timezone)
     planner = get_planner(get_settings())
     why_not = ("not stored (--no-store)" if no_store else "not stored (--no-sizes)" if no_sizes
                else _database_ready(get_settings()))

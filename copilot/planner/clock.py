@@ -1,19 +1,23 @@
-"""The planner's notion of "now" when the caller gives none: a date read from the workspace.
+"""The planner's notion of "now": today in the brand's time zone, unless the caller fixes a moment.
 
-Plans must be reproducible (same brief + same workspace -> byte-identical plan), so the
-offline planner never reads the wall clock. Without ``PlanRequest.now`` it plans as of the
-workspace's reference date: the latest offer start on or before the fact sheet's first
-calendar moment (2026-11-01 for the demo brand), i.e. the point where the fact sheet's
-offers and its upcoming moments are all current.
+Plans start from now (a plan made today never proposes a send in the past). For repeatable
+plans (tests, evals, demos) the caller fixes the moment: ``PlanRequest.now``, ``copilot plan
+--now ISO``, or ``COPILOT_NOW`` (an ISO date-time, or ``reference`` for the workspace's reference
+date: the latest offer start on or before the fact sheet's first calendar moment, the point
+where its offers and upcoming moments are all current).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copilot.workspace import Workspace
 
-__all__ = ["reference_now", "FALLBACK_DATE"]
+__all__ = ["reference_now", "planning_now", "local_date", "FALLBACK_DATE", "NOW_ENV"]
+
+NOW_ENV = "COPILOT_NOW"
 
 FALLBACK_DATE = date(2026, 1, 1)
 
@@ -30,3 +34,25 @@ def reference_now(workspace: Workspace) -> datetime:
     else:
         day = FALLBACK_DATE
     return datetime.combine(day, time(0, 0), tzinfo=UTC)
+
+
+def planning_now(workspace: Workspace, now: datetime | None = None) -> datetime:
+    """The moment a plan is made as: ``now`` if given, else COPILOT_NOW, else the wall clock (UTC)."""
+    if now is not None:
+        return now
+    fixed = os.environ.get(NOW_ENV, "").strip()
+    if fixed == "reference":
+        return reference_now(workspace)
+    if fixed:
+        when = datetime.fromisoformat(fixed)
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+def local_date(moment: datetime, workspace: Workspace) -> date:
+    """The calendar day ``moment`` falls on in the brand's time zone (brand.yaml ``timezone``)."""
+    try:
+        zone = ZoneInfo(workspace.brand.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return moment.astimezone(zone).date()

@@ -22,6 +22,7 @@ from copilot.plan import (
 from copilot.planner.audience import Segments
 from copilot.planner.base import AudienceStats
 from copilot.planner.choices import OfferAndProduct
+from copilot.planner.clock import local_date
 from copilot.planner.copywriter import CopyContext, long_date, write_variants
 from copilot.planner.timeline import describe_recurring
 from copilot.planner.timing import Timing, sent_messages, total_hours
@@ -44,7 +45,7 @@ class _Composer(OfferAndProduct, Segments, Timing):
     def __init__(self, reading: BriefReading, book: Playbook, ws: Workspace, now: datetime,
                  audience: AudienceStats | None) -> None:
         self.r, self.book, self.ws, self.now = reading, book, ws, now
-        self.today = now.date()
+        self.today = local_date(now, ws)
         self.audience = audience
         self.questions: list[str] = []
         self.notes: list[str] = []
@@ -55,7 +56,18 @@ class _Composer(OfferAndProduct, Segments, Timing):
         self._offer_note: int | None = None
 
     # -- the plan -----------------------------------------------------------------------------------
+    def _past_dates(self) -> list[str]:
+        """Questions for dates the brief names that have already passed (a plan never sends in the past)."""
+        c = self.r.constraints
+        named = [(c.send_on, "the send date"), (c.deadline, "the deadline"), (c.not_before, "the start date")]
+        return [f"{what.capitalize()} the brief names, {long_date(day)}, has already passed (today is "
+                f"{long_date(self.today)} in {self.ws.brand.timezone}). Which date should it be?"
+                for day, what in named if day is not None and day < self.today]
+
     def compose(self) -> Draft:
+        past = self._past_dates()
+        if past:
+            return Draft(None, past, self.notes)
         if not self.choose_product():
             return Draft(None, self.questions, self.notes)
         self.choose_offer()

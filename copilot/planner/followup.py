@@ -18,6 +18,7 @@ from copilot.brief import AudienceHint, BriefReading, normalize, read_brief
 from copilot.plan import Plan, SendStep, Variant
 from copilot.planner.audience import rule_names
 from copilot.planner.base import AudienceStats
+from copilot.planner.clock import local_date
 from copilot.planner.compose import Draft, compose_plan
 from copilot.planner.timing import keep_sends, sent_messages
 from copilot.playbooks import get_playbook, load_vocabulary
@@ -211,7 +212,7 @@ def revise(plan: Plan, message: str, workspace: Workspace, *, now: datetime,
     When the message changes nothing (an instruction the planner ignores, a tone it declines,
     words it does not understand) the previous plan comes back unchanged, with notes or a question.
     """
-    msg = read_brief(message, workspace, today=now.date())
+    msg = read_brief(message, workspace, today=local_date(now, workspace))
     drop_hints = [h for h in msg.audience if _in_drop_clause(message, h)]
     msg.audience = [h for h in msg.audience if h not in drop_hints]
     editing = bool(_DROP.search(message) or msg.constraints.exclusions)
@@ -221,7 +222,7 @@ def revise(plan: Plan, message: str, workspace: Workspace, *, now: datetime,
     questions: list[str] = []
     new = plan
     if _replans(msg, plan):
-        base = read_brief(plan.brief[-4000:], workspace, today=now.date())
+        base = read_brief(plan.brief[-4000:], workspace, today=local_date(now, workspace))
         merged = _merge(base, msg, plan)
         draft = compose_plan(merged, get_playbook(merged.goal or plan.goal), workspace, now=now, audience=audience)
         if draft.plan is None:

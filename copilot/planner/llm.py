@@ -37,7 +37,7 @@ from copilot.planner.answers import (
     response_format,
 )
 from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback, Usage
-from copilot.planner.clock import reference_now
+from copilot.planner.clock import local_date, planning_now
 from copilot.planner.context import (
     HistoryWindow,
     audience_context,
@@ -170,7 +170,7 @@ class _Run:
         self.notes: list[str] = []
         self._partial = ""
         self._counted: tuple[list[dict[str, str]], int] | None = None
-        self.today = (request.now or reference_now(self.workspace)).date().isoformat()
+        self.today = local_date(planning_now(self.workspace, request.now), self.workspace).isoformat()
 
     # ------------------------------------------------------------------ one call
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from copilot.brief import BriefReading, check_brief_text, read_brief
 from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback
 from copilot.planner.choices import unknown_product_text
-from copilot.planner.clock import reference_now
+from copilot.planner.clock import local_date, planning_now
 from copilot.planner.compose import Draft, compose_plan
 from copilot.planner.timeline import timeline
 from copilot.playbooks import get_playbook, load_playbooks
@@ -92,17 +92,17 @@ class OfflinePlanner(Planner):
 
         workspace = request.workspace
         text = check_brief_text(request.brief)
-        now = request.now or reference_now(workspace)
+        now = planning_now(workspace, request.now)
         if request.current_plan is not None:
             draft, reading = revise(request.current_plan, text, workspace, now=now, audience=request.audience)
             notes = honesty_notes(reading, workspace)
             return self._result(draft, reading, workspace, notes)
-        reading = read_brief(text, workspace, today=now.date())
+        reading = read_brief(text, workspace, today=local_date(now, workspace))
         earlier = [t.content for t in request.history if t.role == "user"]
         if reading.goal is None and earlier:
             # an answer to our question ("cart abandoners") completes the earlier brief
             combined = "\n".join([*earlier, text])[-4000:]
-            reading = read_brief(combined, workspace, today=now.date())
+            reading = read_brief(combined, workspace, today=local_date(now, workspace))
         notes = honesty_notes(reading, workspace)
         if reading.goal is None:
             if reading.unknown_products and not reading.products:
