@@ -189,6 +189,14 @@ class Hypothesis(_Model):
                     "unsubscribe_rate", "reactivation_rate", "review_rate"]
     expected_change: str = Field(description="direction and size, e.g. '+3 points vs the control'")
 
+    def sentence(self) -> str:
+        """The hypothesis in one English sentence, for people: 'lapsed, with two or more orders: remind
+        them what they liked; expect the reactivation rate +2 points vs lapsed one-time buyers'."""
+        metric = self.metric.replace("_", " ")
+        change = self.expected_change.strip()
+        said = metric.split()[0] in change.lower() or any(w in change.lower() for w in ("rate", "revenue", "%"))
+        return f"{self.attribute}: {self.tactic}; expect {change if said else f'the {metric} {change}'}"
+
 
 class FieldRationale(_Model):
     """Why using a field or event helps the recipient (the provenance guard reads this).

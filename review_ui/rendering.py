@@ -16,6 +16,8 @@ from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup, escape
 
+from copilot.text import count_of
+
 __all__ = ["TEMPLATES_DIR", "STATIC_DIR", "make_environment", "page", "is_htmx"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -64,7 +66,7 @@ def _nl2br(value: str | None) -> Markup:
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
-    env.filters.update(ago=_ago, when=_when, when_in=_when_in, nl2br=_nl2br, state_label=lambda s: STATE_LABELS.get(s, s),
+    env.filters.update(count=count_of, ago=_ago, when=_when, when_in=_when_in, nl2br=_nl2br, state_label=lambda s: STATE_LABELS.get(s, s),
                        short=lambda h: (h or "")[:10])
     env.globals["STATE_LABELS"] = STATE_LABELS
     return env

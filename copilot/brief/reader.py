@@ -323,6 +323,17 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
     if reading.lapse_days and "winback" in lex.books:
         scores["winback"] += STRONG  # "haven't bought in six months" names the moment by itself
         words["winback"].append(next(d.text for d in reading.durations if d.role == "lapse"))
+    # A sale read from what the brief says: news words ("sale", "new") with a discount or a date
+    # or period is an announcement, whether or not the brief says "announce".
+    # ("before the spring sale" names a deadline, not news)
+    deadlines = [(c.start, c.end) for c in by_kind["calendar"] + by_kind["offer"]
+                 if date_role(reading.text[max(0, c.start - 30):c.start], LANGUAGES) in {"deadline", "after"}]
+    news = [h for h in by_kind["goal"] if h.target == "announcement"
+            and not any(s <= h.start < e for s, e in deadlines)]
+    priced = any(o.kind in {"percent_off", "amount_off", "code", "named"} for o in reading.offers)
+    timed = bool(reading.dates or reading.moments or any(d.role in {"window", ""} for d in reading.durations))
+    if news and (priced or timed) and "announcement" in lex.books and not reading.lapse_days:
+        scores["announcement"] += EVENT
     named = [o for o in reading.offers if o.kind == "named"] + [m for m in reading.moments]
     if named and "announcement" in lex.books:
         scores["announcement"] += WEAK  # naming a sale or an event hints at announcing it

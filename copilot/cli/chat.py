@@ -18,6 +18,7 @@ from copilot.services import conversations as svc
 from copilot.services.users import get_user
 from copilot.services.workspaces import get_workspace_record
 from copilot.settings import get_settings
+from copilot.text import count_of
 
 __all__ = ["chat"]
 
@@ -42,7 +43,7 @@ def _echo_revision(runtime: Runtime, conversation_id: int, number: int | None) -
     sizes = {s["name"]: s.get("size") for s in (revision.sizing or {}).get("segments", [])}
     click.echo(f"revision {revision.number} ({revision.planner}): {plan.title} [{plan.goal}]")
     for seg in plan.segments:
-        size = f"{sizes[seg.name]:,} contacts" if sizes.get(seg.name) is not None else "size unknown"
+        size = count_of(sizes[seg.name], "contact") if sizes.get(seg.name) is not None else "size unknown"
         click.echo(f"  {seg.priority}. {seg.name}: {size}")
     for v in plan.variants:
         click.echo(f"  [{v.segment} / {v.message} / {v.key}] {v.subject}")

@@ -18,9 +18,9 @@ import sys
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,6 +40,7 @@ from copilot.services.checking import CheckedPlan, DatabaseAudience, check
 from copilot.services.users import get_user
 from copilot.services.workspaces import get_workspace_record
 from copilot.settings import Settings, get_settings
+from copilot.text import count_of
 from copilot.workspace import Workspace, demo_workspace_dir, load_workspace
 from guards import Finding, has_blocking
 
@@ -166,17 +167,18 @@ def _human(outcome: _Outcome, workspace: Workspace) -> None:
     sizes = {s["name"]: s["size"] for s in sizing.get("segments", [])}
     if "audience" in sizing:
         when = datetime.fromisoformat(sizing["now"])
-        line = f"{sizing['total']:,} of {sizing['audience']:,} contacts would get it (sized {when:%Y-%m-%d %H:%M} UTC)"
+        line = (f"{sizing['total']:,} of {count_of(sizing['audience'], 'contact')} would get it "
+                f"(sized {when:%Y-%m-%d %H:%M} UTC)")
     else:
         line = "; ".join(sizing.get("notes") or ["sizes unavailable"])
     echo("")
     echo(f"Segments ({line}):")
     for seg in plan.segments:
-        size = f"{sizes[seg.name]:,} contacts" if seg.name in sizes else "size unknown"
+        size = count_of(sizes[seg.name], "contact") if seg.name in sizes else "size unknown"
         echo(f"  {seg.priority}. {seg.name}: {size}")
         echo(f"     who: {describe_rule(seg.rule, workspace) or seg.description}")
         h = seg.hypothesis
-        echo(f"     hypothesis: {h.attribute} -> {h.tactic}; {h.metric.replace('_', ' ')} {h.expected_change}")
+        echo(f"     hypothesis: {h.sentence()}")
     echo("")
     echo("Trigger:")
     for line in timeline(plan.trigger):

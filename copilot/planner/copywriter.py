@@ -117,6 +117,8 @@ class CopyContext:
             "product_previous_price": (money(product.previous_price, ws.currency_of(product))
                                        if product and product.previous_price else ""),
             "product_url": product.url if product else "",
+            # where the email's call to action should land: the offer's page, else the product's, else home
+            "landing_url": (offer.url if offer and offer.url else product.url if product else ws.brand.website),
             "product_claim": _product_claim(ws, product),
             "product_line": (f"**{product.name}**, {money(product.price, ws.currency_of(product))}"
                              if product else ""),

@@ -63,7 +63,7 @@ def _reply(draft: Draft, reading: BriefReading, workspace: Workspace, notes: lis
                          f"({'ends ' + str(offer.ends) if offer.ends else 'no end date'}).")
         for seg in plan.segments:
             h = seg.hypothesis
-            lines.append(f"{seg.name}: {h.tactic} (watch {h.metric.replace('_', ' ')}: {h.expected_change}).")
+            lines.append(f"{seg.name}: {h.sentence()}.")
         if reading.alternatives:
             others = ", ".join(get_playbook(a).name.lower() for a in reading.alternatives)
             lines.append(f"The brief could also mean {others}; say so and I will switch.")

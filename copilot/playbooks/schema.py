@@ -38,10 +38,10 @@ PLACEHOLDERS = frozenset({
     "brand", "website", "preference_center", "segment_line",
     "offer_sentence", "offer_short", "offer_name", "offer_code", "offer_ends",
     "product_name", "product_price", "product_previous_price", "product_url", "product_line",
-    "product_claim", "category", "next_moment", "period", "period_adj", "sunset_date", "customers",
+    "product_claim", "category", "next_moment", "period", "period_adj", "sunset_date", "customers", "landing_url",
 })
 # Placeholders that always have a value, whatever the brief and the fact sheet say.
-ALWAYS = frozenset({"brand", "website", "preference_center", "period", "period_adj", "customers"})
+ALWAYS = frozenset({"brand", "website", "preference_center", "period", "period_adj", "customers", "landing_url"})
 PRODUCT_PLACEHOLDERS = frozenset({"product_name", "product_price", "product_url", "product_line", "category"})
 _PLACEHOLDER = re.compile(r"\[\[([a-z_]+(?::[a-z0-9_]+|~[a-z0-9 -]+)?)\]\]")
 _MERGE = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")

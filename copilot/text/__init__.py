@@ -36,6 +36,7 @@ from copilot.text.money import (
 from copilot.text.numbers import (
     FIGURE,
     Number,
+    count_of,
     find_numbers,
     numbers_in,
     parse_amount,
@@ -76,6 +77,7 @@ __all__ = [
     "find_introduced_codes",
     "find_money",
     "find_numbers",
+    "count_of",
     "find_percents",
     "find_relative_deadlines",
     "find_weekdays",

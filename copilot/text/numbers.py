@@ -13,7 +13,8 @@ from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbo
 from copilot.text.fold import fold, lowered
 from copilot.text.words import NUMBER_JOINERS, NUMBER_WORDS, alternation, canonical, languages
 
-__all__ = ["FIGURE", "FIGURE_SPACED", "Number", "find_numbers", "parse_amount", "parse_number", "spelled_number", "spells_number", "numbers_in"]
+__all__ = ["FIGURE", "FIGURE_SPACED", "Number", "find_numbers", "parse_amount", "parse_number", "spelled_number", "spells_number", "numbers_in",
+           "count_of"]
 
 _SPACES = "\u00a0\u202f "
 
@@ -133,3 +134,10 @@ def find_numbers(text: str, locale: str | tuple[str, ...] = "en", *, alone: bool
 def numbers_in(text: str, locale: str | tuple[str, ...] = "en") -> set[Decimal]:
     """The values of every number in ``text`` (normalized: 4.70 and 4.7 are one)."""
     return {n.value.normalize() for n in find_numbers(text, locale, alone=False)}
+
+
+def count_of(n: int | None, noun: str, plural: str | None = None) -> str:
+    """'1 contact', '2,140 contacts' (English, for people reading the plan: CLI, chat, review pages)."""
+    if n is None:
+        return f"an unknown number of {plural or noun + 's'}"
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

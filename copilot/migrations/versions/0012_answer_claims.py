@@ -21,8 +21,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "answer_claims",
-        sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id", ondelete="CASCADE"),
+        sa.Column("message_id", sa.Integer, sa.ForeignKey("messages.id"), primary_key=True),
+        sa.Column("conversation_id", sa.Integer, sa.ForeignKey("conversations.id"),
                   nullable=False),
         sa.Column("owner", sa.String(length=128), nullable=False),
         sa.Column("claimed_at", sa.DateTime(timezone=True), nullable=False),
