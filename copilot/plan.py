@@ -67,7 +67,8 @@ PLAN_SCHEMA_VERSION = "1"
 
 FieldOp = Literal[
     "eq", "ne", "lt", "lte", "gt", "gte", "in", "not_in", "contains",
-    "exists", "not_exists", "between", "older_than_days", "within_last_days",
+    "exists", "not_exists", "between", "older_than_days", "within_last_days", "within_next_days",
+    "anniversary_within_days",
 ]
 CountOp = Literal["at_least", "at_most", "exactly"]
 Scalar = Union[str, int, float, bool]
@@ -130,7 +131,9 @@ class FieldRule(_Model):
     """A comparison on a contact field from the catalog.
 
     ``between`` takes ``[low, high]`` inclusive; ``older_than_days`` / ``within_last_days``
-    compare a date field with now minus ``value`` days.
+    compare a date field with now minus ``value`` days; ``within_next_days``: the date falls
+    between now and ``value`` days ahead (a renewal, a trial's end); ``anniversary_within_days``:
+    its month and day come round within ``value`` days (0: today), whatever the year (birthdays).
     """
 
     type: Literal["field"] = "field"
@@ -260,10 +263,12 @@ class Trigger(_Model):
     event: ``entry_event`` starts a journey per contact (``match_property`` keys it, e.g.
     the cart id, so waits look for the same cart). schedule: a one-off send at ``send_at``
     (``recipient_local_time`` sends at that wall-clock time in each recipient's zone).
-    recurring: ``cron`` (five fields) in ``timezone``.
+    recurring: ``cron`` (five fields) in ``timezone``. date: each contact enters
+    ``offset_days`` from their ``date_field`` (every year with ``every_year``) at ``send_time``
+    local. threshold: a contact enters once when ``condition`` starts to hold, at ``send_time``.
     """
 
-    kind: Literal["event", "schedule", "recurring"]
+    kind: Literal["event", "schedule", "recurring", "date", "threshold"]
     entry_event: str | None = None
     entry_filter: list[PropertyFilter] = []
     match_property: str | None = None
@@ -273,6 +278,13 @@ class Trigger(_Model):
     recipient_local_time: bool = False
     cron: str | None = Field(default=None, pattern=r"^\S+ \S+ \S+ \S+ \S+$")
     timezone: str = "UTC"
+    date_field: str | None = Field(default=None, description="date: the contact field the send is timed against")
+    offset_days: int = Field(default=0, ge=-366, le=366, description="date: days from the date (-7: a week before)")
+    every_year: bool = Field(default=False, description="date: the date's month and day, each year (birthdays)")
+    send_time: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$",
+                                  description="date / threshold: the local time of day contacts are sent to")
+    condition: Rule | None = Field(default=None, description="threshold: contacts enter once this starts to hold "
+                                                             "(e.g. points balance at least 500)")
     steps: list[Step] = Field(min_length=1)
     exit_conditions: list[ExitCondition] = []
 
@@ -284,6 +296,10 @@ class Trigger(_Model):
             raise ValueError("a schedule trigger needs send_at")
         if self.kind == "recurring" and not self.cron:
             raise ValueError("a recurring trigger needs cron")
+        if self.kind == "date" and not self.date_field:
+            raise ValueError("a date trigger needs date_field")
+        if self.kind == "threshold" and self.condition is None:
+            raise ValueError("a threshold trigger needs condition")
         if self.reentry == "after_days" and self.reentry_days is None:
             raise ValueError("reentry after_days needs reentry_days")
         return self

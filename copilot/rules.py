@@ -35,13 +35,14 @@ OPS_BY_TYPE: dict[str, frozenset[str]] = {
     "integer": _EQUALITY | _ORDER,
     "number": _EQUALITY | _ORDER,
     "boolean": frozenset({"eq", "ne", "exists", "not_exists"}),
-    "date": _EQUALITY | _ORDER | {"older_than_days", "within_last_days"},
-    "datetime": frozenset({"exists", "not_exists"}) | _ORDER | {"older_than_days", "within_last_days"},
+    "date": _EQUALITY | _ORDER | {"older_than_days", "within_last_days", "within_next_days", "anniversary_within_days"},
+    "datetime": frozenset({"exists", "not_exists"}) | _ORDER | {"older_than_days", "within_last_days",
+                                                               "within_next_days", "anniversary_within_days"},
     "list": frozenset({"contains", "exists", "not_exists"}),
 }
 LIST_OPS = frozenset({"in", "not_in"})
 NO_VALUE_OPS = frozenset({"exists", "not_exists"})
-DAYS_OPS = frozenset({"older_than_days", "within_last_days"})
+DAYS_OPS = frozenset({"older_than_days", "within_last_days", "within_next_days", "anniversary_within_days"})
 
 
 def walk_rule(rule: Rule, path: str) -> Iterator[tuple[str, Rule]]:

@@ -309,6 +309,16 @@ class _Checker:
                      "naive_datetime")
         if t.kind == "recurring" and t.cron:
             self.cron(t.cron)
+        if t.kind == "date" and t.date_field:
+            f = self.ws.field(t.date_field)
+            if f is None:
+                self.add("trigger.date_field", f"unknown field {t.date_field!r}: not in the workspace catalog"
+                         f"{_suggest(t.date_field, self.ws.fields_by_name)}", "unknown_field")
+            elif f.type not in {"date", "datetime"}:
+                self.add("trigger.date_field", f"{t.date_field!r} is a {f.type} field; a date trigger needs a date "
+                         "or datetime field", "bad_type")
+        if t.kind == "threshold" and t.condition is not None:
+            self.rule(t.condition, "trigger.condition")
         messages = {v.message for v in self.plan.variants}
         sends = 0
         for here, step in iter_steps(t.steps):

@@ -61,6 +61,21 @@ class Segments:
     """Mixin of the composer (state in copilot.planner.compose._Composer): who gets the plan."""
 
     # -- segments -----------------------------------------------------------------------------------
+    ENTRY_WINDOW_DAYS = 30  # a date moment's segments are sized on who enters in the next month
+
+    def entry_rule(self) -> Rule | None:
+        """Who enters a date or threshold moment soon, as a rule each segment carries (so its size
+        is who would get it in the next month, or who meets the threshold now)."""
+        spec = self.book.trigger
+        if spec.kind == "threshold":
+            return self.threshold_condition()  # type: ignore[attr-defined]
+        if spec.kind != "date" or not spec.date_field:
+            return None
+        if spec.every_year:
+            return FieldRule(field=spec.date_field, op="anniversary_within_days", value=self.ENTRY_WINDOW_DAYS)
+        lead = max(0, -self.entry_offset())  # type: ignore[attr-defined]
+        return FieldRule(field=spec.date_field, op="within_next_days", value=self.ENTRY_WINDOW_DAYS + lead)
+
     def _usable(self, rule: Rule) -> str | None:
         fields, events = rule_names(rule)
         for f in sorted(fields):
@@ -210,9 +225,10 @@ class Segments:
                     extra.append(hint)
             else:
                 combined = rule
-                if extra:
+                entry = self.entry_rule()
+                if extra or entry is not None:
                     inner = list(rule.rules) if isinstance(rule, AllRule) else [rule]
-                    combined = AllRule(rules=[h.rule for h in extra] + inner)
+                    combined = AllRule(rules=[h.rule for h in extra] + inner + ([entry] if entry else []))
                 description = self._lapsed(spec.description) + (
                     f" (only {', '.join(h.label for h in extra)})" if extra else "")
                 out.append((Segment(name=spec.name, priority=len(out) + 1, description=description, rule=combined,

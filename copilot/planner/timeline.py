@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from copilot.plan import BranchStep, DelayStep, SendStep, Step, Trigger, WaitStep
 
-__all__ = ["DAY_NAMES", "describe_cron", "describe_recurring", "timeline", "span"]
+__all__ = ["DAY_NAMES", "describe_cron", "describe_recurring", "describe_entry", "timeline", "span"]
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -80,6 +80,22 @@ def _walk(steps: list[Step], offset: float, depth: int, out: list[str]) -> float
     return offset
 
 
+def describe_entry(trigger: Trigger) -> str:
+    """How a contact enters a date or threshold trigger, in words."""
+    at = f" at {trigger.send_time or '09:00'} in each recipient's local time"
+    if trigger.kind == "threshold":
+        from copilot.segments import describe_rule
+
+        return (f"a contact enters once, on the first day they are among "  # type: ignore[arg-type]
+                f"{describe_rule(trigger.condition, None)}{at}")
+    name = (trigger.date_field or "?").replace("_", " ")
+    days = abs(trigger.offset_days)
+    when = ("on" if trigger.offset_days == 0 else
+            f"{days} day{'s' if days != 1 else ''} {'before' if trigger.offset_days < 0 else 'after'}")
+    yearly = " each year" if trigger.every_year else ""
+    return f"each contact enters {when} their {name}{yearly}{at}"
+
+
 def timeline(trigger: Trigger) -> list[str]:
     """One line per step, with the time since entry of every send."""
     out: list[str] = []
@@ -93,6 +109,8 @@ def timeline(trigger: Trigger) -> list[str]:
     elif trigger.kind == "schedule" and trigger.send_at:
         zone = "each recipient's local time" if trigger.recipient_local_time else trigger.timezone
         out.append(f"starts {trigger.send_at:%Y-%m-%d} at {trigger.send_at:%H:%M} ({zone})")
+    elif trigger.kind in {"date", "threshold"}:
+        out.append(describe_entry(trigger))
     else:
         out.append(f"repeats {describe_recurring(trigger)}")
     _walk(list(trigger.steps), 0.0, 1, out)

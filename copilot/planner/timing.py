@@ -9,7 +9,9 @@ from pydantic import TypeAdapter
 
 from copilot.plan import (
     DelayStep,
+    FieldRule,
     PropertyFilter,
+    Rule,
     SendStep,
     Step,
     Trigger,
@@ -101,6 +103,8 @@ class Timing:
                     entry_filter.append(PropertyFilter(
                         property="category", op="in" if len(self.r.categories) > 1 else "eq",
                         value=list(self.r.categories) if len(self.r.categories) > 1 else self.r.categories[0]))
+        if kind in {"date", "threshold"}:
+            return self._entry_trigger(steps), steps, None
         trigger = Trigger(
             kind=kind, entry_event=spec.entry_event if kind == "event" else None,
             entry_filter=entry_filter if kind == "event" else [],
@@ -111,6 +115,38 @@ class Timing:
             steps=steps, exit_conditions=list(spec.exit_conditions),
         )
         return trigger, steps, send_at
+
+    def entry_offset(self) -> int:
+        """A date moment's days from the date: the brief's "7 days before" / "3 days after", else the playbook's."""
+        for d in self.r.durations:
+            if d.role == "before" and d.days >= 1:
+                return -int(round(d.days))
+            if d.role == "delay" and d.days >= 1:
+                return int(round(d.days))
+        return self.book.trigger.offset_days
+
+    def threshold_condition(self) -> Rule | None:
+        """A threshold moment's rule, with the brief's number ("reaches 500 points") as its value."""
+        condition = self.book.trigger.condition
+        if not isinstance(condition, FieldRule):
+            return condition
+        said = [n.value for n in self.r.numbers if n.kind == "number" and n.value >= 1
+                and not any(d.start <= n.start < d.start + len(d.text) for d in self.r.durations)]
+        if said:
+            value = int(said[0]) if said[0] == int(said[0]) else float(said[0])
+            return condition.model_copy(update={"value": value})
+        return condition
+
+    def _entry_trigger(self, steps: list[Step]) -> Trigger:
+        """A date or threshold trigger: contacts enter on their own day, at the local send time."""
+        spec = self.book.trigger
+        send_time = self.r.constraints.send_time or f"{spec.send_hour:02d}:00"
+        if spec.kind == "date":
+            return Trigger(kind="date", date_field=spec.date_field, offset_days=self.entry_offset(),
+                           every_year=spec.every_year, send_time=send_time, recipient_local_time=True,
+                           steps=steps, exit_conditions=list(spec.exit_conditions))
+        return Trigger(kind="threshold", condition=self.threshold_condition(), send_time=send_time,
+                       recipient_local_time=True, steps=steps, exit_conditions=list(spec.exit_conditions))
 
     def _cron(self, default: str | None, send_hour: int) -> str:
         """The brief's cadence, day and time over the playbook's default (monthly on the 1st at 9:00)."""

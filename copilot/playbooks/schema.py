@@ -142,7 +142,7 @@ class SegmentSpec(_Strict):
 
 
 class TriggerSpec(_Strict):
-    kind: Literal["event", "schedule", "recurring"]
+    kind: Literal["event", "schedule", "recurring", "date", "threshold"]
     entry_event: str | None = None
     entry_filter: list[PropertyFilter] = []
     match_property: str | None = None
@@ -150,6 +150,11 @@ class TriggerSpec(_Strict):
     reentry_days: int | None = Field(default=None, ge=1)
     cron: str | None = None
     send_hour: int = Field(default=10, ge=0, le=23, description="local hour for scheduled sends")
+    date_field: str | None = Field(default=None, description="date: the role of the date field ('@renewal_at')")
+    offset_days: int = Field(default=0, description="date: days from the date; a brief's 'N days before' replaces it")
+    every_year: bool = False
+    condition: Rule | None = Field(default=None, description="threshold: the rule whose start enters a contact; "
+                                                             "a number in the brief ('reaches 500') replaces its value")
     steps: list[Step] = Field(min_length=1)
     exit_conditions: list[ExitCondition] = []
 
@@ -157,6 +162,10 @@ class TriggerSpec(_Strict):
     def _kind(self) -> TriggerSpec:
         if self.kind == "event" and not self.entry_event:
             raise ValueError("an event playbook needs entry_event")
+        if self.kind == "date" and not self.date_field:
+            raise ValueError("a date playbook needs date_field")
+        if self.kind == "threshold" and self.condition is None:
+            raise ValueError("a threshold playbook needs condition")
         if self.kind == "recurring" and not self.cron:
             raise ValueError("a recurring playbook needs cron")
         return self

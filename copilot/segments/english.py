@@ -43,6 +43,7 @@ _FIELD_OPS = {
     "in": "{label} in {value}", "not_in": "{label} not in {value}", "contains": "{label} containing {value}",
     "exists": "a {label}", "not_exists": "no {label}", "between": "{label} between {value}",
     "older_than_days": "{label} more than {value} days ago", "within_last_days": "{label} in the last {value} days",
+    "within_next_days": "{label} in the next {value} days", "anniversary_within_days": "{label} coming round in the next {value} days",
 }
 _PROP_OPS = {
     "eq": "{label} {value}", "ne": "{label} other than {value}", "lt": "{label} below {value}",
@@ -113,7 +114,10 @@ def _event(rule: EventRule, negated: bool) -> str:
 def describe_clause(rule: Rule, workspace: Workspace | None = None, *, negated: bool = False) -> str:
     """One rule as a clause that follows "contacts who"."""
     if isinstance(rule, FieldRule):
-        text = _FIELD_OPS[rule.op].format(label=_label(rule.field), value=_value(rule.value))
+        if rule.op == "anniversary_within_days" and rule.value in (0, "0"):
+            text = f"{_label(rule.field)} today"
+        else:
+            text = _FIELD_OPS[rule.op].format(label=_label(rule.field), value=_value(rule.value))
         return f"do not have {text}" if negated else f"have {text}"
     if isinstance(rule, EventRule):
         return _event(rule, negated)

