@@ -1,6 +1,7 @@
 """Assertion types for eval suites, registered by name in ``ASSERTIONS``."""
 
 from evals.assertions import (  # noqa: F401  (importing a module registers its types)
+    brand_checks,
     budget_checks,
     copy_checks,
     plan_checks,

@@ -67,6 +67,8 @@ class AssertionType:
     needs: tuple[str, ...] = ()  # "value", "max", "path", "range" (min or max)
     default_threshold: float = 1.0
     doc: str = field(default="")
+    validate: Callable[[AssertionSpec], str | None] | None = None  # the type's own check of its value
+
 
     def check_spec(self, spec: AssertionSpec) -> str | None:
         """A problem with the spec's parameters, or None."""
@@ -80,17 +82,18 @@ class AssertionType:
             return "needs 'min' and/or 'max'"
         if spec.min is not None and spec.max is not None and spec.min > spec.max:
             return f"min {spec.min} is above max {spec.max}"
-        return None
+        return self.validate(spec) if self.validate is not None else None
 
 
 ASSERTIONS: dict[str, AssertionType] = {}
 
 
-def assertion(name: str, *, needs: tuple[str, ...] = (), default_threshold: float = 1.0) -> Callable[[Check], Check]:
+def assertion(name: str, *, needs: tuple[str, ...] = (), default_threshold: float = 1.0,
+              validate: Callable[[AssertionSpec], str | None] | None = None) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         first_paragraph = " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
         ASSERTIONS[name] = AssertionType(name=name, check=fn, needs=needs, default_threshold=default_threshold,
-                                         doc=first_paragraph)
+                                         doc=first_paragraph, validate=validate)
         return fn
 
     return register

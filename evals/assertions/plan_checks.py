@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from copilot.plan import Plan
@@ -191,20 +191,40 @@ def error(spec: AssertionSpec, scope: Scope) -> Outcome:
     return Outcome(0, f"raised {err.type}: {err.message}; expected {' or '.join(wanted)}")
 
 
-def _offer_phrases(offer: Any) -> list[tuple[str, list[str]]]:
-    """What the copy must state for an offer: each item is (what, accepted spellings)."""
-    out: list[tuple[str, list[str]]] = []
+def _says(text: str, spellings: Iterable[str]) -> bool:
+    """Does the text hold one of the spellings, not as part of a longer figure ("5%" is not in "15%")?"""
+    return any(re.search(r"(?<![\d.,])" + re.escape(s.lower()) + r"(?![\d])", text) for s in spellings)
+
+
+def _offer_statements(offer: Any, workspace: Any) -> list[tuple[str, Callable[[str], bool]]]:
+    """What the copy must state for an offer, each as (what, test of the copy), in any of the brand's
+    languages and its currency: "15%", "15 %", "15 percent"; "$30", "30 €", "£15.00", "CA$25", "25 $";
+    "free shipping", "envío gratis", "livraison offerte"; and the code, as written in the fact sheet."""
+    from copilot.text.money import currency_symbols, find_money, find_percents
+    from copilot.text.offers import find_free_shipping
+
+    langs = tuple(dict.fromkeys(["en", *workspace.brand.locales]))
+    out: list[tuple[str, Callable[[str], bool]]] = []
     value = offer.value
     if offer.kind == "percent_off" and value is not None:
         v = f"{value:g}"
-        out.append(("the percentage", [f"{v}%", f"{v} %", f"{v} percent", f"{v} por ciento", f"{v} prozent"]))
+        words = [f"{v}%", f"{v} %", f"{v}\u00a0%", f"{v}\u202f%", f"{v} percent", f"{v} por ciento", f"{v} prozent",
+                 f"{v} pour cent"]
+        out.append(("the percentage", lambda text: any(p.value == value for p in find_percents(text, langs))
+                    or _says(text, words)))
     elif offer.kind == "amount_off" and value is not None:
-        v = f"{value:g}"
-        out.append(("the amount", [f"${v}", f"{v} usd", f"usd {v}", f"{v}$", f"{v} $", f"$ {v}", f"{value:.2f}"]))
+        currency = workspace.brand.currency
+        units = [u for u, code in currency_symbols(langs, (currency,)).items() if code == currency]
+        figures = {f"{value:g}", f"{value:.2f}", f"{value:.2f}".replace(".", ",")}
+        spelled = {f"{a}{sep}{b}" for f in figures for u in units for a, b in ((u, f), (f, u)) for sep in ("", " ")}
+        out.append(("the amount", lambda text: any(m.amount == value and m.currency == currency
+                                                   for m in find_money(text, langs, currencies=(currency,)))
+                    or _says(text, spelled)))
     elif offer.kind == "free_shipping":
-        out.append(("free shipping", ["free shipping", "free standard shipping", "envío gratis", "kostenloser versand"]))
+        out.append(("free shipping", lambda text: bool(find_free_shipping(text, langs))))
     if getattr(offer, "code", None):
-        out.append(("the code", [offer.code]))
+        code = offer.code.lower()
+        out.append(("the code", lambda text: code in text))
     return out
 
 
@@ -224,11 +244,11 @@ def offer_in_copy(spec: AssertionSpec, scope: Scope) -> Outcome:
     renders = _first_contact_renders(scope, spec.segment)
     if not renders:
         return Outcome(0, "no rendered variant to check")
-    needed = _offer_phrases(offer)
+    needed = _offer_statements(offer, scope.workspace)
     bad = []
     for r in renders:
         copy = "\n".join((r.subject, r.preheader, r.text, r.cta_text)).lower()
-        missing = [what for what, spellings in needed if not any(s.lower() in copy for s in spellings)]
+        missing = [what for what, states in needed if not states(copy)]
         if missing:
             bad.append(f"{r.segment}/{r.variant} lacks {' and '.join(missing)}")
     score = (len(renders) - len(bad)) / len(renders)
