@@ -27,6 +27,7 @@ from copilot.planner.copywriter import CopyContext, long_date, write_variants
 from copilot.planner.timeline import describe_recurring
 from copilot.planner.timing import Timing, sent_messages, total_hours
 from copilot.playbooks import MessageSpec, Playbook, fit_playbook
+from copilot.playbooks.catalogs import catalog_languages
 from copilot.workspace import Offer, Product, Workspace
 from copilot.workspace.roles import missing_role_text
 
@@ -93,7 +94,9 @@ class _Composer(OfferAndProduct, Segments, Timing):
                               self.r.constraints.recurrence or "", "month"))
         personalizable = {f.name for f in self.ws.catalog.fields
                           if "personalization" in f.allowed_uses and risk_reason(self.ws, f.name) is None}
-        variants = write_variants(self.book, [(s.name, spec) for s, spec in pairs], messages, ctx, personalizable)
+        variants = write_variants(self.book, [(s.name, spec) for s, spec in pairs], messages, ctx, personalizable,
+                                  self._locales())
+        self._locale_note(ctx.missing)
         offer_used = self.offer is not None and any(
             self.offer.terms.strip() in v.body or (self.offer.code and self.offer.code in v.body) for v in variants)
         if self.offer and not offer_used and self._offer_note is not None:
@@ -105,6 +108,33 @@ class _Composer(OfferAndProduct, Segments, Timing):
             send_window=self._window(trigger, steps, send_at, offer_used),
         )
         return Draft(plan, self.questions, self.notes, narrowed)
+
+    def _locales(self) -> list[str]:
+        """The brand's languages the plan writes copy in: its default, then every other it lists that the
+        playbooks' copy has been translated into (the rest read the default language, and a note says so)."""
+        brand = self.ws.brand
+        have = set(catalog_languages())
+        out = [brand.default_locale]
+        for locale in brand.locales:
+            lang = locale.replace("-", "_").split("_")[0].lower()
+            if locale in out:
+                continue
+            if lang in have or lang == "en":
+                out.append(locale)
+            else:
+                self.notes.append(f"Readers of {locale} get the {brand.default_locale} copy: the playbooks have no "
+                                  f"{locale} copy yet.")
+        return out
+
+    def _locale_note(self, missing: set[str]) -> None:
+        """One note for what stayed untranslated, per language (never one per variant)."""
+        by_locale: dict[str, set[str]] = {}
+        for item in missing:
+            locale, _, what = item.partition(": ")
+            by_locale.setdefault(locale, set()).add(what)
+        for locale, whats in sorted(by_locale.items()):
+            self.notes.append(f"The {locale} copy keeps {', '.join(sorted(whats))} in "
+                              f"{self.ws.brand.default_locale}: facts.yaml has no {locale} translation for it.")
 
     def _title(self) -> str:
         parts = [self.book.name]

@@ -14,47 +14,82 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_currency
+
 from copilot.plan import PROSE_FIELD_NAMES, MergeField, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
+from copilot.playbooks.catalogs import translate
 from copilot.workspace import CalendarDate, Offer, Product, Workspace
 
-__all__ = ["CopyContext", "money", "long_date", "offer_short", "offer_sentence", "write_variants"]
+__all__ = ["CopyContext", "money", "long_date", "localized", "offer_short", "offer_sentence", "write_variants"]
 
 _PLACEHOLDER = re.compile(r"\[\[([a-z_]+(?::[a-z0-9_]+|~[a-z0-9 -]+)?)\]\]")
 _MERGE = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 
-def money(amount: Decimal, currency: str) -> str:
-    """$140, $14.50, €38 (the fact sheet's number, unrounded)."""
+def _english(locale: str) -> bool:
+    return locale.replace("-", "_").split("_")[0].lower() == "en"
+
+
+def money(amount: Decimal, currency: str, locale: str = "en") -> str:
+    """$140, $14.50, €38 (the fact sheet's number, unrounded); '140 €' / '14,50 $' as other locales write it."""
+    if not _english(locale):
+        loc = Locale.parse(locale.replace("-", "_"))
+        pattern = loc.currency_formats["standard"].pattern
+        if amount == amount.to_integral_value():
+            pattern = pattern.replace(".00", "")  # whole amounts without decimals, as the fact sheet has them
+        return format_currency(amount, currency, format=pattern, locale=loc, currency_digits=False)
     text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
     symbol = _SYMBOLS.get(currency)
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
-def long_date(day: date) -> str:
+def long_date(day: date, locale: str = "en") -> str:
+    if not _english(locale):
+        return format_date(day, format="long", locale=locale.replace("-", "_"))
     return f"{day:%B} {day.day}, {day.year}"
 
 
-def offer_short(offer: Offer, currency: str) -> str:
-    if offer.kind == "percent_off" and offer.value is not None:
-        return f"{offer.value.normalize():f}% off"
-    if offer.kind == "amount_off" and offer.value is not None:
-        return f"{money(offer.value, currency)} off"
-    if offer.kind == "free_shipping":
-        return "Free shipping"
-    if offer.kind == "early_access":
-        return "Early access"
-    return offer.name
+def localized(item: object, key: str, locale: str, missing: set[str] | None = None) -> str:
+    """A fact's text (``key``) in ``locale`` from its ``translations``; English (noted in ``missing``) without one."""
+    text = str(getattr(item, key))
+    if _english(locale):
+        return text
+    lang = locale.replace("-", "_").split("_")[0].lower()
+    translations = getattr(item, "translations", {}) or {}
+    found = (translations.get(locale) or translations.get(lang) or {}).get(key)
+    if found:
+        return str(found)
+    if missing is not None:
+        missing.add(f"the {key} of {getattr(item, 'name', None) or getattr(item, 'id', '')}")
+    return text
 
 
-def offer_sentence(offer: Offer) -> str:
-    """The offer exactly as the fact sheet states it: name, terms, code, end date."""
-    text = f"**{offer.name}:** {offer.terms.strip()}"
-    if offer.code and offer.code not in offer.terms:
-        text += f" Use code **{offer.code}** at checkout."
-    if offer.ends is not None and long_date(offer.ends) not in offer.terms:
-        text += f" Valid until {long_date(offer.ends)}."
+def offer_short(offer: Offer, currency: str, locale: str = "en") -> str:
+    words = {"percent_off": "{value}% off", "amount_off": "{value} off", "free_shipping": "Free shipping",
+             "early_access": "Early access"}
+    if offer.kind not in words or (offer.kind in {"percent_off", "amount_off"} and offer.value is None):
+        return localized(offer, "name", locale)
+    value = (f"{offer.value.normalize():f}" if offer.kind == "percent_off" and offer.value is not None
+             else money(offer.value, currency, locale) if offer.value is not None else "")
+    pattern = words[offer.kind]
+    return (translate(pattern, locale) or pattern).format(value=value)
+
+
+def offer_sentence(offer: Offer, locale: str = "en", missing: set[str] | None = None) -> str:
+    """The offer exactly as the fact sheet states it (in ``locale`` from its translations): name, terms,
+    code, end date."""
+    terms = localized(offer, "terms", locale, missing).strip()
+    text = f"**{localized(offer, 'name', locale, missing)}:** {terms}"
+    if offer.code and offer.code not in terms:
+        pattern = "Use code **{code}** at checkout."
+        text += " " + (translate(pattern, locale) or pattern).format(code=offer.code)
+    if offer.ends is not None and long_date(offer.ends, locale) not in terms:
+        pattern = "Valid until {date}."
+        text += " " + (translate(pattern, locale) or pattern).format(date=long_date(offer.ends, locale))
     return text
 
 
@@ -78,6 +113,16 @@ class CopyContext:
     offer_messages: set[str] = field(default_factory=set)
     tones: tuple[str, ...] = ()
     period: str = "month"  # a recurring send's cadence: week, fortnight or month ("This week at ...")
+    locale: str = "en"  # the language this copy is written in
+    missing: set[str] = field(default_factory=set)  # what had no translation into ``locale``
+
+    def t(self, text: str) -> str:
+        """A playbook's copy string in this copy's language (English, noted as missing, without one)."""
+        found = translate(text, self.locale)
+        if found is None:
+            self.missing.add("some of the playbook's copy")
+            return text
+        return found
 
     def _next_moment(self) -> str:
         after = self.send_date or date.min
@@ -86,19 +131,22 @@ class CopyContext:
         if not upcoming:
             return ""
         c = upcoming[0]
-        when = long_date(c.starts) if c.ends is None else (
-            f"{c.starts:%B} {c.starts.day} to {long_date(c.ends)}")
-        return f"{c.name}, {when}"
+        when = long_date(c.starts, self.locale) if c.ends is None else (
+            f"{long_date(c.starts, self.locale)} – {long_date(c.ends, self.locale)}")
+        return f"{localized(c, 'name', self.locale, self.missing)}, {when}"
 
     def value(self, name: str, segment_line: str) -> str:
-        ws, offer, product = self.workspace, self.offer, self.product
+        ws, offer, product, loc, missing = self.workspace, self.offer, self.product, self.locale, self.missing
         currency = ws.brand.currency
         if name.startswith("policy:"):
             policy = next((p for p in ws.facts.policies if p.id == name.split(":", 1)[1]), None)
-            return policy.text if policy else ""
+            return localized(policy, "text", loc, missing) if policy else ""
         if name.startswith("claim~"):
             word = name.split("~", 1)[1].lower()
             claim = next((c for c in ws.facts.claims if word in c.text.lower()), None)
+            if claim is not None and not _english(loc):
+                missing.add(f"the claim {claim.id}")  # claims are stated as sourced, in English only
+                return ""
             return claim.text + "." if claim and not claim.text.endswith(".") else (claim.text if claim else "")
         simple = {
             "brand": ws.brand.name,
@@ -107,26 +155,26 @@ class CopyContext:
             "customers": next((w for w in ws.brand.customer_words if w.endswith("s")), "customers"),
             "preference_center": ws.brand.preference_center_url,
             "segment_line": segment_line,
-            "offer_sentence": offer_sentence(offer) if offer else "",
-            "offer_short": offer_short(offer, currency) if offer else "",
-            "offer_name": offer.name if offer else "",
+            "offer_sentence": offer_sentence(offer, loc, missing) if offer else "",
+            "offer_short": offer_short(offer, currency, loc) if offer else "",
+            "offer_name": localized(offer, "name", loc, missing) if offer else "",
             "offer_code": offer.code or "" if offer else "",
-            "offer_ends": long_date(offer.ends) if offer and offer.ends else "",
-            "product_name": product.name if product else "",
-            "product_price": money(product.price, ws.currency_of(product)) if product else "",
-            "product_previous_price": (money(product.previous_price, ws.currency_of(product))
+            "offer_ends": long_date(offer.ends, loc) if offer and offer.ends else "",
+            "product_name": localized(product, "name", loc, missing) if product else "",
+            "product_price": money(product.price, ws.currency_of(product), loc) if product else "",
+            "product_previous_price": (money(product.previous_price, ws.currency_of(product), loc)
                                        if product and product.previous_price else ""),
             "product_url": product.url if product else "",
             # where the email's call to action should land: the offer's page, else the product's, else home
             "landing_url": (offer.url if offer and offer.url else product.url if product else ws.brand.website),
             "product_claim": _product_claim(ws, product),
-            "product_line": (f"**{product.name}**, {money(product.price, ws.currency_of(product))}"
-                             if product else ""),
+            "product_line": (f"**{localized(product, 'name', loc, missing)}**, "
+                             f"{money(product.price, ws.currency_of(product), loc)}" if product else ""),
             "category": (self.category or "").replace("_", " "),
             "next_moment": self._next_moment(),
             "period": self.period,
             "period_adj": f"{self.period}ly",
-            "sunset_date": long_date(self.sunset) if self.sunset else "",
+            "sunset_date": long_date(self.sunset, loc) if self.sunset else "",
             "deadline_sentence": "",
         }
         return simple.get(name, "")
@@ -163,12 +211,18 @@ def _product_claim(ws: Workspace, product: Product | None) -> str:
     return ""
 
 
-def _cta(text: str, playbook: Playbook, workspace: Workspace) -> str:
+def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en") -> str:
     """The playbook's CTA when the brand's voice lists it for the playbook's stage, else the
-    stage's first CTA (the tone guard checks the CTA against that stage's list)."""
+    stage's first CTA (the tone guard checks the CTA against that stage's list). In another
+    language the translated CTA stays unless the brand lists one in that language (its first
+    listed CTA that the catalog's translation of an English one gives)."""
     allowed = workspace.voice.cta_rules.get(playbook.stage)
     if not allowed or text.lower() in {a.lower() for a in allowed}:
         return text
+    if not _english(locale):
+        translated = [translate(a, locale) for a in allowed]
+        listed = {a.lower() for a in allowed}
+        return next((tr for tr in translated if tr and tr.lower() in listed), text)
     return allowed[0]
 
 
@@ -182,7 +236,7 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
     if not offer_here:
         ctx = replace(ctx, offer=None)  # no offer wording at all where this segment does not get it
     line = segment.lines.get(message.key, "")
-    line = (ctx.fill(line) or "") if line else ""
+    line = (ctx.fill(ctx.t(line)) or "") if line else ""
     spec = copy
     merge = dict(copy.merge)
     if isinstance(override, CopySpec):
@@ -202,7 +256,7 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
             cta = _pick(override.cta, override.cta_with_offer, offer_here)
     assert cta is not None
     limit = ws.voice.subject_max_length
-    candidates = [ctx.fill(s) for s in subjects if s]
+    candidates = [ctx.fill(ctx.t(s)) for s in subjects if s]
     fitting = [c for c in candidates if c is not None and len(_MERGE.sub("x" * 8, c)) <= limit]
     # the playbook schema guarantees the last candidate always fills
     filled_subject = fitting[0] if fitting else next(c for c in reversed(candidates) if c is not None)
@@ -210,14 +264,14 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
     for para in spec.body:
         if "[[offer_sentence]]" in para and not offer_here:
             continue
-        filled = ctx.fill(para, line)
+        filled = ctx.fill(ctx.t(para), line)
         if filled is not None and filled.strip():
             paragraphs.append(filled.strip())
     return {
         "subject": filled_subject,
-        "preheader": ctx.fill(preheader) or "",
+        "preheader": ctx.fill(ctx.t(preheader)) or "",
         "body": "\n\n".join(paragraphs),
-        "cta_text": _cta(ctx.fill(cta) or cta, playbook, ws),
+        "cta_text": _cta(ctx.fill(ctx.t(cta)) or ctx.t(cta), playbook, ws, ctx.locale),
         "cta_url": ctx.fill(spec.cta_link) or ws.brand.website,
         "merge": merge,
     }
@@ -239,12 +293,24 @@ def _merge_fields(parts: dict[str, object], merge: dict[str, str], ws: Workspace
 
 
 def write_variants(playbook: Playbook, segments: list[tuple[str, SegmentSpec]], messages: list[MessageSpec],
-                   ctx: CopyContext, personalizable: set[str]) -> list[Variant]:
-    """Variants A (and B where the playbook tests something) per segment and message.
+                   ctx: CopyContext, personalizable: set[str], locales: list[str] | None = None) -> list[Variant]:
+    """Variants A (and B where the playbook tests something) per segment and message, in each of
+    ``locales`` (default: the brand's default language).
 
     ``segments`` pairs the plan's segment name with its playbook spec; ``personalizable``
-    names the catalog fields copy may merge.
+    names the catalog fields copy may merge. What had no translation is left in ``ctx.missing``
+    as "locale: what".
     """
+    out: list[Variant] = []
+    for locale in locales or [ctx.workspace.brand.default_locale]:
+        local = replace(ctx, locale=locale, missing=set())
+        out += _variants_in(playbook, segments, messages, local, personalizable)
+        ctx.missing |= {f"{locale}: {what}" for what in local.missing}
+    return out
+
+
+def _variants_in(playbook: Playbook, segments: list[tuple[str, SegmentSpec]], messages: list[MessageSpec],
+                 ctx: CopyContext, personalizable: set[str]) -> list[Variant]:
     out: list[Variant] = []
     for name, seg in segments:
         for message in messages:
@@ -258,5 +324,5 @@ def write_variants(playbook: Playbook, segments: list[tuple[str, SegmentSpec]], 
                 assert isinstance(merge, dict)
                 merge_fields = _merge_fields(parts, merge, ctx.workspace, personalizable)
                 out.append(Variant(segment=name, message=message.key, key=key, merge_fields=merge_fields,
-                                   locale=ctx.workspace.brand.default_locale, **parts))  # type: ignore[arg-type]
+                                   locale=ctx.locale, **parts))  # type: ignore[arg-type]
     return out
