@@ -48,14 +48,17 @@ class CopilotError(Exception):
 
     http_status = 400
 
-    def __init__(self, message: str, **context: Any) -> None:
+    # ``message`` is positional-only so context may carry a key of that name (a plan's
+    # "message" is an email of the journey) without a TypeError in the error path itself.
+    def __init__(self, message: str, /, **context: Any) -> None:
         super().__init__(message)
         self.message = message
         self.context = context
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
-        data.update({k: v for k, v in self.context.items() if _jsonable(v)})
+        data: dict[str, Any] = {k: v for k, v in self.context.items() if _jsonable(v)}
+        # The error's name and text always win over a context key of the same name.
+        data.update(error=type(self).__name__, message=self.message)
         return data
 
 

@@ -40,6 +40,7 @@ from copilot.plan import Plan, Variant, content_hash
 from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback, Turn, Usage
 from copilot.segments import size_plan
 from copilot.services.audience_stats import audience_stats, fresh_audience_stats
+from copilot.services.copy_check import find_variant
 from copilot.services.plan_diff import PlanDiff, diff_plans
 from copilot.services.review import on_revision_changed
 from copilot.settings import Settings, get_settings
@@ -525,11 +526,7 @@ def edit_variant(session: Session, *, conversation_id: int, actor_id: int, works
             conversation_id=conversation_id, expected=base_number, current=base.number,
         )
     plan = revision_plan(base)
-    index = next((i for i, v in enumerate(plan.variants)
-                  if v.segment == segment and v.key == key and v.message == message), None)
-    if index is None:
-        raise NotFoundError(f"revision {base.number} has no variant {key} of message {message!r} for segment "
-                            f"{segment!r}", segment=segment, key=key, message=message)
+    index, _ = find_variant(plan, segment, key, message)
     unknown = sorted(set(changes) - set(EDITABLE_VARIANT_FIELDS))
     if unknown:
         raise PlanValidationError(

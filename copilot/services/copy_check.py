@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from copilot.errors import CopilotError, NotFoundError, PlanValidationError
+from copilot.errors import CopilotError, PlanValidationError
 from copilot.models import PlanRevision
 from copilot.plan import Plan, Variant
 from copilot.services.review_queue import contacts_by_id
@@ -48,10 +48,26 @@ class Preview:
 
 
 def find_variant(plan: Plan, segment: str, key: str, message: str) -> tuple[int, Variant]:
+    """The variant for (segment, email, arm); a PlanValidationError naming the part that is not in the plan."""
     for index, variant in enumerate(plan.variants):
         if variant.segment == segment and variant.key == key and variant.message == message:
             return index, variant
-    raise NotFoundError(f"no variant {key} of {message!r} for segment {segment!r}", segment=segment, key=key)
+    segments = list(dict.fromkeys(v.segment for v in plan.variants))
+    if segment not in segments:
+        field, text = "segment", (f"the plan has no segment {segment!r} with copy; "
+                                  f"segments with copy: {', '.join(map(repr, segments)) or 'none'}")
+    else:
+        mine = [v for v in plan.variants if v.segment == segment]
+        emails = list(dict.fromkeys(v.message for v in mine))
+        if message not in emails:
+            field, text = "message", (f"segment {segment!r} has no email {message!r}; "
+                                      f"its emails: {', '.join(map(repr, emails))}")
+        else:
+            arms = [v.key for v in mine if v.message == message]
+            field, text = "key", (f"email {message!r} of segment {segment!r} has no arm {key!r}; "
+                                  f"its arms: {', '.join(map(repr, arms))}")
+    raise PlanValidationError(text, problems=[{"path": field, "message": text}],
+                              segment=segment, message_key=message, key=key)
 
 
 def edited_variant(plan: Plan, segment: str, key: str, message: str, changes: Mapping[str, str]) -> tuple[int, Variant]:

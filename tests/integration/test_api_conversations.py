@@ -154,3 +154,21 @@ def test_editing_copy_over_the_api_makes_a_revision_and_a_stale_edit_is_a_409(ap
     assert edited.json()["changes"]["copy_changes"][0]["after"] == "Come back for 15% off"
     stale = client.post(f"/api/conversations/{conv}/variants", json=body, headers=auth(tokens["mia"]))
     assert stale.status_code == 409 and stale.json()["error"] == "StaleRevisionError"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("change, field, text", [
+    ({"segment": "Nobody"}, "segment", "the plan has no segment 'Nobody' with copy"),
+    ({"message": "email_9"}, "message", "segment 'Lapsed customers' has no email 'email_9'"),
+    ({"key": "Z"}, "key", "has no arm 'Z'"),
+])
+def test_a_variant_edit_naming_what_the_plan_lacks_is_a_422_saying_which_part(api, change, field, text) -> None:  # type: ignore[no-untyped-def]
+    client, tokens, _ = api
+    conv = client.post("/api/conversations", json={}, headers=auth(tokens["mia"])).json()["id"]
+    assert sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "win back lapsed runners")[-1][0] == "done"
+    body = {"base_number": 1, "segment": "Lapsed customers", "changes": {"subject": "Come back"}, **change}
+    response = client.post(f"/api/conversations/{conv}/variants", json=body, headers=auth(tokens["mia"]))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "PlanValidationError" and text in response.json()["message"]
+    assert response.json()["problems"][0]["path"] == field
+    assert client.get(f"/api/conversations/{conv}/revisions", headers=auth(tokens["mia"])).json()[-1]["number"] == 1
