@@ -23,10 +23,21 @@ __all__ = [
     "current_revision",
     "head_revision",
     "ping",
+    "fits_id",
+    "MAX_ID",
     "MIGRATIONS_DIR",
 ]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Ids are 64-bit signed integers on both databases. A larger number in a URL or body names
+# nothing: callers answer "not found" instead of sending it to the driver (SQLite raises
+# OverflowError, PostgreSQL NumericValueOutOfRange).
+MAX_ID = 2**63 - 1
+
+
+def fits_id(value: int) -> bool:
+    """Whether ``value`` can be an id (or a revision number) stored in the database."""
+    return -MAX_ID - 1 <= value <= MAX_ID
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

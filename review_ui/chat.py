@@ -21,7 +21,7 @@ from copilot.services import conversations as chat
 from copilot.services import review as gate
 from copilot.services.copy_check import check_variant, edited_variant, segment_samples
 from review_ui.forms import MessageForm, NewConversationForm, VariantForm
-from review_ui.pages import can_view_conversation, chat_page, pending_message, plan_panel
+from review_ui.pages import chat_page, pending_message, plan_panel
 from review_ui.rendering import is_htmx, page
 from review_ui.views import variant_view
 
@@ -89,8 +89,11 @@ class ChatController(Controller):
 
         def load() -> tuple[Session, Message, bool]:
             session = runtime.session()
-            conversation = chat.get_conversation(session, conversation_id)
-            can_view_conversation(user, conversation)
+            try:
+                conversation = chat.readable_conversation(session, conversation_id, user.id or 0)
+            except BaseException:
+                session.close()
+                raise
             messages = chat.list_messages(session, conversation_id)
             message = next((m for m in messages if m.id == message_id and m.role == "user"), None)
             if message is None:
@@ -107,8 +110,10 @@ class ChatController(Controller):
                 messages = chat.list_messages(fresh, conversation_id)
                 answer = next((m for m in messages if m.role == "assistant" and (m.id or 0) > message_id), None)
                 revision, plan = plan_panel(fresh, runtime, conversation_id)
-                panel = {"conversation": chat.get_conversation(fresh, conversation_id), "revision": revision,
-                         "plan": plan, "review": gate.review_for_conversation(fresh, conversation_id)}
+                conversation = chat.get_conversation(fresh, conversation_id)
+                panel = {"conversation": conversation, "revision": revision, "plan": plan,
+                         "review": gate.review_for_conversation(fresh, conversation_id),
+                         "actions": gate.conversation_actions(fresh, conversation, user)}
                 return _render(request, "_answer_done.html", {"answer": answer, "page": panel, "user": user})
 
         async def events() -> AsyncIterator[ServerSentEventMessage]:
@@ -145,8 +150,7 @@ class ChatController(Controller):
               data: URLEncodedBody[VariantForm], user: NamedDependency[User], session: NamedDependency[Session],
               runtime: NamedDependency[Runtime]) -> Template:
         """Guards on the edited (unsaved) copy of one variant; htmx swaps the findings in while typing."""
-        conversation = chat.get_conversation(session, conversation_id)
-        can_view_conversation(user, conversation)
+        chat.readable_conversation(session, conversation_id, user.id or 0)
         revision = chat.get_revision(session, conversation_id, data.base_number)
         plan = chat.revision_plan(revision)
         if not 0 <= index < len(plan.variants):
@@ -186,5 +190,6 @@ class ChatController(Controller):
         if not is_htmx(request):
             return Redirect(f"/chat/{conversation_id}", status_code=303)
         review = gate.review_for_conversation(session, conversation_id)
-        return Template("_submit_panel.html", context={"review": review, "conversation": conversation,
-                                                       "user": user})
+        return Template("_submit_panel.html", context={
+            "review": review, "conversation": conversation, "user": user,
+            "actions": gate.conversation_actions(session, conversation, user)})

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["NewConversationForm", "MessageForm", "VariantForm", "ActionForm", "ScheduleForm"]
+__all__ = ["NewConversationForm", "MessageForm", "VariantForm", "ActionForm", "ScheduleForm", "NewUserForm",
+           "UserChangeForm"]
 
 
 @dataclass
@@ -44,3 +45,17 @@ class ScheduleForm:
     version: int = 0
     at: str = ""
     timezone: str = "UTC"
+
+
+@dataclass
+class NewUserForm:
+    username: str = ""
+    display_name: str = ""
+    role: str = "marketer"
+    password: str = ""
+
+
+@dataclass
+class UserChangeForm:
+    role: str = ""
+    active: str = ""  # "1" active, "0" deactivated, "" unchanged

@@ -16,6 +16,8 @@ from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup, escape
 
+from copilot.services import access
+
 __all__ = ["TEMPLATES_DIR", "STATIC_DIR", "make_environment", "page", "is_htmx"]
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -61,12 +63,34 @@ def _nl2br(value: str | None) -> Markup:
     return Markup("<br>".join(str(escape(line)) for line in (value or "").split("\n")))
 
 
+def _where(finding: Any) -> str:
+    """"Recent customers · email_2 · arm A · subject": a finding's place by segment, email and arm, so two
+    findings of one segment's arms never read the same. Stored rows keep the email in evidence."""
+    evidence = getattr(finding, "evidence", None) or {}
+    email = getattr(finding, "message_key", None) or (evidence.get("message_key") if isinstance(evidence, dict) else None)
+    parts = [finding.segment or "whole plan"]
+    if email:
+        parts.append(str(email))
+    if finding.variant:
+        parts.append(f"arm {finding.variant}")
+    if finding.field:
+        parts.append(str(finding.field))
+    return " · ".join(parts)
+
+
+def nav_for(user: Any) -> dict[str, bool]:
+    """Which top-level pages the layout links to for this person (each page checks again)."""
+    return {"queue": access.permitted(user, access.Action.READ_QUEUE),
+            "users": access.permitted(user, access.Action.MANAGE_USERS)}
+
+
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(ago=_ago, when=_when, when_in=_when_in, nl2br=_nl2br, state_label=lambda s: STATE_LABELS.get(s, s),
-                       short=lambda h: (h or "")[:10])
+                       short=lambda h: (h or "")[:10], where=_where)
     env.globals["STATE_LABELS"] = STATE_LABELS
+    env.globals["nav_for"] = nav_for
     return env
 
 

@@ -92,7 +92,9 @@ def finding_view(f: Any) -> Any:
     span = getattr(f, "span", None)
     return _FindingLike(guard=f.guard, code=f.code, severity=f.severity, segment=f.segment, variant=f.variant,
                         field=f.field, span_start=span[0] if span else None, span_end=span[1] if span else None,
-                        message=f.message, fix=f.fix, evidence=dict(f.evidence or {}), id=None,
+                        message=f.message, fix=f.fix, id=None,
+                        # Stored rows keep the email (message key) in evidence; guard findings carry it as a field.
+                        evidence={**(f.evidence or {}), **({"message_key": f.message_key} if getattr(f, "message_key", None) else {})},
                         fingerprint=getattr(f, "fingerprint", ""))
 
 

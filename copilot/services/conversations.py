@@ -21,7 +21,6 @@ from copilot.errors import (
     BriefError,
     CopilotError,
     NotFoundError,
-    PermissionDeniedError,
     PlannerError,
     PlanValidationError,
     StaleRevisionError,
@@ -39,10 +38,11 @@ from copilot.models import (
 from copilot.plan import Plan, Variant, content_hash
 from copilot.planner.base import Planner, PlanRequest, PlanResult, TokenCallback, Turn, Usage
 from copilot.segments import size_plan
+from copilot.services import access
 from copilot.services.audience_stats import audience_stats, fresh_audience_stats
 from copilot.services.copy_check import find_variant
 from copilot.services.plan_diff import PlanDiff, diff_plans
-from copilot.services.review import on_revision_changed
+from copilot.services.review import on_revision_changed, review_for_conversation
 from copilot.settings import Settings, get_settings
 from copilot.validation import check_plan
 from copilot.workspace import Workspace, format_loc
@@ -245,29 +245,25 @@ def _active_user(session: Session, user_id: int) -> User:
     return user
 
 
-READER_ROLES = ("reviewer", "admin")
-
-
 def readable_conversation(session: Session, conversation_id: int, actor_id: int) -> Conversation:
-    """The conversation, if the actor may read it: its author, or a reviewer or admin (they review it)."""
+    """The conversation, if the access matrix lets the actor read it (its author; reviewers and
+    admins once it was submitted for review)."""
     conversation = get_conversation(session, conversation_id)
     actor = _active_user(session, actor_id)
-    if conversation.author_id != actor_id and actor.role not in READER_ROLES:
-        raise PermissionDeniedError(f"conversation {conversation_id} belongs to another marketer",
-                                    conversation_id=conversation_id, actor_id=actor_id)
+    access.require(actor, access.Action.READ_DRAFT, _draft(session, conversation))
     return conversation
 
 
 def _owned_conversation(session: Session, conversation_id: int, actor_id: int) -> Conversation:
-    """The conversation, if the actor is its author: only the author changes a draft (reviewers must stay independent)."""
+    """The conversation, if the actor may change it: only its author (reviewers must stay independent)."""
     conversation = get_conversation(session, conversation_id)
-    _active_user(session, actor_id)
-    if conversation.author_id != actor_id:
-        raise PermissionDeniedError(
-            f"conversation {conversation_id} belongs to another user; only its author can change the plan",
-            conversation_id=conversation_id, actor_id=actor_id,
-        )
+    actor = _active_user(session, actor_id)
+    access.require(actor, access.Action.EDIT, _draft(session, conversation))
     return conversation
+
+
+def _draft(session: Session, conversation: Conversation) -> access.Draft:
+    return access.draft_of_conversation(session, conversation, review_for_conversation(session, conversation.id or 0))
 
 
 # --------------------------------------------------------------------------- chat turns

@@ -18,6 +18,7 @@ __all__ = [
     "Severity",
     "BrandFile",
     "Sender",
+    "ReviewPolicy",
     "VoiceFile",
     "EmojiPolicy",
     "FactsFile",
@@ -68,6 +69,13 @@ class Sender(_Strict):
     postal_address: str = Field(min_length=5, description="physical address required in every marketing email")
 
 
+class ReviewPolicy(_Strict):
+    """How this workspace runs the review gate beyond the fixed rules (docs/access.md)."""
+
+    authors_may_schedule: bool = Field(
+        default=False, description="the author of an approved draft may schedule (and resume) it themselves")
+
+
 class BrandFile(_Strict):
     """brand.yaml: who the brand is."""
 
@@ -79,6 +87,7 @@ class BrandFile(_Strict):
     locales: list[str] = ["en"]
     sender: Sender
     preference_center_url: str = Field(pattern=r"^https?://")
+    review_policy: ReviewPolicy = ReviewPolicy()
 
 
 class EmojiPolicy(_Strict):

@@ -128,7 +128,7 @@ def test_a_bad_message_is_refused_before_any_stream_and_nothing_is_stored(api, r
         assert session.exec(select(Message).where(Message.conversation_id == conv)).all() == []
 
 
-def test_other_marketers_cannot_read_or_write_a_conversation_but_reviewers_can_read(api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_other_marketers_cannot_read_or_write_a_conversation_and_reviewers_read_it_once_submitted(api, runtime) -> None:  # type: ignore[no-untyped-def]
     client, tokens, _ = api
     conv = client.post("/api/conversations", json={}, headers=auth(tokens["mia"])).json()["id"]
     assert sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "win back lapsed runners")[-1][0] == "done"
@@ -136,8 +136,11 @@ def test_other_marketers_cannot_read_or_write_a_conversation_but_reviewers_can_r
     assert client.get(f"/api/conversations/{conv}/revisions/1", headers=auth(tokens["max"])).status_code == 403
     posted = client.post(f"/api/conversations/{conv}/messages", json={"text": "mine now"}, headers=auth(tokens["max"]))
     assert posted.status_code == 403
+    # Nobody but its author reads a draft before it is submitted; then reviewers read it, and never write.
+    assert client.get(f"/api/conversations/{conv}/revisions/1", headers=auth(tokens["rex"])).status_code == 403
+    assert client.post(f"/api/conversations/{conv}/submit", headers=auth(tokens["mia"])).status_code == 200
     assert client.post(f"/api/conversations/{conv}/revisions/1/restore",
-                       headers=auth(tokens["rex"])).status_code == 403  # reviewers read, never author
+                       headers=auth(tokens["rex"])).status_code == 403
     assert client.get(f"/api/conversations/{conv}/revisions/1", headers=auth(tokens["rex"])).status_code == 200
     with runtime.session() as session:
         assert [m.content for m in session.exec(select(Message).where(Message.role == "user"))] == [

@@ -51,7 +51,7 @@ def ui(runtime: Runtime, world: World, tmp_path: Path, _tiktoken_offline: None) 
     with the demo plan (``ui.stub``: queue other answers, read what the model was sent)."""
     stub = StubLLM(answering(demo_plan()))
     planner = LLMPlanner(llm_settings(tmp_path / "data"))
-    app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner, login_attempts_per_minute=1000)])
+    app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner)])
     # Clients are never entered as context managers: that would run the app's shutdown
     # (closing the shared runtime) once per person.
     with serving(stub):
