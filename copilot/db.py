@@ -29,10 +29,10 @@ __all__ = [
 ]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-# Ids are 64-bit signed integers on both databases. A larger number in a URL or body names
-# nothing: callers answer "not found" instead of sending it to the driver (SQLite raises
-# OverflowError, PostgreSQL NumericValueOutOfRange).
-MAX_ID = 2**63 - 1
+# Ids and revision numbers are INTEGER columns: 32-bit on PostgreSQL (SQLite would take 64). A number
+# outside that range in a URL or a body names nothing, so callers answer "not found" instead of
+# sending it to the driver (PostgreSQL: NumericValueOutOfRange; SQLite past 2**63: OverflowError).
+MAX_ID = 2**31 - 1
 
 
 def fits_id(value: int) -> bool:

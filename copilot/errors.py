@@ -2,6 +2,7 @@
 
     CopilotError                  base; carries a message and context attributes
     ├── ConfigError               a setting or environment value is unusable
+    ├── InvalidRequestError       a request's parameter is malformed or out of range (a queue filter)
     ├── WorkspaceError            a brand folder is missing, malformed or inconsistent
     ├── ImportDataError           a CSV import has bad rows or a bad header (nothing written)
     ├── PlanValidationError       a plan does not fit the plan model or the workspace
@@ -27,6 +28,7 @@ from typing import Any
 __all__ = [
     "CopilotError",
     "ConfigError",
+    "InvalidRequestError",
     "WorkspaceError",
     "ImportDataError",
     "PlanValidationError",
@@ -68,6 +70,13 @@ def _jsonable(value: Any) -> bool:
 
 class ConfigError(CopilotError):
     """Raised when a setting is unusable, e.g. COPILOT_PORT=abc."""
+
+
+class InvalidRequestError(CopilotError):
+    """Raised when a request's parameter is malformed or out of range, e.g. an unknown queue sort.
+    Context: ``problems`` (each as text)."""
+
+    http_status = 400
 
 
 class WorkspaceError(CopilotError):

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from copilot.db import fits_id
 from copilot.errors import (
     BriefError,
     CopilotError,
@@ -57,6 +58,7 @@ __all__ = [
     "create_conversation",
     "get_conversation",
     "readable_conversation",
+    "finding_to_dict",
     "list_conversations",
     "list_messages",
     "conversation_usage",
@@ -155,10 +157,11 @@ def message_to_dict(message: Message) -> dict[str, Any]:
     }
 
 
-def _finding_to_dict(row: FindingRow) -> dict[str, Any]:
+def finding_to_dict(row: FindingRow) -> dict[str, Any]:
+    """A stored finding for the API: where it is by segment, email (``message_key``) and arm (``variant``)."""
     return {
         "guard": row.guard, "code": row.code, "severity": row.severity, "segment": row.segment,
-        "variant": row.variant, "field": row.field,
+        "message_key": (row.evidence or {}).get("message_key"), "variant": row.variant, "field": row.field,
         "span": [row.span_start, row.span_end] if row.span_start is not None else None,
         "message": row.message, "evidence": row.evidence, "fix": row.fix, "fingerprint": row.fingerprint,
     }
@@ -180,7 +183,7 @@ def revision_to_dict(revision: PlanRevision, findings: Sequence[FindingRow] | No
         "sizing": revision.sizing,
     }
     if findings is not None:
-        data["findings"] = [_finding_to_dict(f) for f in findings]
+        data["findings"] = [finding_to_dict(f) for f in findings]
     return data
 
 
@@ -202,7 +205,7 @@ def create_conversation(session: Session, *, workspace_id: int, author_id: int, 
 
 
 def get_conversation(session: Session, conversation_id: int) -> Conversation:
-    conversation = session.get(Conversation, conversation_id)
+    conversation = session.get(Conversation, conversation_id) if fits_id(conversation_id) else None
     if conversation is None:
         raise NotFoundError(f"no conversation {conversation_id}", conversation_id=conversation_id)
     return conversation
@@ -464,7 +467,7 @@ def latest_revision(session: Session, conversation_id: int) -> PlanRevision | No
 def get_revision(session: Session, conversation_id: int, number: int) -> PlanRevision:
     revision = session.exec(
         select(PlanRevision).where(PlanRevision.conversation_id == conversation_id, PlanRevision.number == number)
-    ).first()
+    ).first() if fits_id(conversation_id) and fits_id(number) else None
     if revision is None:
         get_conversation(session, conversation_id)
         raise NotFoundError(f"conversation {conversation_id} has no revision {number}",

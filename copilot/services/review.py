@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
+from copilot.db import fits_id
 from copilot.errors import NotFoundError, ReviewStateError, StaleRevisionError
 from copilot.models import (
     AuditLog,
@@ -103,7 +104,7 @@ class GateStatus:
 
 def get_review(session: Session, review_id: int) -> Review:
     """The review as stored now (never a stale copy from the session's identity map)."""
-    review = session.get(Review, review_id, populate_existing=True)
+    review = session.get(Review, review_id, populate_existing=True) if fits_id(review_id) else None
     if review is None:
         raise NotFoundError(f"no review {review_id}", review_id=review_id)
     return review
@@ -380,8 +381,10 @@ def reject(session: Session, review: Review | int, actor: User, expected_version
 
 
 def _finding_on_review(session: Session, review: Review, finding_id: int) -> FindingRow:
-    finding = session.get(FindingRow, finding_id)
-    if finding is None or finding.revision_id != review.revision_id:
+    finding = session.get(FindingRow, finding_id) if fits_id(finding_id) else None
+    if finding is None:
+        raise NotFoundError(f"no finding {finding_id}", review_id=review.id, finding_id=finding_id)
+    if finding.revision_id != review.revision_id:
         raise StaleRevisionError(
             f"finding {finding_id} is not on this draft's current revision; reload to see the current findings",
             review_id=review.id, finding_id=finding_id,

@@ -14,7 +14,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from copilot.errors import NotFoundError, ReviewStateError
+from copilot.db import fits_id
+from copilot.errors import InvalidRequestError, NotFoundError
 from copilot.models import (
     REVIEW_STATES,
     AuditLog,
@@ -90,10 +91,14 @@ class QueueFilter:
             problems.append(f"sort must be one of {', '.join(QUEUE_SORTS)}")
         if self.page < 1:
             problems.append("page starts at 1")
+        elif not fits_id((self.page - 1) * self.per_page):
+            problems.append(f"page {self.page} is past any possible page")
+        if self.author_id is not None and not fits_id(self.author_id):
+            problems.append(f"author {self.author_id} is not a user id")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             problems.append(f"per_page must be 1-{MAX_PER_PAGE}")
         if problems:
-            raise ReviewStateError("bad queue filter: " + "; ".join(problems), problems=problems)
+            raise InvalidRequestError("bad queue filter: " + "; ".join(problems), problems=problems)
         return self
 
 
@@ -153,7 +158,8 @@ def _row_query() -> sa.Select[Any]:
 
 
 def queue_row(session: Session, review_id: int) -> QueueRow:
-    row = session.connection().execute(_row_query().where(_reviews.c.id == review_id)).first()
+    row = session.connection().execute(_row_query().where(_reviews.c.id == review_id)).first() \
+        if fits_id(review_id) else None
     if row is None:
         raise NotFoundError(f"no review {review_id}", review_id=review_id)
     return QueueRow(*row)

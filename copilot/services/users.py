@@ -102,6 +102,10 @@ def update_user(session: Session, actor: User, user_id: int, *, role: str | None
     new_active = is_active if is_active is not None else user.is_active
     if (new_role, new_active) == (user.role, user.is_active):
         return user
+    if user.id == actor.id:
+        # An admin demoting or deactivating themselves would lock themselves out mid-task.
+        raise ReviewStateError("you cannot change your own role or deactivate yourself; ask another admin",
+                               user_id=user_id)
     if user.role == "admin" and user.is_active and (new_role != "admin" or not new_active) \
             and _active_admins(session) <= 1:
         raise ReviewStateError("this is the last active admin; make someone else an admin first",
