@@ -11,7 +11,7 @@ from support.openai_stub import StubLLM
 
 from copilot.runtime import Runtime
 
-__all__ = ["soup", "csrf_of", "Browser", "UI"]
+__all__ = ["soup", "csrf_of", "Browser", "UI", "from_peer"]
 
 
 def soup(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
@@ -24,11 +24,23 @@ def csrf_of(html: str) -> str:
     return match.group(1)
 
 
+def from_peer(app, host: str):  # type: ignore[no-untyped-def]
+    """The app as reached from ``host``: the ASGI scope's client address is what a server would see
+    as the direct peer (the test client's own is "testclient", not an address)."""
+
+    async def asgi(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "http":
+            scope = {**scope, "client": (host, 40000)}
+        await app(scope, receive, send)
+
+    return asgi
+
+
 class Browser:
     """One person's cookie jar against the app, with the CSRF token of the last page seen."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.client = TestClient(app, base_url="http://testserver.local")
+    def __init__(self, app, *, peer: str | None = None) -> None:  # type: ignore[no-untyped-def]
+        self.client = TestClient(from_peer(app, peer) if peer else app, base_url="http://testserver.local")
         self.token = ""
 
     def get(self, path: str, **kw):  # type: ignore[no-untyped-def]
