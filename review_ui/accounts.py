@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.params import FromQuery, URLEncodedBody
@@ -127,16 +127,6 @@ def provide_user(request: Request, session: NamedDependency[Session]) -> User:  
         request.clear_session()
         raise NotAuthorizedException("log in first")
     return user
-
-
-def require_roles(*roles: str) -> Any:
-    """A guard allowing only the given roles (the core checks again; this keeps pages honest)."""
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # type: ignore[type-arg]
-        if connection.session.get("role") not in roles:
-            raise PermissionDeniedException(f"this page is for {' or '.join(roles)} accounts")
-
-    return guard
 
 
 def home_for(role: str | None) -> str:

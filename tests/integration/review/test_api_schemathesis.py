@@ -53,6 +53,29 @@ def _seed(world: World) -> str:
     return token
 
 
+def _drive(operation, mode: GenerationMode, headers: dict[str, str], failures: dict[tuple[str, int], str],  # type: ignore[no-untyped-def]
+           statuses: Counter[str]) -> None:
+    """Up to EXAMPLES generated requests to one operation; one report per distinct failing status."""
+
+    @given(case=operation.as_strategy(generation_mode=mode))
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck), phases=["explicit", "generate"])
+    def run(case) -> None:  # type: ignore[no-untyped-def]
+        response = case.call(headers=headers)
+        statuses[str(response.status_code)] += 1
+        try:
+            case.validate_response(response, checks=CHECKS, headers=headers)
+        except (FailureGroup, AssertionError) as exc:
+            failures.setdefault((operation.label, response.status_code), (
+                f"{operation.label} ({mode.value}) -> {response.status_code}: {str(exc).splitlines()[0]}\n"
+                f"    {case.as_curl_command()[:300]}\n    {response.text[:300]}"))
+
+    try:
+        run()
+    except Unsatisfiable:
+        assert mode is GenerationMode.NEGATIVE  # nothing to get wrong (no parameters, no body)
+
+
 def test_no_server_error_and_no_undocumented_status_on_any_input(runtime: Runtime, world: World) -> None:
     headers = {"Authorization": f"Bearer {_seed(world)}"}
     app = create_app(runtime=runtime, plugins=[])
@@ -61,27 +84,9 @@ def test_no_server_error_and_no_undocumented_status_on_any_input(runtime: Runtim
     assert len(operations) >= 30  # the whole API, not a corner of it
     failures: dict[tuple[str, int], str] = {}  # one report per operation and status
     statuses: Counter[str] = Counter()
-
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck), phases=["explicit", "generate"])
-            def run(case) -> None:  # type: ignore[no-untyped-def]
-                response = case.call(headers=headers)
-                statuses[str(response.status_code)] += 1
-                try:
-                    case.validate_response(response, checks=CHECKS,
-                                           headers=headers)
-                except (FailureGroup, AssertionError) as exc:
-                    failures.setdefault((operation.label, response.status_code), (
-                        f"{operation.label} ({mode.value}) -> {response.status_code}: {str(exc).splitlines()[0]}\n"
-                        f"    {case.as_curl_command()[:300]}\n    {response.text[:300]}"))
-
-            try:
-                run()
-            except Unsatisfiable:
-                assert mode is GenerationMode.NEGATIVE  # nothing to get wrong (no parameters, no body)
+            _drive(operation, mode, headers, failures, statuses)
     print(f"{sum(statuses.values())} requests over {len(operations)} operations; statuses: {dict(statuses)}")
     assert not failures, f"{len(failures)} kinds of failure:\n" + "\n".join(failures.values())
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
-from review_factory import SAMPLE_PLAN, World, finding, plan_dict
+from review_factory import SAMPLE_PLAN, finding, plan_dict
 from ui_support import UI, soup
 
 from copilot.services.api_tokens import issue_token

@@ -551,3 +551,28 @@ def test_subject_with_jinja_syntax_is_shown_as_typed(ui: UI) -> None:
 def test_json_api_is_not_behind_the_ui_session_or_csrf(ui: UI) -> None:
     response = ui.browser().client.get("/health")
     assert response.status_code == 200 and json.loads(response.text)["status"] == "ok"
+
+
+@sqlite_only
+def test_scheduled_list_offers_each_person_only_their_actions_and_pause_resume_work_from_it(ui: UI) -> None:
+    w, s = ui.world, ui.world.session
+    review = submitted(ui)
+    gate.approve(s, review, w.users["rob"], review.version)
+    gate.schedule(s, review, w.users["rob"], review.version, at="2031-06-01T09:00", timezone="UTC")
+    s.commit()
+
+    def buttons(b: Browser) -> list[str]:
+        return [btn.get_text(strip=True) for btn in soup(b.get("/scheduled")).select("#scheduled tbody button")]
+
+    mara, rita, mo = ui.browser("mara"), ui.browser("rita"), ui.browser("mo")
+    assert buttons(mara) == ["Pause", "Cancel"] and buttons(rita) == ["Pause", "Cancel"]
+    assert soup(mo.get("/scheduled")).select("#scheduled tbody tr td")[0].get_text(strip=True) == \
+        "Nothing is scheduled."  # another marketer's campaign is not theirs to see
+    paused = mara.post(f"/review/{review.id}/pause", {"version": version_of(ui, review.id), "view": "scheduled"},
+                       htmx=True)
+    assert [b.get_text(strip=True) for b in soup(paused).select("tbody button")] == ["Cancel"]
+    assert soup(paused).select_one(".state-paused").get_text(strip=True) == "Paused"
+    assert buttons(rita) == ["Resume", "Cancel"]  # going on again is a reviewer's call
+    assert rita.post(f"/review/{review.id}/resume", {"version": version_of(ui, review.id),
+                                                      "view": "scheduled"}).headers["location"] == "/scheduled"
+    assert buttons(mara) == ["Pause", "Cancel"]
