@@ -263,3 +263,30 @@ def test_an_admin_author_keeps_the_admin_rights_except_deciding_on_their_own_dra
     assert response.status_code == 303
     with Session(ui.runtime.engine) as fresh:
         assert fresh.get(Review, review.id).state == "scheduled"
+
+
+@sqlite_only
+def test_authors_may_schedule_is_off_unless_the_brand_folder_turns_it_on(runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    import yaml
+
+    from copilot.errors import WorkspaceError
+    from copilot.services.workspaces import get_workspace_record, register_workspace
+    from copilot.workspace import demo_workspace_dir, load_workspace
+
+    with runtime.session() as s:
+        assert get_workspace_record(s, runtime.default_workspace.slug).policy == {"authors_may_schedule": False}
+    folder = tmp_path / "brand"
+    shutil.copytree(demo_workspace_dir(), folder)
+    brand = yaml.safe_load((folder / "brand.yaml").read_text())
+    brand["review_policy"] = {"authors_may_schedule": True}
+    (folder / "brand.yaml").write_text(yaml.safe_dump(brand))
+    with runtime.session() as s:
+        record = register_workspace(s, load_workspace(folder))
+        s.commit()
+        assert record.policy == {"authors_may_schedule": True}
+    brand["review_policy"] = {"authors_may_schedul": True}  # a typo is an error, not a silent "off"
+    (folder / "brand.yaml").write_text(yaml.safe_dump(brand))
+    with pytest.raises(WorkspaceError, match="review_policy.authors_may_schedul"):
+        load_workspace(folder)
