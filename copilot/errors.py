@@ -9,6 +9,7 @@
     ├── BriefError                a brief is empty, too long or otherwise unusable
     ├── NotFoundError             a named thing (workspace, plan, user ...) does not exist
     ├── PermissionDeniedError     the actor may not do this (role, authorship)
+    ├── AccountStateError         an account change would lock people out (the last admin, yourself)
     ├── ReviewStateError          a review transition is not allowed from this state
     │   └── StaleRevisionError    someone else changed the draft first (optimistic concurrency)
     ├── PlannerError              a planner could not produce a plan
@@ -35,6 +36,7 @@ __all__ = [
     "BriefError",
     "NotFoundError",
     "PermissionDeniedError",
+    "AccountStateError",
     "ReviewStateError",
     "StaleRevisionError",
     "PlannerError",
@@ -117,6 +119,13 @@ class PermissionDeniedError(CopilotError):
     """Raised when the actor's role or authorship forbids the action."""
 
     http_status = 403
+
+
+class AccountStateError(CopilotError):
+    """Raised when an account change would leave nobody able to manage accounts (the last active admin)
+    or would lock out the admin making it (their own role or activation)."""
+
+    http_status = 409
 
 
 class ReviewStateError(CopilotError):

@@ -37,7 +37,8 @@ ERROR_MEANINGS: dict[int, str] = {
     401: "No bearer token, or one that is unknown, revoked or whose user is deactivated.",
     403: "The access matrix refuses this action to the caller (docs/access.md); `message` says why.",
     404: "No such conversation, revision, review, finding, user or workspace (ids beyond 64 bits included).",
-    409: "The draft's state does not allow this, or it changed since the `version` sent: reload and decide again.",
+    409: "Conflict: the draft's state does not allow this, or it changed since the `version` sent (reload and "
+         "decide again), or an account change would lock people out.",
     422: "Well-formed but invalid: a plan, a variant edit or a message the product cannot accept "
          "(`problems` lists each with its path).",
     429: "Too many requests; wait for the seconds in `Retry-After`.",

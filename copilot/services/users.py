@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from copilot.db import fits_id
-from copilot.errors import ConfigError, NotFoundError, ReviewStateError
+from copilot.errors import AccountStateError, ConfigError, NotFoundError
 from copilot.models import ROLES, AuditLog, User
 from copilot.security import hash_password, verify_password
 from copilot.services.access import Action, require
@@ -104,11 +104,11 @@ def update_user(session: Session, actor: User, user_id: int, *, role: str | None
         return user
     if user.id == actor.id:
         # An admin demoting or deactivating themselves would lock themselves out mid-task.
-        raise ReviewStateError("you cannot change your own role or deactivate yourself; ask another admin",
+        raise AccountStateError("you cannot change your own role or deactivate yourself; ask another admin",
                                user_id=user_id)
     if user.role == "admin" and user.is_active and (new_role != "admin" or not new_active) \
             and _active_admins(session) <= 1:
-        raise ReviewStateError("this is the last active admin; make someone else an admin first",
+        raise AccountStateError("this is the last active admin; make someone else an admin first",
                                field="role" if role is not None else "is_active", user_id=user_id)
     _audit(session, actor, user, "user_changed", {"role": [user.role, new_role], "active": [user.is_active,
                                                                                         new_active]})

@@ -147,3 +147,19 @@ def test_findings_are_named_by_segment_email_and_arm_in_the_api_and_on_the_revie
     # In the plan, each email's variant lists its own finding only.
     labels = [ul["aria-label"] for ul in page.select(".variant ul.findings") if ul.select(".finding")]
     assert labels == ["Findings for Lapsed buyers email_1 variant A", "Findings for Lapsed buyers email_2 variant A"]
+
+
+def test_accounts_over_the_api_are_for_admins_and_never_lock_anyone_out(ui: UI, api) -> None:  # type: ignore[no-untyped-def]
+    client, h = api
+    assert client.get("/api/users", headers=h["rita"]).status_code == 403
+    made = client.post("/api/users", headers=h["ada"], json={"username": "nia", "password": "long-enough",
+                                                              "role": "reviewer"})
+    assert made.status_code == 201 and made.json()["role"] == "reviewer"
+    again = client.post("/api/users", headers=h["ada"], json={"username": "nia", "password": "long-enough"})
+    assert again.status_code == 400 and again.json()["message"] == "user 'nia' already exists"
+    me = client.get("/api/users/me", headers=h["ada"]).json()
+    selfish = client.patch(f"/api/users/{me['id']}", headers=h["ada"], json={"role": "marketer"})
+    assert selfish.status_code == 409 and selfish.json()["error"] == "AccountStateError"
+    off = client.patch(f"/api/users/{made.json()['id']}", headers=h["ada"], json={"is_active": False})
+    assert off.status_code == 200 and off.json()["is_active"] is False
+    assert client.patch("/api/users/999999", headers=h["ada"], json={"role": "admin"}).status_code == 404
