@@ -163,3 +163,25 @@ def test_accounts_over_the_api_are_for_admins_and_never_lock_anyone_out(ui: UI, 
     off = client.patch(f"/api/users/{made.json()['id']}", headers=h["ada"], json={"is_active": False})
     assert off.status_code == 200 and off.json()["is_active"] is False
     assert client.patch("/api/users/999999", headers=h["ada"], json={"role": "admin"}).status_code == 404
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("POST", "/api/conversations", {"title": "Spring\u0000sale"}),
+    ("POST", "/api/conversations", {"workspace": "north\u0000peak"}),
+    ("GET", "/api/workspaces/north%00peak", None),
+    ("GET", "/api/reviews?status=in%00review", None),
+])
+def test_a_nul_character_anywhere_is_a_400_naming_where_not_a_500(ui: UI, api, method, path, body) -> None:  # type: ignore[no-untyped-def]
+    """PostgreSQL cannot store U+0000; found by schemathesis as a 500 there."""
+    client, h = api
+    response = client.request(method, path, json=body, headers=h["mara"])
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "InvalidRequestError" and "NUL character" in response.json()["message"]
+
+
+def test_a_nul_character_in_a_page_form_is_a_400_page_and_nothing_is_stored(ui: UI) -> None:
+    b = ui.browser("mara")
+    response = b.post("/chat", {"title": "Spring\u0000sale"})
+    assert response.status_code == 400
+    assert "the form field 'title' holds a NUL character" in soup(response).get_text()
+    assert "Spring" not in soup(b.get("/chat")).get_text()
