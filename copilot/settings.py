@@ -111,6 +111,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "COPILOT_PRICE_COMPLETION_PER_MTOK": ("0.60", "USD per million completion tokens, for cost estimates"),
     "COPILOT_REQUIRE_POSTGRES": ("0", "1 makes PostgreSQL tests fail instead of skip when the server is unreachable"),
     "COPILOT_TEST_POSTGRES_URL": ("postgresql+psycopg://postgres@127.0.0.1:5432/test", "server the PostgreSQL tests use"),
+    "COPILOT_SCHEMATHESIS_EXAMPLES": ("15", "examples per API operation and input mode (valid, invalid) the schemathesis test generates; more finds more and takes longer"),
     "COPILOT_REQUIRE_LOCAL_MODEL": ("0", "1 makes the real-model tests (tests/local_model) fail instead of skip when the local server cannot start"),
 }
 
