@@ -47,7 +47,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_login_throttle_expires_at", table_name="login_throttle")
     op.drop_table("login_throttle")
-    with op.batch_alter_table("reviews") as batch:
+    # recreate="never": a plain DROP COLUMN (SQLite >= 3.35). Recreating ``reviews`` would drop the review
+    # gate's triggers of migration 0004 on SQLite.
+    with op.batch_alter_table("reviews", recreate="never") as batch:
         batch.drop_column("paused_by_id")
         batch.drop_column("paused_at")
     with op.batch_alter_table("users") as batch:
