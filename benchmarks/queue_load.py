@@ -151,7 +151,7 @@ def floor_app(db_path: Path) -> Any:
         page_stmt, count_stmt = rq.queue_statements(f)
         statements[number] = (f, sql(page_stmt), sql(count_stmt))
     authors_sql = sql(rq.authors_statement(workspace_id))
-    user = SimpleNamespace(display_name="Reviewer", role="reviewer")
+    user = SimpleNamespace(id=0, display_name="Reviewer", role="reviewer", is_active=True)
 
     def when(text: str | None) -> datetime | None:
         return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
@@ -164,7 +164,9 @@ def floor_app(db_path: Path) -> Any:
                 for r in conn.execute(page_sql)]
         total = conn.execute(count_sql).fetchone()[0]
         authors = conn.execute(authors_sql).fetchall()
-        return template.render(q=rq.QueuePage(rows=rows, total=total, filter=f), user=user,
+        # Every listed draft is in review and not the reviewer's own: each row carries its approve form.
+        q = rq.QueuePage(rows=rows, total=total, filter=f, approvable=frozenset(r.id for r in rows))
+        return template.render(q=q, user=user,
                                states=("all", *TRANSITIONS), authors=authors,
                                request=SimpleNamespace(url=SimpleNamespace(path="/review")),
                                csrf_input='<input type="hidden" name="_csrf_token" value="floor" />')

@@ -18,6 +18,7 @@ from litestar.plugins import InitPluginProtocol
 
 from copilot import __version__
 from copilot.api import API_CONTROLLERS, EXCEPTION_HANDLERS, provide_runtime, provide_session
+from copilot.api.nul_guard import NulGuardMiddleware
 from copilot.runtime import Runtime
 from copilot.settings import Settings
 
@@ -43,6 +44,8 @@ def create_app(
             "session": Provide(provide_session),
         },
         exception_handlers=dict(EXCEPTION_HANDLERS),  # type: ignore[arg-type]
+        # Before anything reads input: a NUL character cannot be stored (PostgreSQL) and has no use.
+        middleware=[NulGuardMiddleware()],
         state=State({"runtime": runtime}),
         plugins=list(installed_plugins() if plugins is None else plugins),
         openapi_config=OpenAPIConfig(title="Campaign copilot", version=__version__, path="/schema"),

@@ -23,10 +23,21 @@ __all__ = [
     "current_revision",
     "head_revision",
     "ping",
+    "fits_id",
+    "MAX_ID",
     "MIGRATIONS_DIR",
 ]
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Ids and revision numbers are INTEGER columns: 32-bit on PostgreSQL (SQLite would take 64). A number
+# outside that range in a URL or a body names nothing, so callers answer "not found" instead of
+# sending it to the driver (PostgreSQL: NumericValueOutOfRange; SQLite past 2**63: OverflowError).
+MAX_ID = 2**31 - 1
+
+
+def fits_id(value: int) -> bool:
+    """Whether ``value`` can be an id (or a revision number) stored in the database."""
+    return -MAX_ID - 1 <= value <= MAX_ID
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

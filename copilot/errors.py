@@ -2,12 +2,14 @@
 
     CopilotError                  base; carries a message and context attributes
     ├── ConfigError               a setting or environment value is unusable
+    ├── InvalidRequestError       a request's parameter is malformed or out of range (a queue filter)
     ├── WorkspaceError            a brand folder is missing, malformed or inconsistent
     ├── ImportDataError           a CSV import has bad rows or a bad header (nothing written)
     ├── PlanValidationError       a plan does not fit the plan model or the workspace
     ├── BriefError                a brief is empty, too long or otherwise unusable
     ├── NotFoundError             a named thing (workspace, plan, user ...) does not exist
     ├── PermissionDeniedError     the actor may not do this (role, authorship)
+    ├── AccountStateError         an account change would lock people out (the last admin, yourself)
     ├── ReviewStateError          a review transition is not allowed from this state
     │   └── StaleRevisionError    someone else changed the draft first (optimistic concurrency)
     ├── PlannerError              a planner could not produce a plan
@@ -28,12 +30,14 @@ from typing import Any
 __all__ = [
     "CopilotError",
     "ConfigError",
+    "InvalidRequestError",
     "WorkspaceError",
     "ImportDataError",
     "PlanValidationError",
     "BriefError",
     "NotFoundError",
     "PermissionDeniedError",
+    "AccountStateError",
     "ReviewStateError",
     "StaleRevisionError",
     "PlannerError",
@@ -50,14 +54,17 @@ class CopilotError(Exception):
 
     http_status = 400
 
-    def __init__(self, message: str, **context: Any) -> None:
+    # ``message`` is positional-only so context may carry a key of that name (a plan's
+    # "message" is an email of the journey) without a TypeError in the error path itself.
+    def __init__(self, message: str, /, **context: Any) -> None:
         super().__init__(message)
         self.message = message
         self.context = context
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"error": type(self).__name__, "message": self.message}
-        data.update({k: v for k, v in self.context.items() if _jsonable(v)})
+        data: dict[str, Any] = {k: v for k, v in self.context.items() if _jsonable(v)}
+        # The error's name and text always win over a context key of the same name.
+        data.update(error=type(self).__name__, message=self.message)
         return data
 
 
@@ -67,6 +74,13 @@ def _jsonable(value: Any) -> bool:
 
 class ConfigError(CopilotError):
     """Raised when a setting is unusable, e.g. COPILOT_PORT=abc."""
+
+
+class InvalidRequestError(CopilotError):
+    """Raised when a request's parameter is malformed or out of range, e.g. an unknown queue sort.
+    Context: ``problems`` (each as text)."""
+
+    http_status = 400
 
 
 class WorkspaceError(CopilotError):
@@ -107,6 +121,13 @@ class PermissionDeniedError(CopilotError):
     """Raised when the actor's role or authorship forbids the action."""
 
     http_status = 403
+
+
+class AccountStateError(CopilotError):
+    """Raised when an account change would leave nobody able to manage accounts (the last active admin)
+    or would lock out the admin making it (their own role or activation)."""
+
+    http_status = 409
 
 
 class ReviewStateError(CopilotError):

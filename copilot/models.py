@@ -29,6 +29,7 @@ __all__ = [
     "AuditLog",
     "ApiToken",
     "AnswerClaim",
+    "LoginThrottle",
     "ROLES",
     "CONSENT_STATES",
     "REVIEW_STATES",
@@ -71,6 +72,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=256)
     role: str = Field(max_length=16)
     is_active: bool = Field(default=True)
+    # Moved on by "log out everywhere": a UI session opened under an older number is void.
+    session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -83,6 +86,8 @@ class WorkspaceRecord(SQLModel, table=True):
     source_dir: str = Field(max_length=1000)
     content_hash: str = Field(max_length=64)
     loaded_at: datetime = Field(default_factory=utcnow)
+    # The brand folder's review_policy (brand.yaml), copied at registration for the review gate.
+    policy: dict[str, Any] = _json_field(server_default=sa.text("'{}'"))
 
 
 class Contact(SQLModel, table=True):
@@ -248,6 +253,9 @@ class Review(SQLModel, table=True):
     schedule_timezone: str | None = Field(default=None, max_length=64)
     snapshot: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
     snapshot_hash: str | None = Field(default=None, max_length=64)
+    # A scheduled or sending campaign on hold: delivery skips it until resumed (who: audit log).
+    paused_at: datetime | None = Field(default=None)
+    paused_by_id: int | None = Field(default=None)
     submitted_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -318,3 +326,16 @@ class AnswerClaim(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     reply: str = Field(default="", sa_type=sa.Text)
+class LoginThrottle(SQLModel, table=True):
+    """Failed log-ins for one key ("account:NAME" or "address:IP") in the current window.
+
+    Kept in the database, not in memory, so every app process counts the same attempts.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=300)
+    failures: int
+    window_started_at: datetime
+    blocked_until: datetime | None = Field(default=None)
+    expires_at: datetime = Field(index=True)  # when the row can be forgotten

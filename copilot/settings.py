@@ -53,6 +53,36 @@ def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
+def _env_networks(name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks, each checked (a typo must not trust the world)."""
+    import ipaddress
+
+    out = []
+    for part in os.environ.get(name, "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            out.append(str(ipaddress.ip_network(part, strict=False)))
+        except ValueError as exc:
+            from copilot.errors import ConfigError
+
+            raise ConfigError(f"{name}: {part!r} is not an IP address or network like 10.0.0.0/8",
+                              setting=name) from exc
+    return tuple(out)
+
+
+def _env_limit(name: str, default: str) -> tuple[int, int]:
+    """"FAILURES/SECONDS", both whole numbers of at least 1."""
+    raw = _env(name, default)
+    count, _, seconds = raw.partition("/")
+    if count.strip().isdigit() and seconds.strip().isdigit() and int(count) >= 1 and int(seconds) >= 1:
+        return int(count), int(seconds)
+    from copilot.errors import ConfigError
+
+    raise ConfigError(f"{name} must be FAILURES/SECONDS such as 5/900, got {raw!r}", setting=name)
+
+
 # name -> (default as shown to users, meaning). Kept beside the dataclass and
 # checked by a test so the README table cannot drift from the code.
 SETTINGS_DOC: dict[str, tuple[str, str]] = {
@@ -64,6 +94,9 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "COPILOT_SECRET_KEY": ("random per data folder", "secret for CSRF and sessions; stored in the data folder when unset"),
     "COPILOT_DEMO_PASSWORD": ("demo", "password of the demo users `marketer`, `reviewer`, `admin`"),
     "COPILOT_SECURE_COOKIES": ("0", "1 marks session cookies Secure (serve behind HTTPS)"),
+    "COPILOT_TRUSTED_PROXIES": ("unset", "comma-separated addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` names the client; unset: the header is ignored and the direct peer is the client"),
+    "COPILOT_LOGIN_LIMIT_PER_ADDRESS": ("10/60", "failed log-ins allowed from one client address per window, as FAILURES/SECONDS; more are refused (429 with Retry-After) until the window ends"),
+    "COPILOT_LOGIN_LIMIT_PER_ACCOUNT": ("5/900", "failed log-ins allowed for one username per window, as FAILURES/SECONDS, whatever address they come from"),
     "OPENAI_API_KEY": ("unset", "API key; with no key and no base URL the offline planner answers"),
     "OPENAI_BASE_URL": ("unset", "any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server)"),
     "COPILOT_MODEL": ("gpt-4o-mini", "model name sent to the endpoint"),
@@ -78,6 +111,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "COPILOT_PRICE_COMPLETION_PER_MTOK": ("0.60", "USD per million completion tokens, for cost estimates"),
     "COPILOT_REQUIRE_POSTGRES": ("0", "1 makes PostgreSQL tests fail instead of skip when the server is unreachable"),
     "COPILOT_TEST_POSTGRES_URL": ("postgresql+psycopg://postgres@127.0.0.1:5432/test", "server the PostgreSQL tests use"),
+    "COPILOT_SCHEMATHESIS_EXAMPLES": ("15", "examples per API operation and input mode (valid, invalid) the schemathesis test generates; more finds more and takes longer"),
     "COPILOT_REQUIRE_LOCAL_MODEL": ("0", "1 makes the real-model tests (tests/local_model) fail instead of skip when the local server cannot start"),
 }
 
@@ -92,6 +126,9 @@ class Settings:
     secret_key: str | None = None
     demo_password: str = "demo"
     secure_cookies: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    login_limit_per_address: tuple[int, int] = (10, 60)  # (failures, window seconds)
+    login_limit_per_account: tuple[int, int] = (5, 900)
     openai_api_key: str | None = None
     openai_base_url: str | None = None
     model: str = "gpt-4o-mini"
@@ -133,6 +170,9 @@ class Settings:
             secret_key=os.environ.get("COPILOT_SECRET_KEY") or None,
             demo_password=_env("COPILOT_DEMO_PASSWORD", "demo"),
             secure_cookies=_env_bool("COPILOT_SECURE_COOKIES", False),
+            trusted_proxies=_env_networks("COPILOT_TRUSTED_PROXIES"),
+            login_limit_per_address=_env_limit("COPILOT_LOGIN_LIMIT_PER_ADDRESS", "10/60"),
+            login_limit_per_account=_env_limit("COPILOT_LOGIN_LIMIT_PER_ACCOUNT", "5/900"),
             openai_api_key=os.environ.get("OPENAI_API_KEY") or None,
             openai_base_url=os.environ.get("OPENAI_BASE_URL") or None,
             model=_env("COPILOT_MODEL", "gpt-4o-mini"),

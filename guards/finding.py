@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
-from copilot.plan import COPY_FIELD_BY_NAME, CopyFieldName
+from copilot.plan import CopyFieldName
 
 if TYPE_CHECKING:
     from guards.context import PlanContext, VariantContext
@@ -77,15 +77,15 @@ class Finding(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @property
     def label(self) -> str:
-        """Where, for people: 'Recent customers · email 2 · A · Subject' (or 'Plan')."""
-        parts = [self.segment or "Plan"]
+        """Where, for people, by segment, email and arm: 'Recent customers · email_2 · arm A · subject', so
+        two findings of one segment's arms or emails never read the same ('whole plan' for plan findings)."""
+        parts = [self.segment or "whole plan"]
         if self.message_key:
-            parts.append(self.message_key.replace("_", " "))
+            parts.append(self.message_key)
         if self.variant:
-            parts.append(self.variant)
+            parts.append(f"arm {self.variant}")
         if self.field:
-            spec = COPY_FIELD_BY_NAME.get(self.field)
-            parts.append(spec.label if spec else self.field)
+            parts.append(self.field)
         return " · ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:

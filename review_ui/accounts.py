@@ -1,8 +1,12 @@
-"""Accounts: log in and out, server-side sessions, who the current user is, role checks.
+"""Accounts: log in and out (here or everywhere), server-side sessions, who the current user is.
 
 Sessions live in the server's session store (the cookie holds only a random id, HttpOnly,
 SameSite=Lax, Secure when COPILOT_SECURE_COOKIES=1); the id is replaced at every login so a
-planted cookie cannot be ridden into an account. Login attempts are rate limited per client.
+planted cookie cannot be ridden into an account, and the session's CSRF binding is new too.
+A session remembers the user's session generation: "log out everywhere" moves it on, and every
+older session stops working. Failed log-ins are throttled per account and per client address
+(copilot.services.login_throttle, in the database), the address read from X-Forwarded-For only
+when the direct peer is one of COPILOT_TRUSTED_PROXIES.
 """
 
 from __future__ import annotations
@@ -16,21 +20,23 @@ from urllib.parse import urlsplit
 from litestar import Controller, Request, Response, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException
 from litestar.handlers import BaseRouteHandler
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
 from copilot.models import User
+from copilot.security import client_address
+from copilot.services import login_throttle as throttle
+from copilot.services import users as accounts
 from copilot.services.users import authenticate
+from review_ui.csrf import SESSION_CSRF_KEY, new_session_secret
 
 __all__ = [
     "SESSION_USER_KEY",
     "RotatingSessionConfig",
-    "login_rate_limit",
     "require_login",
     "provide_user",
     "AccountController",
@@ -80,16 +86,6 @@ class RotatingSessionConfig(ServerSideSessionConfig):
     _backend_class = _RotatingBackend  # type: ignore[assignment]
 
 
-def login_rate_limit(per_minute: int) -> RateLimitConfig:
-    """At most ``per_minute`` login attempts (POSTs) a minute from one client address."""
-
-    def only_posts(request: Request) -> bool:  # type: ignore[type-arg]
-        return request.method == "POST"
-
-    return RateLimitConfig(rate_limit=("minute", per_minute), check_throttle_handler=only_posts,
-                           store="login_rate_limit")
-
-
 # -- who is asking ----------------------------------------------------------------------------
 
 _user_cache: dict[int, tuple[float, User]] = {}
@@ -126,20 +122,11 @@ def require_login(connection: ASGIConnection, handler: BaseRouteHandler) -> None
 def provide_user(request: Request, session: NamedDependency[Session]) -> User:  # type: ignore[type-arg]
     user_id = request.session.get(SESSION_USER_KEY)
     user = _load_user(session, int(user_id)) if user_id else None
-    if user is None or not user.is_active:
+    # A session opened before "log out everywhere" (or a role change) carries an older generation.
+    if user is None or not user.is_active or request.session.get("gen", 0) != user.session_generation:
         request.clear_session()
         raise NotAuthorizedException("log in first")
     return user
-
-
-def require_roles(*roles: str) -> Any:
-    """A guard allowing only the given roles (the core checks again; this keeps pages honest)."""
-
-    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:  # type: ignore[type-arg]
-        if connection.session.get("role") not in roles:
-            raise PermissionDeniedException(f"this page is for {' or '.join(roles)} accounts")
-
-    return guard
 
 
 def home_for(role: str | None) -> str:
@@ -177,23 +164,48 @@ class LoginController(Controller):
     @post("/login", opt={"public": True}, sync_to_thread=True, status_code=303)
     def login(self, request: Request, data: URLEncodedBody[LoginForm],  # type: ignore[type-arg]
               session: NamedDependency[Session]) -> Template | Redirect:
-        user = authenticate(session, data.username.strip(), data.password)
+        settings = request.app.state.runtime.settings
+        username = data.username.strip()
+        address = client_address(request.client.host if request.client else None,
+                                 request.headers.getall("x-forwarded-for", []), settings.trusted_proxies)
+        context = {"next": _safe_next(data.next) or "", "username": data.username}
+        blocked = throttle.check(session, username=username, address=address)
+        if blocked is not None:
+            return Template("login.html", status_code=429, headers={"Retry-After": str(blocked.retry_after)},
+                            context={**context, "error": blocked.message})
+        user = authenticate(session, username, data.password)
         if user is None:
-            return Template("login.html", status_code=401, context={
-                "next": _safe_next(data.next) or "", "username": data.username,
-                "error": "Wrong username or password."})
+            throttle.record_failure(session, username=username, address=address, limits=login_limits(settings))
+            session.commit()
+            return Template("login.html", status_code=401, context={**context, "error": "Wrong username or password."})
+        throttle.record_success(session, username=username)
         request.scope.setdefault("state", {})[_ROTATE] = True  # type: ignore[typeddict-item]
-        request.set_session({SESSION_USER_KEY: user.id, "role": user.role, "name": user.display_name})
+        request.set_session({SESSION_USER_KEY: user.id, "role": user.role, "name": user.display_name,
+                             "gen": user.session_generation, SESSION_CSRF_KEY: new_session_secret()})
         forget_user(user.id or 0)
         return Redirect(_safe_next(data.next) or home_for(user.role), status_code=303)
 
 
+def login_limits(settings: Any) -> throttle.LoginLimits:
+    return throttle.LoginLimits(per_address=throttle.Limit(*settings.login_limit_per_address),
+                                per_account=throttle.Limit(*settings.login_limit_per_account))
+
+
 class AccountController(Controller):
     @get("/logout", sync_to_thread=False)
-    def logout_page(self, request: Request) -> Template:  # type: ignore[type-arg]
-        return Template("logout.html", context={})
+    def logout_page(self, request: Request, user: NamedDependency[User]) -> Template:  # type: ignore[type-arg]
+        return Template("logout.html", context={"user": user})
 
     @post("/logout", sync_to_thread=False, status_code=303)
     def logout(self, request: Request) -> Response[Any]:  # type: ignore[type-arg]
+        request.clear_session()
+        return Redirect("/login", status_code=303)
+
+    @post("/logout/everywhere", sync_to_thread=True, status_code=303)
+    def logout_everywhere(self, request: Request, user: NamedDependency[User],  # type: ignore[type-arg]
+                          session: NamedDependency[Session]) -> Response[Any]:
+        """End every session of this account (this one included), in every browser and process."""
+        accounts.end_sessions(session, user, user.id or 0)
+        forget_user(user.id or 0)
         request.clear_session()
         return Redirect("/login", status_code=303)

@@ -23,7 +23,7 @@ from copilot.services.checking import check_variant
 from copilot.services.copy_check import segment_samples
 from review_ui.answering import LiveAnswers
 from review_ui.forms import MessageForm, NewConversationForm, VariantForm
-from review_ui.pages import can_view_conversation, chat_page
+from review_ui.pages import chat_page
 from review_ui.rendering import is_htmx, page
 from review_ui.views import variant_view
 
@@ -113,8 +113,7 @@ class ChatController(Controller):
         """Follow an answer as it streams (never starts one), then send the finished turn."""
         def load() -> None:
             with runtime.session() as session:
-                conversation = chat.get_conversation(session, conversation_id)
-                can_view_conversation(user, conversation)
+                chat.readable_conversation(session, conversation_id, user.id or 0)
                 if not any(m.id == message_id and m.role == "user" for m in chat.list_messages(session, conversation_id)):
                     raise NotFoundError(f"conversation {conversation_id} has no message {message_id}")
 
@@ -125,7 +124,7 @@ class ChatController(Controller):
                 data = chat_page(fresh, runtime, user, request.app.state.ui_workspace_id, conversation_id)
                 answer = next((m for m in data.messages if m.role == "assistant" and (m.id or 0) > message_id), None)
                 panel = {"conversation": data.conversation, "revision": data.revision, "plan": data.plan,
-                         "review": data.review}
+                         "review": data.review, "actions": data.actions}
                 return _render(request, "_answer_done.html", {"answer": answer, "page": panel, "user": user,
                                                               "pending": data.pending, "pending_state": data.pending_state})
 
@@ -148,14 +147,14 @@ class ChatController(Controller):
               data: URLEncodedBody[VariantForm], user: NamedDependency[User], session: NamedDependency[Session],
               runtime: NamedDependency[Runtime]) -> Template:
         """Guards on the edited (unsaved) copy of one variant; htmx swaps the findings in while typing."""
-        conversation = chat.get_conversation(session, conversation_id)
-        can_view_conversation(user, conversation)
+        chat.readable_conversation(session, conversation_id, user.id or 0)
         revision = chat.get_revision(session, conversation_id, data.base_number)
         plan = chat.revision_plan(revision)
         if not 0 <= index < len(plan.variants):
             raise NotFoundError(f"revision {revision.number} has no variant {index}")
         base = plan.variants[index]
-        _, variant = chat.edited_variant(plan, base.segment, base.key, base.message, data.changes())
+        _, variant = chat.edited_variant(plan, base.segment, base.key, base.message, data.changes(),
+                                         locale=base.locale)
         variants = list(plan.variants)
         variants[index] = variant
         edited = plan.model_copy(update={"variants": variants})
@@ -175,7 +174,7 @@ class ChatController(Controller):
         base = plan.variants[index]
         chat.edit_variant(session, conversation_id=conversation_id, actor_id=user.id or 0,
                           workspace=runtime.default_workspace, base_number=data.base_number, segment=base.segment,
-                          key=base.key, message=base.message, changes=data.changes())
+                          key=base.key, message=base.message, changes=data.changes(), locale=base.locale)
         if not is_htmx(request):
             return Redirect(f"/chat/{conversation_id}#variant-{index}", status_code=303)
         data_page = chat_page(session, runtime, user, request.app.state.ui_workspace_id, conversation_id)
@@ -189,5 +188,6 @@ class ChatController(Controller):
         if not is_htmx(request):
             return Redirect(f"/chat/{conversation_id}", status_code=303)
         review = gate.review_for_conversation(session, conversation_id)
-        return Template("_submit_panel.html", context={"review": review, "conversation": conversation,
-                                                       "user": user})
+        return Template("_submit_panel.html", context={
+            "review": review, "conversation": conversation, "user": user,
+            "actions": gate.conversation_actions(session, conversation, user)})

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from copilot.plan import COPY_FIELD_NAMES
 
-__all__ = ["NewConversationForm", "MessageForm", "VariantForm", "ActionForm", "ScheduleForm"]
+__all__ = ["NewConversationForm", "MessageForm", "VariantForm", "ActionForm", "ScheduleForm", "NewUserForm",
+           "UserChangeForm"]
 
 
 @dataclass
@@ -45,3 +46,17 @@ class ScheduleForm:
     version: int = 0
     at: str = ""
     timezone: str = "UTC"
+
+
+@dataclass
+class NewUserForm:
+    username: str = ""
+    display_name: str = ""
+    role: str = "marketer"
+    password: str = ""
+
+
+@dataclass
+class UserChangeForm:
+    role: str = ""
+    active: str = ""  # "1" active, "0" deactivated, "" unchanged

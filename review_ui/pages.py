@@ -7,17 +7,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from copilot.errors import PermissionDeniedError
 from copilot.models import Message, User
 from copilot.runtime import Runtime
+from copilot.services import access
 from copilot.services import conversations as chat
 from copilot.services import review as gate
 from copilot.services import review_queue as queue
 from copilot.services.copy_check import segment_samples
 from review_ui.views import PlanView, plan_view
 
-__all__ = ["ChatPage", "chat_page", "pending_message", "plan_panel", "detail_page", "can_view_conversation",
-           "diff_summary"]
+__all__ = ["ChatPage", "chat_page", "pending_message", "plan_panel", "detail_page", "diff_summary"]
 
 
 @dataclass
@@ -30,11 +29,7 @@ class ChatPage:
     plan: PlanView | None
     review: Any | None
     pending_state: chat.AnswerState | None = None  # where the pending message's answer stands
-
-
-def can_view_conversation(user: User, conversation: Any) -> None:
-    if conversation.author_id != user.id and user.role not in gate.REVIEWER_ROLES:
-        raise PermissionDeniedError("this conversation belongs to someone else", conversation_id=conversation.id)
+    actions: frozenset[access.Action] = frozenset()  # what the viewer may do on this draft now
 
 
 def pending_message(messages: list[Message]) -> Message | None:
@@ -61,15 +56,15 @@ def chat_page(session: Session, runtime: Runtime, user: User, workspace_id: int,
     conversations = chat.list_conversations(session, workspace_id=workspace_id, author_id=user.id)
     if conversation_id is None:
         return ChatPage(conversations, None, [], None, None, None, None)
-    conversation = chat.get_conversation(session, conversation_id)
-    can_view_conversation(user, conversation)
+    conversation = chat.readable_conversation(session, conversation_id, user.id or 0)
     messages = chat.list_messages(session, conversation_id)
     revision, view = plan_panel(session, runtime, conversation_id)
     pending = pending_message(messages)
     return ChatPage(conversations=conversations, conversation=conversation, messages=messages,
                     pending=pending, revision=revision, plan=view,
                     review=gate.review_for_conversation(session, conversation_id),
-                    pending_state=chat.answer_state(session, pending.id or 0) if pending is not None else None)
+                    pending_state=chat.answer_state(session, pending.id or 0) if pending is not None else None,
+                    actions=gate.conversation_actions(session, conversation, user))
 
 
 def diff_summary(session: Session, detail: queue.ReviewDetail) -> dict[str, Any] | None:
@@ -79,8 +74,8 @@ def diff_summary(session: Session, detail: queue.ReviewDetail) -> dict[str, Any]
                                detail.revision.number).to_dict()
 
 
-def detail_page(session: Session, runtime: Runtime, review_id: int) -> dict[str, Any]:
-    detail = queue.review_detail(session, review_id)
+def detail_page(session: Session, runtime: Runtime, review_id: int, user: User) -> dict[str, Any]:
+    detail = queue.review_detail(session, review_id, user)
     view = plan_view(chat.revision_plan(detail.revision), detail.revision.sizing, detail.findings,
                      workspace=runtime.default_workspace, samples=segment_samples(session, detail.revision))
     return {"d": detail, "plan": view, "diff": diff_summary(session, detail),

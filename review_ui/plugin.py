@@ -9,7 +9,6 @@ from typing import Any
 
 from litestar import Request, Response, Router, get
 from litestar.config.app import AppConfig
-from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.plugins import InitPluginProtocol
@@ -18,7 +17,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.stores.file import FileStore
-from litestar.stores.memory import MemoryStore
 from litestar.stores.registry import StoreRegistry
 from litestar.template.config import TemplateConfig
 
@@ -32,15 +30,16 @@ from review_ui.accounts import (
     LoginController,
     RotatingSessionConfig,
     home_for,
-    login_rate_limit,
     provide_user,
     require_login,
 )
 from review_ui.answering import LiveAnswers
 from review_ui.chat import ChatController
+from review_ui.csrf import SessionCSRFMiddleware
 from review_ui.errors import UI_EXCEPTION_HANDLERS
 from review_ui.rendering import STATIC_DIR, make_environment
 from review_ui.review import ReviewController, ScheduledController
+from review_ui.users import UsersController
 
 __all__ = ["ReviewUIPlugin", "CONTENT_SECURITY_POLICY"]
 
@@ -68,9 +67,8 @@ def _security_headers(response: Response[Any]) -> Response[Any]:
 class ReviewUIPlugin(InitPluginProtocol):
     """The web UI. ``planner`` overrides the configured planner (tests and evals pass one)."""
 
-    def __init__(self, *, planner: Planner | None = None, login_attempts_per_minute: int = 10) -> None:
+    def __init__(self, *, planner: Planner | None = None) -> None:
         self.planner = planner
-        self.login_attempts_per_minute = login_attempts_per_minute
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         state: State = app_config.state
@@ -87,14 +85,11 @@ class ReviewUIPlugin(InitPluginProtocol):
                                          samesite="lax", max_age=12 * 3600, store="ui_sessions")
         ui = Router(
             path="/",
-            route_handlers=[
-                index,
-                # The login form alone is rate limited (by client address).
-                Router(path="/", route_handlers=[LoginController],
-                       middleware=[login_rate_limit(self.login_attempts_per_minute).middleware]),
-                AccountController, ChatController, ReviewController, ScheduledController,
-            ],
-            middleware=[sessions.middleware],
+            route_handlers=[index, LoginController, AccountController, ChatController, ReviewController,
+                            ScheduledController, UsersController],
+            # The session first: CSRF tokens are bound to it. (The JSON API is not under this router:
+            # it authenticates with bearer tokens, which a browser never sends on its own.)
+            middleware=[sessions.middleware, SessionCSRFMiddleware(secret=secret, secure=settings.secure_cookies)],
             guards=[require_login],
             # Users come from a short-lived cache; a database read happens only every few seconds.
             dependencies={"user": Provide(provide_user, sync_to_thread=False)},
@@ -114,13 +109,8 @@ class ReviewUIPlugin(InitPluginProtocol):
         stores = app_config.stores
         if isinstance(stores, StoreRegistry):
             stores.register("ui_sessions", session_store)
-            stores.register("login_rate_limit", MemoryStore())
         else:
-            app_config.stores = {**(stores or {}), "ui_sessions": session_store, "login_rate_limit": MemoryStore()}
-        # JSON API, health and the schema are not cookie-authenticated, so CSRF does not apply there.
-        app_config.csrf_config = CSRFConfig(secret=secret, cookie_secure=settings.secure_cookies,
-                                            cookie_samesite="lax", header_name="x-csrftoken",
-                                            exclude=["^/api/", "^/health", "^/schema", "^/static/"])
+            app_config.stores = {**(stores or {}), "ui_sessions": session_store}
         app_config.template_config = TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(make_environment()))
         app_config.plugins.append(HTMXPlugin())

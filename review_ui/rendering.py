@@ -16,6 +16,7 @@ from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup, escape
 
+from copilot.services import access
 from copilot.text import count_of
 
 __all__ = ["TEMPLATES_DIR", "STATIC_DIR", "make_environment", "page", "is_htmx"]
@@ -63,12 +64,19 @@ def _nl2br(value: str | None) -> Markup:
     return Markup("<br>".join(str(escape(line)) for line in (value or "").split("\n")))
 
 
+def nav_for(user: Any) -> dict[str, bool]:
+    """Which top-level pages the layout links to for this person (each page checks again)."""
+    return {"queue": access.permitted(user, access.Action.READ_QUEUE),
+            "users": access.permitted(user, access.Action.MANAGE_USERS)}
+
+
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     env.filters.update(count=count_of, ago=_ago, when=_when, when_in=_when_in, nl2br=_nl2br, state_label=lambda s: STATE_LABELS.get(s, s),
                        short=lambda h: (h or "")[:10])
     env.globals["STATE_LABELS"] = STATE_LABELS
+    env.globals["nav_for"] = nav_for
     return env
 
 

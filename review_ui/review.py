@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from copilot.models import User
 from copilot.runtime import Runtime
+from copilot.services import access
 from copilot.services import review as gate
 from copilot.services import review_queue as queue
 from review_ui.forms import ActionForm, ScheduleForm
@@ -37,25 +38,31 @@ class ReviewController(Controller):
                    page_number: FromQuery[int] = 1) -> Template:
         f = queue.QueueFilter(status=status, author_id=_int_or_none(author), risk=risk or None, sort=sort,  # type: ignore[arg-type]
                               page=page_number, workspace_id=request.app.state.ui_workspace_id)
-        data = queue.list_queue(session, f)
+        data = queue.list_queue(session, f, user)
         context = {"q": data, "user": user, "states": ("all", *gate.TRANSITIONS),
-                   "authors": queue.queue_authors(session, request.app.state.ui_workspace_id)}
+                   "authors": queue.queue_authors(session, user, request.app.state.ui_workspace_id)}
         return page(request, "review_queue.html", context, fragment="_queue.html")
 
     @get("/{review_id:int}", sync_to_thread=True)
     def detail(self, request: Request, review_id: FromPath[int], user: NamedDependency[User],  # type: ignore[type-arg]
                session: NamedDependency[Session], runtime: NamedDependency[Runtime],
                action: FromQuery[str | None] = None) -> Template:
-        context = {**detail_page(session, runtime, review_id), "user": user, "focus": action}
+        context = {**detail_page(session, runtime, review_id, user), "user": user, "focus": action}
         return page(request, "review_detail.html", context)
 
     def _after(self, request: Request, session: Session, runtime: Runtime, review_id: int, user: User,  # type: ignore[type-arg]
                view: str = "") -> Template | Redirect:
         if not is_htmx(request):
-            return Redirect(f"/review/{review_id}", status_code=303)
+            return Redirect("/scheduled" if view == "scheduled" else f"/review/{review_id}", status_code=303)
         if view == "row":
-            return Template("_queue_row.html", context={"row": queue.queue_row(session, review_id), "user": user})
-        context = {**detail_page(session, runtime, review_id), "user": user, "focus": None}
+            row = queue.queue_row(session, review_id)
+            approvable = access.Action.APPROVE in gate.available_actions(session, gate.get_review(session, review_id),
+                                                                         user)
+            return Template("_queue_row.html", context={"row": row, "approvable": approvable, "user": user})
+        if view == "scheduled":
+            rows = queue.list_scheduled(session, user, request.app.state.ui_workspace_id)
+            return Template("_scheduled_rows.html", context={"rows": rows, "user": user})
+        context = {**detail_page(session, runtime, review_id, user), "user": user, "focus": None}
         return Template("_review_main.html", context=context)
 
     def _act(self, request: Request, session: Session, runtime: Runtime, review_id: int, user: User,  # type: ignore[type-arg]
@@ -109,13 +116,29 @@ class ReviewController(Controller):
     def cancel(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
                user: NamedDependency[User], session: NamedDependency[Session],
                runtime: NamedDependency[Runtime]) -> Template | Redirect:
-        gate.cancel(session, review_id, user, data.version, reason=data.reason or data.comment)
-        if data.view == "scheduled":
-            if not is_htmx(request):
-                return Redirect("/scheduled", status_code=303)
-            rows = queue.list_scheduled(session, request.app.state.ui_workspace_id)
-            return Template("_scheduled_rows.html", context={"rows": rows, "user": user})
-        return self._after(request, session, runtime, review_id, user)
+        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.cancel(
+            session, review_id, user, data.version, reason=data.reason or data.comment))
+
+    @post("/{review_id:int}/pause", sync_to_thread=True, status_code=200)
+    def pause(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
+              user: NamedDependency[User], session: NamedDependency[Session],
+              runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.pause(
+            session, review_id, user, data.version, reason=data.reason or data.comment))
+
+    @post("/{review_id:int}/resume", sync_to_thread=True, status_code=200)
+    def resume(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
+               user: NamedDependency[User], session: NamedDependency[Session],
+               runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.resume(
+            session, review_id, user, data.version, comment=data.comment))
+
+    @post("/{review_id:int}/comment", sync_to_thread=True, status_code=200)
+    def comment(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
+                user: NamedDependency[User], session: NamedDependency[Session],
+                runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        return self._act(request, session, runtime, review_id, user, "", lambda: gate.add_comment(
+            session, review_id, user, text=data.comment))
 
 
 class ScheduledController(Controller):
@@ -124,5 +147,5 @@ class ScheduledController(Controller):
     @get("", sync_to_thread=True)
     def scheduled(self, request: Request, user: NamedDependency[User],  # type: ignore[type-arg]
                   session: NamedDependency[Session]) -> Template:
-        rows = queue.list_scheduled(session, request.app.state.ui_workspace_id)
+        rows = queue.list_scheduled(session, user, request.app.state.ui_workspace_id)
         return page(request, "scheduled.html", {"rows": rows, "user": user}, fragment="_scheduled_rows.html")

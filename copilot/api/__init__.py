@@ -4,11 +4,17 @@ from copilot.api.conversations import ConversationController
 from copilot.api.core import HealthController, WorkspaceController
 from copilot.api.deps import provide_runtime, provide_session
 from copilot.api.errors import EXCEPTION_HANDLERS, copilot_error_handler
+from copilot.api.reviews import ReviewController, ScheduledController, SubmitController
 from copilot.api.segments import SegmentController
+from copilot.api.users import UserController
 
 __all__ = [
     "ConversationController",
     "HealthController",
+    "ReviewController",
+    "ScheduledController",
+    "SubmitController",
+    "UserController",
     "SegmentController",
     "WorkspaceController",
     "provide_runtime",
@@ -22,3 +28,4 @@ __all__ = [
 API_CONTROLLERS: list[type] = [HealthController, WorkspaceController]
 API_CONTROLLERS.append(ConversationController)
 API_CONTROLLERS.append(SegmentController)
+API_CONTROLLERS.extend([ReviewController, SubmitController, ScheduledController, UserController])

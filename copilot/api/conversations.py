@@ -19,6 +19,7 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from sqlmodel import Session
 
 from copilot.api.auth import provide_actor
+from copilot.api.errors import responses
 from copilot.models import User, WorkspaceRecord
 from copilot.planner.base import Planner
 from copilot.runtime import Runtime
@@ -81,7 +82,7 @@ class ConversationController(Controller):
     dependencies = {"actor": Provide(provide_actor, sync_to_thread=True),
                     "planner": Provide(provide_planner, sync_to_thread=False)}
 
-    @post("", sync_to_thread=True, status_code=201)
+    @post("", sync_to_thread=True, status_code=201, responses=responses(400, 401, 404, 422))
     def create(self, data: JSONBody[NewConversation], actor: NamedDependency[User], session: NamedDependency[Session],
                runtime: NamedDependency[Runtime]) -> dict[str, Any]:
         """Start a conversation (owned by the caller)."""
@@ -90,7 +91,7 @@ class ConversationController(Controller):
                                                title=data.title)
         return _conversation_dict(conversation)
 
-    @get("", sync_to_thread=True)
+    @get("", sync_to_thread=True, responses=responses(401))
     def list_mine(self, actor: NamedDependency[User], session: NamedDependency[Session],
                   runtime: NamedDependency[Runtime]) -> list[dict[str, Any]]:
         """The caller's conversations in the default workspace, newest first."""
@@ -98,7 +99,7 @@ class ConversationController(Controller):
         return [_conversation_dict(c) for c in
                 svc.list_conversations(session, workspace_id=record.id or 0, author_id=actor.id)]
 
-    @get("/{conversation_id:int}", sync_to_thread=True)
+    @get("/{conversation_id:int}", sync_to_thread=True, responses=responses(401, 403, 404))
     def detail(self, conversation_id: FromPath[int], actor: NamedDependency[User],
                session: NamedDependency[Session]) -> dict[str, Any]:
         """The conversation with its messages, token usage and latest revision number."""
@@ -111,7 +112,7 @@ class ConversationController(Controller):
                 "usage": {"prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens,
                           "cost_usd": round(usage.cost_usd, 6), "turns": usage.calls}}
 
-    @post("/{conversation_id:int}/messages", status_code=200)
+    @post("/{conversation_id:int}/messages", status_code=200, responses=responses(400, 401, 403, 404, 422))
     async def post_message(self, conversation_id: FromPath[int], data: JSONBody[NewMessage], actor: NamedDependency[User],
                            session: NamedDependency[Session], runtime: NamedDependency[Runtime],
                            planner: NamedDependency[Planner]) -> ServerSentEvent:
@@ -134,14 +135,15 @@ class ConversationController(Controller):
 
         return ServerSentEvent(events())
 
-    @get("/{conversation_id:int}/revisions", sync_to_thread=True)
+    @get("/{conversation_id:int}/revisions", sync_to_thread=True, responses=responses(401, 403, 404))
     def revisions(self, conversation_id: FromPath[int], actor: NamedDependency[User],
                   session: NamedDependency[Session]) -> list[dict[str, Any]]:
         """Every revision, oldest first (without plan bodies)."""
         svc.readable_conversation(session, conversation_id, actor.id or 0)
         return [_revision_summary(r) for r in svc.list_revisions(session, conversation_id)]
 
-    @get("/{conversation_id:int}/revisions/{number:int}", sync_to_thread=True)
+    @get("/{conversation_id:int}/revisions/{number:int}", sync_to_thread=True,
+         responses=responses(401, 403, 404))
     def revision(self, conversation_id: FromPath[int], number: FromPath[int], actor: NamedDependency[User],
                  session: NamedDependency[Session]) -> dict[str, Any]:
         """One revision: plan, sizes, findings."""
@@ -149,7 +151,7 @@ class ConversationController(Controller):
         revision = svc.get_revision(session, conversation_id, number)
         return svc.revision_to_dict(revision, svc.list_findings(session, revision.id or 0))
 
-    @get("/{conversation_id:int}/diff", sync_to_thread=True)
+    @get("/{conversation_id:int}/diff", sync_to_thread=True, responses=responses(400, 401, 403, 404))
     def diff(self, conversation_id: FromPath[int], before: FromQuery[int], after: FromQuery[int],
              actor: NamedDependency[User], session: NamedDependency[Session]) -> dict[str, Any]:
         """What changed from revision ``before`` to revision ``after``."""
@@ -157,7 +159,8 @@ class ConversationController(Controller):
         return {"before": before, "after": after,
                 **svc.diff_revisions(session, conversation_id, before, after).to_dict()}
 
-    @post("/{conversation_id:int}/revisions/{number:int}/restore", sync_to_thread=True, status_code=201)
+    @post("/{conversation_id:int}/revisions/{number:int}/restore", sync_to_thread=True, status_code=201,
+          responses=responses(401, 403, 404, 409, 422))
     def restore(self, conversation_id: FromPath[int], number: FromPath[int], actor: NamedDependency[User],
                 session: NamedDependency[Session], runtime: NamedDependency[Runtime]) -> dict[str, Any]:
         """Make an old revision current again, as a new revision."""
@@ -165,7 +168,8 @@ class ConversationController(Controller):
         return svc.restore_revision(session, conversation_id=conversation_id, number=number, actor_id=actor.id or 0,
                                     workspace=_workspace_of(session, runtime, conversation.workspace_id)).to_dict()
 
-    @post("/{conversation_id:int}/variants", sync_to_thread=True, status_code=201)
+    @post("/{conversation_id:int}/variants", sync_to_thread=True, status_code=201,
+          responses=responses(400, 401, 403, 404, 409, 422))
     def edit_variant(self, conversation_id: FromPath[int], data: JSONBody[VariantEdit], actor: NamedDependency[User],
                      session: NamedDependency[Session], runtime: NamedDependency[Runtime]) -> dict[str, Any]:
         """Edit one variant's copy by hand (a new revision; the guards run again)."""

@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from sqlmodel import Session
 
 from copilot import db
+from copilot.api.errors import responses
 from copilot.errors import DatabaseUnavailableError
 from copilot.runtime import Runtime
 from copilot.services.workspaces import audience_counts, get_workspace_record, list_workspace_records
@@ -20,7 +21,7 @@ __all__ = ["HealthController", "WorkspaceController"]
 class HealthController(Controller):
     path = "/health"
 
-    @get("", sync_to_thread=True)
+    @get("", sync_to_thread=True, responses=responses(503))
     def health(self, runtime: NamedDependency[Runtime]) -> Response[dict[str, Any]]:
         try:
             db.ping(runtime.engine)
@@ -39,7 +40,7 @@ class WorkspaceController(Controller):
             for r in list_workspace_records(session)
         ]
 
-    @get("/{slug:str}", sync_to_thread=True)
+    @get("/{slug:str}", sync_to_thread=True, responses=responses(400, 404))
     def get_workspace(self, slug: FromPath[str], session: NamedDependency[Session],
                       runtime: NamedDependency[Runtime]) -> dict[str, Any]:
         record = get_workspace_record(session, slug)
@@ -54,11 +55,11 @@ class WorkspaceController(Controller):
             "counts": audience_counts(session, record.id or 0),
         }
 
-    @get("/{slug:str}/catalog", sync_to_thread=True)
+    @get("/{slug:str}/catalog", sync_to_thread=True, responses=responses(400, 404))
     def get_catalog(self, slug: FromPath[str], runtime: NamedDependency[Runtime]) -> dict[str, Any]:
         return runtime.workspace(slug).catalog.model_dump(mode="json")
 
-    @get("/{slug:str}/counts", sync_to_thread=True)
+    @get("/{slug:str}/counts", sync_to_thread=True, responses=responses(400, 404))
     def get_counts(self, slug: FromPath[str], session: NamedDependency[Session]) -> dict[str, int]:
         record = get_workspace_record(session, slug)
         return audience_counts(session, record.id or 0)

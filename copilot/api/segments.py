@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlmodel import Session
 
 from copilot.api.auth import provide_actor
+from copilot.api.errors import responses
 from copilot.models import User
 from copilot.runtime import Runtime
 from copilot.services.checking import size_in_workspace
@@ -23,7 +24,7 @@ class SegmentController(Controller):
     tags = ["segments"]
     dependencies = {"actor": Provide(provide_actor, sync_to_thread=True)}
 
-    @post("/size", sync_to_thread=True, status_code=200)
+    @post("/size", sync_to_thread=True, status_code=200, responses=responses(400, 401, 404, 422))
     def size(self, slug: FromPath[str], data: JSONBody[dict[str, Any]], actor: NamedDependency[User],
              session: NamedDependency[Session], runtime: NamedDependency[Runtime],
              now: FromQuery[datetime | None] = None, sample: FromQuery[int] = 5) -> dict[str, Any]:

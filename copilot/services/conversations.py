@@ -34,7 +34,6 @@ from copilot.services.conversation.revisions import (
     store_revision,
 )
 from copilot.services.conversation.threads import (
-    READER_ROLES,
     conversation_usage,
     create_conversation,
     get_conversation,
@@ -58,7 +57,6 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
     "EDITABLE_VARIANT_FIELDS",
     "MANUAL_EDIT",
-    "READER_ROLES",
     "AnswerState",
     "TurnOutcome",
     "RevisionOutcome",

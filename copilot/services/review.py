@@ -6,6 +6,10 @@
                         +--request_changes--> changes_requested --submit--> in_review
                         +--reject--> rejected (final)
 
+A scheduled (or sending) campaign can be paused and resumed: ``paused_at`` holds delivery
+without leaving the state. Who may take each action is the access matrix's call
+(copilot.services.access), checked first, before the state or the version.
+
 Every action takes the ``expected_version`` the actor saw and writes with a conditional
 ``UPDATE ... WHERE version = :expected``: of two people acting on one draft at once,
 exactly one wins and the other gets StaleRevisionError ("this draft changed"). Every
@@ -25,7 +29,8 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, select
 
-from copilot.errors import NotFoundError, PermissionDeniedError, ReviewStateError, StaleRevisionError
+from copilot.db import fits_id
+from copilot.errors import NotFoundError, ReviewStateError, StaleRevisionError
 from copilot.models import (
     AuditLog,
     Conversation,
@@ -37,12 +42,12 @@ from copilot.models import (
     utcnow,
 )
 from copilot.plan import Plan
+from copilot.services.access import Action, draft_of_conversation, draft_of_review, permitted_actions, require
 from copilot.services.findings import list_findings
 from guards import Finding
 
 __all__ = [
     "TRANSITIONS",
-    "REVIEWER_ROLES",
     "GateStatus",
     "get_review",
     "review_for_conversation",
@@ -56,7 +61,13 @@ __all__ = [
     "override_finding",
     "acknowledge_finding",
     "schedule",
+    "pause",
+    "resume",
     "cancel",
+    "add_comment",
+    "possible_actions",
+    "available_actions",
+    "conversation_actions",
 ]
 
 # from-state -> states it may move to (the triggers of migration 0004 hold the same list).
@@ -71,7 +82,6 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "rejected": frozenset(),
     "sent": frozenset(),
 }
-REVIEWER_ROLES = frozenset({"reviewer", "admin"})
 # A new revision moves a review from these states to the one given (None: stays put).
 _ON_EDIT = {"draft": None, "changes_requested": None, "in_review": None,
             "approved": "in_review", "scheduled": "in_review", "cancelled": "draft"}
@@ -96,7 +106,7 @@ class GateStatus:
 
 def get_review(session: Session, review_id: int) -> Review:
     """The review as stored now (never a stale copy from the session's identity map)."""
-    review = session.get(Review, review_id, populate_existing=True)
+    review = session.get(Review, review_id, populate_existing=True) if fits_id(review_id) else None
     if review is None:
         raise NotFoundError(f"no review {review_id}", review_id=review_id)
     return review
@@ -170,14 +180,8 @@ def _optional_text(value: str | None) -> str | None:
     return _require_text(text, "comment") if text else None
 
 
-def _require_reviewer(review: Review, actor: User, action: str) -> None:
-    # Authorship first: it is the rule that matters most, whatever the author's role.
-    if actor.id == review.author_id:
-        raise PermissionDeniedError(f"the author of a draft cannot {action.replace('_', ' ')} it",
-                                    action=action, review_id=review.id)
-    if actor.role not in REVIEWER_ROLES:
-        raise PermissionDeniedError(f"only a reviewer or admin may {action.replace('_', ' ')}",
-                                    role=actor.role, action=action)
+def _require(session: Session, review: Review, actor: User, action: Action) -> None:
+    require(actor, action, draft_of_review(session, review))
 
 
 def _audit(session: Session, review: Review, actor: User | None, action: str, *, from_state: str | None,
@@ -285,7 +289,7 @@ def _point_at(session: Session, review: Review, rev: PlanRevision, blocks: int, 
     if review.approved_hash is not None:
         values.update(approved_hash=None, approved_by_id=None, approved_at=None)
     if review.state == "scheduled":
-        values.update(scheduled_for=None, schedule_timezone=None)
+        values.update(scheduled_for=None, schedule_timezone=None, paused_at=None, paused_by_id=None)
     action = {"approved": "approval_voided", "scheduled": "schedule_voided"}.get(review.state, "revised")
     return _write(session, review, review.version, actor, action, values,
                   data={"revision": rev.number, "previous_hash": review.revision_hash})
@@ -295,10 +299,11 @@ def _point_at(session: Session, review: Review, rev: PlanRevision, blocks: int, 
 
 def submit(session: Session, review_or_conversation: Review | Conversation | int, actor: User,
            expected_version: int | None = None, *, comment: str | None = None) -> Review:
-    """Send the draft to the review queue (its author, or an admin)."""
+    """Send the draft to the review queue (its author only: nobody else has seen it yet)."""
     if isinstance(review_or_conversation, Conversation):
         review = review_for_conversation(session, _conv_id(review_or_conversation))
         if review is None:
+            require(actor, Action.SUBMIT, draft_of_conversation(session, review_or_conversation, None))
             latest = session.exec(select(PlanRevision).where(
                 PlanRevision.conversation_id == review_or_conversation.id
             ).order_by(PlanRevision.number.desc())).first()  # type: ignore[union-attr]
@@ -309,11 +314,9 @@ def submit(session: Session, review_or_conversation: Review | Conversation | int
                                          revision=latest, actor=actor)
     else:
         review = _resolve(session, review_or_conversation)
+    _require(session, review, actor, Action.SUBMIT)
     expected = review.version if expected_version is None else expected_version
     _check_version(review, expected)
-    if actor.id != review.author_id and actor.role != "admin":
-        raise PermissionDeniedError("only the draft's author (or an admin) may submit it for review",
-                                    action="submit", review_id=review.id)
     _check_transition(review, "in_review", "submit")
     if review.state == "in_review":
         raise ReviewStateError("this draft is already in review", review_id=review.id, state=review.state)
@@ -330,8 +333,8 @@ def approve(session: Session, review: Review | int, actor: User, expected_versio
             comment: str | None = None) -> Review:
     """Approve the exact current revision (bound to its content hash)."""
     review = _resolve(session, review)
+    _require(session, review, actor, Action.APPROVE)
     _check_version(review, expected_version)
-    _require_reviewer(review, actor, "approve")
     _check_transition(review, "approved", "approve")
     if review.state == "approved":
         raise ReviewStateError("this draft is already approved", review_id=review.id, state=review.state)
@@ -357,8 +360,8 @@ def approve(session: Session, review: Review | int, actor: User, expected_versio
 def request_changes(session: Session, review: Review | int, actor: User, expected_version: int, *,
                     comment: str) -> Review:
     review = _resolve(session, review)
+    _require(session, review, actor, Action.REQUEST_CHANGES)
     _check_version(review, expected_version)
-    _require_reviewer(review, actor, "request_changes")
     text = _require_text(comment, "comment explaining the changes")
     _check_transition(review, "changes_requested", "request_changes")
     if review.state == "changes_requested":
@@ -370,8 +373,8 @@ def request_changes(session: Session, review: Review | int, actor: User, expecte
 
 def reject(session: Session, review: Review | int, actor: User, expected_version: int, *, reason: str) -> Review:
     review = _resolve(session, review)
+    _require(session, review, actor, Action.REJECT)
     _check_version(review, expected_version)
-    _require_reviewer(review, actor, "reject")
     text = _require_text(reason, "reason for rejecting")
     _check_transition(review, "rejected", "reject")
     if review.state == "rejected":
@@ -380,8 +383,10 @@ def reject(session: Session, review: Review | int, actor: User, expected_version
 
 
 def _finding_on_review(session: Session, review: Review, finding_id: int) -> FindingRow:
-    finding = session.get(FindingRow, finding_id)
-    if finding is None or finding.revision_id != review.revision_id:
+    finding = session.get(FindingRow, finding_id) if fits_id(finding_id) else None
+    if finding is None:
+        raise NotFoundError(f"no finding {finding_id}", review_id=review.id, finding_id=finding_id)
+    if finding.revision_id != review.revision_id:
         raise StaleRevisionError(
             f"finding {finding_id} is not on this draft's current revision; reload to see the current findings",
             review_id=review.id, finding_id=finding_id,
@@ -392,9 +397,9 @@ def _finding_on_review(session: Session, review: Review, finding_id: int) -> Fin
 def _mark(session: Session, review: Review | int, actor: User, expected_version: int, *, finding_id: int,
           reason: str, kind: str) -> FindingOverride:
     review = _resolve(session, review)
-    _check_version(review, expected_version)
     action = "override" if kind == "override" else "acknowledge"
-    _require_reviewer(review, actor, action)
+    _require(session, review, actor, Action.OVERRIDE if kind == "override" else Action.ACKNOWLEDGE)
+    _check_version(review, expected_version)
     if review.state != "in_review":
         raise ReviewStateError(f"findings can be {action}d only while the draft is in review "
                                f"(it is {review.state.replace('_', ' ')})", review_id=review.id, state=review.state)
@@ -475,10 +480,8 @@ def schedule(session: Session, review: Review | int, actor: User, expected_versi
     The approved plan is copied into ``snapshot`` with its hash; that copy is what goes out.
     """
     review = _resolve(session, review)
+    _require(session, review, actor, Action.SCHEDULE)
     _check_version(review, expected_version)
-    if actor.id != review.author_id and actor.role not in REVIEWER_ROLES:
-        raise PermissionDeniedError("only the draft's author, a reviewer or an admin may schedule it",
-                                    action="schedule", review_id=review.id)
     _check_transition(review, "scheduled", "schedule")
     if review.state != "approved" or review.approved_hash != review.revision_hash:
         raise ReviewStateError("only an approved draft can be scheduled", review_id=review.id, state=review.state)
@@ -498,14 +501,90 @@ def schedule(session: Session, review: Review | int, actor: User, expected_versi
 
 def cancel(session: Session, review: Review | int, actor: User, expected_version: int, *,
            reason: str | None = None) -> Review:
-    """Cancel a scheduled draft before it sends (the snapshot stays, for the record)."""
+    """Cancel a scheduled draft (paused or not) before it sends (the snapshot stays, for the record)."""
     review = _resolve(session, review)
+    _require(session, review, actor, Action.CANCEL)
     _check_version(review, expected_version)
-    if actor.id != review.author_id and actor.role not in REVIEWER_ROLES:
-        raise PermissionDeniedError("only the draft's author, a reviewer or an admin may cancel it",
-                                    action="cancel", review_id=review.id)
     if review.state != "scheduled":
         raise ReviewStateError(f"only a scheduled draft can be cancelled (it is {review.state.replace('_', ' ')})",
                                review_id=review.id, state=review.state)
-    return _write(session, review, expected_version, actor, "cancelled", {"state": "cancelled"},
-                  comment=_optional_text(reason))
+    return _write(session, review, expected_version, actor, "cancelled",
+                  {"state": "cancelled", "paused_at": None, "paused_by_id": None}, comment=_optional_text(reason))
+
+
+PAUSABLE = frozenset({"scheduled", "sending"})
+
+
+def pause(session: Session, review: Review | int, actor: User, expected_version: int, *,
+          reason: str | None = None) -> Review:
+    """Hold a scheduled or sending campaign: delivery sends nothing more until it is resumed."""
+    review = _resolve(session, review)
+    _require(session, review, actor, Action.PAUSE)
+    _check_version(review, expected_version)
+    if review.state not in PAUSABLE:
+        raise ReviewStateError(f"only a scheduled or sending campaign can be paused (it is "
+                               f"{review.state.replace('_', ' ')})", review_id=review.id, state=review.state)
+    if review.paused_at is not None:
+        raise ReviewStateError("this campaign is already paused", review_id=review.id, state=review.state)
+    return _write(session, review, expected_version, actor, "paused",
+                  {"paused_at": utcnow(), "paused_by_id": actor.id}, comment=_optional_text(reason))
+
+
+def resume(session: Session, review: Review | int, actor: User, expected_version: int, *,
+           comment: str | None = None) -> Review:
+    """Let a paused campaign go on (who may: the same people as for scheduling it)."""
+    review = _resolve(session, review)
+    _require(session, review, actor, Action.RESUME)
+    _check_version(review, expected_version)
+    if review.paused_at is None or review.state not in PAUSABLE:
+        raise ReviewStateError("only a paused campaign can be resumed", review_id=review.id, state=review.state)
+    return _write(session, review, expected_version, actor, "resumed", {"paused_at": None, "paused_by_id": None},
+                  comment=_optional_text(comment))
+
+
+def add_comment(session: Session, review: Review | int, actor: User, *, text: str) -> AuditLog:
+    """A comment on the draft's review, kept in its history. It changes neither the state nor the version:
+    nobody's open form goes stale because someone else commented."""
+    review = _resolve(session, review)
+    _require(session, review, actor, Action.COMMENT)
+    body = _require_text(text, "comment text")
+    entry = AuditLog(actor_id=actor.id, workspace_id=review.workspace_id, entity_type="review", entity_id=review.id,
+                     action="commented", from_state=review.state, to_state=review.state,
+                     revision_hash=review.revision_hash, comment=body, data={})
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+# -- what a page may offer -------------------------------------------------------------------
+
+def possible_actions(state: str, *, paused: bool = False) -> frozenset[Action]:
+    """The actions the state machine allows in ``state``, whoever asks (the matrix narrows it per person)."""
+    possible = {Action.READ_REVIEW, Action.READ_DRAFT, Action.COMMENT}
+    if state in ("draft", "changes_requested", "cancelled"):
+        possible.add(Action.SUBMIT)
+    if state in _ON_EDIT:
+        possible.add(Action.EDIT)
+    if state == "in_review":
+        possible |= {Action.APPROVE, Action.REQUEST_CHANGES, Action.REJECT, Action.OVERRIDE, Action.ACKNOWLEDGE}
+    if state == "approved":
+        possible |= {Action.REQUEST_CHANGES, Action.SCHEDULE}
+    if state in PAUSABLE:
+        possible.add(Action.RESUME if paused else Action.PAUSE)
+    if state == "scheduled":
+        possible.add(Action.CANCEL)
+    return frozenset(possible)
+
+
+def available_actions(session: Session, review: Review, actor: User) -> frozenset[Action]:
+    """What this person may do on this review now: the matrix and the state machine both agree."""
+    return possible_actions(review.state, paused=review.paused_at is not None) & \
+        permitted_actions(actor, draft_of_review(session, review))
+
+
+def conversation_actions(session: Session, conversation: Conversation, actor: User) -> frozenset[Action]:
+    """What this person may do on a conversation's draft now (before its first plan: a draft)."""
+    review = review_for_conversation(session, _conv_id(conversation))
+    if review is not None:
+        return available_actions(session, review, actor)
+    return possible_actions("draft") & permitted_actions(actor, draft_of_conversation(session, conversation, None))

@@ -7,14 +7,15 @@ busiest page reviewers load, and building ORM objects costs more than the query.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from copilot.errors import NotFoundError, ReviewStateError
+from copilot.db import fits_id
+from copilot.errors import InvalidRequestError, NotFoundError
 from copilot.models import (
     REVIEW_STATES,
     AuditLog,
@@ -24,8 +25,18 @@ from copilot.models import (
     Review,
     User,
 )
+from copilot.services.access import (
+    Action,
+    Draft,
+    draft_of_review,
+    permitted,
+    permitted_actions,
+    reads_others_submitted,
+    require,
+    workspace_policy,
+)
 from copilot.services.findings import list_findings
-from copilot.services.review import GateStatus, gate_status, get_review
+from copilot.services.review import GateStatus, available_actions, gate_status, get_review, possible_actions
 from guards import Finding
 
 __all__ = [
@@ -79,10 +90,14 @@ class QueueFilter:
             problems.append(f"sort must be one of {', '.join(QUEUE_SORTS)}")
         if self.page < 1:
             problems.append("page starts at 1")
+        elif not fits_id((self.page - 1) * self.per_page):
+            problems.append(f"page {self.page} is past any possible page")
+        if self.author_id is not None and not fits_id(self.author_id):
+            problems.append(f"author {self.author_id} is not a user id")
         if not 1 <= self.per_page <= MAX_PER_PAGE:
             problems.append(f"per_page must be 1-{MAX_PER_PAGE}")
         if problems:
-            raise ReviewStateError("bad queue filter: " + "; ".join(problems), problems=problems)
+            raise InvalidRequestError("bad queue filter: " + "; ".join(problems), problems=problems)
         return self
 
 
@@ -105,6 +120,7 @@ class QueuePage:
     rows: list[QueueRow]
     total: int
     filter: QueueFilter
+    approvable: frozenset[int] = frozenset()  # rows the viewer may approve (the keyboard's "a")
 
     @property
     def pages(self) -> int:
@@ -117,6 +133,8 @@ def _queue_where(f: QueueFilter) -> list[Any]:
         where.append(_reviews.c.workspace_id == f.workspace_id)
     if f.status != "all":
         where.append(_reviews.c.state == f.status)
+    # Nobody sees another's unsubmitted draft (docs/access.md), so the queue never lists one.
+    where.append(_reviews.c.submitted_at.is_not(None))
     if f.author_id is not None:
         where.append(_reviews.c.author_id == f.author_id)
     if f.risk == "block":
@@ -139,7 +157,8 @@ def _row_query() -> sa.Select[Any]:
 
 
 def queue_row(session: Session, review_id: int) -> QueueRow:
-    row = session.connection().execute(_row_query().where(_reviews.c.id == review_id)).first()
+    row = session.connection().execute(_row_query().where(_reviews.c.id == review_id)).first() \
+        if fits_id(review_id) else None
     if row is None:
         raise NotFoundError(f"no review {review_id}", review_id=review_id)
     return QueueRow(*row)
@@ -163,12 +182,16 @@ def queue_statements(f: QueueFilter) -> tuple[sa.Select[Any], sa.Select[Any]]:
     return page, count
 
 
-def list_queue(session: Session, f: QueueFilter) -> QueuePage:
-    """One page of reviews. Age sorts by when the draft was submitted (longest waiting first)."""
+def list_queue(session: Session, f: QueueFilter, actor: User) -> QueuePage:
+    """One page of reviews (reviewers and admins). Age sorts by when the draft was submitted
+    (longest waiting first). Drafts nobody submitted yet are their authors' alone: never listed."""
+    require(actor, Action.READ_QUEUE)
     page, count = queue_statements(f)
     connection = session.connection()
     rows = [QueueRow(*row) for row in connection.execute(page)]
-    return QueuePage(rows=rows, total=int(connection.execute(count).scalar_one()), filter=f)
+    approvable = frozenset(r.id for r in rows if r.state == "in_review" and permitted(
+        actor, Action.APPROVE, Draft(id=r.id, author_id=r.author_id, submitted=True)))
+    return QueuePage(rows=rows, total=int(connection.execute(count).scalar_one()), filter=f, approvable=approvable)
 
 
 def authors_statement(workspace_id: int | None = None) -> sa.Select[Any]:
@@ -179,8 +202,9 @@ def authors_statement(workspace_id: int | None = None) -> sa.Select[Any]:
     return sa.select(_users.c.id, _users.c.display_name).where(has_draft.exists()).order_by(_users.c.display_name)
 
 
-def queue_authors(session: Session, workspace_id: int | None = None) -> list[tuple[int, str]]:
+def queue_authors(session: Session, actor: User, workspace_id: int | None = None) -> list[tuple[int, str]]:
     """(id, display name) of everyone who has a draft, for the author filter."""
+    require(actor, Action.READ_QUEUE)
     return [(int(i), str(n)) for i, n in session.connection().execute(authors_statement(workspace_id))]
 
 
@@ -218,11 +242,14 @@ class ReviewDetail:
     overrides: list[FindingOverride]
     history: list[AuditEntry]
     approver: User | None = None
+    actions: frozenset[Action] = frozenset()  # what the viewer may do on it now (matrix and state agree)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def review_detail(session: Session, review_id: int) -> ReviewDetail:
+def review_detail(session: Session, review_id: int, actor: User) -> ReviewDetail:
+    """Everything the review page shows, if the access matrix lets ``actor`` read this review."""
     review = get_review(session, review_id)
+    require(actor, Action.READ_REVIEW, draft_of_review(session, review))
     conversation = session.get(Conversation, review.conversation_id)
     author = session.get(User, review.author_id)
     revision = session.get(PlanRevision, review.revision_id)
@@ -240,6 +267,7 @@ def review_detail(session: Session, review_id: int) -> ReviewDetail:
         findings=findings, gate=gate_status(session, review), overrides=overrides,
         history=audit_history(session, review_id),
         approver=session.get(User, review.approved_by_id) if review.approved_by_id else None,
+        actions=available_actions(session, review, actor),
     )
 
 
@@ -254,16 +282,20 @@ class ScheduledRow:
     schedule_timezone: str | None
     snapshot_hash: str | None
     approved_by: str | None
+    author_id: int
+    paused_at: datetime | None
+    actions: frozenset[Action] = frozenset()  # what the viewer may do on this row now
 
 
-def list_scheduled(session: Session, workspace_id: int | None = None, *,
+def list_scheduled(session: Session, actor: User, workspace_id: int | None = None, *,
                    states: tuple[str, ...] = ("scheduled",)) -> list[ScheduledRow]:
-    """Scheduled drafts, soonest first."""
+    """Scheduled drafts the actor may read, soonest first (a marketer sees their own)."""
     approvers = _users.alias("approvers")
     query = (
         sa.select(_reviews.c.id, _conversations.c.title, _users.c.display_name, _reviews.c.state,
                   _reviews.c.version, _reviews.c.scheduled_for, _reviews.c.schedule_timezone,
-                  _reviews.c.snapshot_hash, approvers.c.display_name)
+                  _reviews.c.snapshot_hash, approvers.c.display_name, _reviews.c.author_id,
+                  _reviews.c.paused_at, _reviews.c.workspace_id)
         .select_from(_reviews.join(_conversations, _conversations.c.id == _reviews.c.conversation_id)
                      .join(_users, _users.c.id == _reviews.c.author_id)
                      .join(approvers, approvers.c.id == _reviews.c.approved_by_id, isouter=True))
@@ -272,7 +304,18 @@ def list_scheduled(session: Session, workspace_id: int | None = None, *,
     )
     if workspace_id is not None:
         query = query.where(_reviews.c.workspace_id == workspace_id)
-    return [ScheduledRow(*row) for row in session.connection().execute(query)]
+    if not reads_others_submitted(actor):
+        query = query.where(_reviews.c.author_id == actor.id)
+    policies: dict[int, Any] = {}
+    rows = []
+    for *values, ws_id in session.connection().execute(query):
+        row = ScheduledRow(*values)
+        if ws_id not in policies:
+            policies[ws_id] = workspace_policy(session, ws_id)
+        draft = Draft(id=row.id, author_id=row.author_id, submitted=True, policy=policies[ws_id])
+        actions = possible_actions(row.state, paused=row.paused_at is not None) & permitted_actions(actor, draft)
+        rows.append(replace(row, actions=actions))
+    return rows
 
 
 def review_states_for_conversation(session: Session, conversation_id: int) -> Review | None:

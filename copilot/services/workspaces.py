@@ -25,6 +25,8 @@ def register_workspace(session: Session, workspace: Workspace) -> WorkspaceRecor
         record.source_dir = str(workspace.path)
         record.content_hash = workspace.content_hash
         record.loaded_at = utcnow()
+    # The gate reads the policy beside the review row (it has no loaded Workspace at hand).
+    record.policy = workspace.brand.review_policy.model_dump(mode="json")
     session.flush()
     # Catalog-dependent expression indexes for the segment engine (no-op once they exist).
     ensure_attribute_indexes(session.connection(), workspace)

@@ -18,6 +18,7 @@ __all__ = [
     "Severity",
     "BrandFile",
     "Sender",
+    "ReviewPolicy",
     "VoiceFile",
     "EmojiPolicy",
     "FactsFile",
@@ -73,6 +74,13 @@ class Sender(_Strict):
     postal_address: str = Field(min_length=5, description="physical address required in every marketing email")
 
 
+class ReviewPolicy(_Strict):
+    """How this workspace runs the review gate beyond the fixed rules (docs/access.md)."""
+
+    authors_may_schedule: bool = Field(
+        default=False, description="the author of an approved draft may schedule (and resume) it themselves")
+
+
 class BrandFile(_Strict):
     """brand.yaml: who the brand is."""
 
@@ -87,6 +95,7 @@ class BrandFile(_Strict):
     customer_words: list[str] = Field(default_factory=list, description="what the brand calls its customers "
                                                                          "(runners, members, donors, guests)")
     timezone: str = Field(default="UTC", description="IANA zone the brand plans in (dates start from today there)")
+    review_policy: ReviewPolicy = ReviewPolicy()
 
 
 class EmojiPolicy(_Strict):

@@ -128,7 +128,7 @@ def test_a_bad_message_is_refused_before_any_stream_and_nothing_is_stored(api, r
         assert session.exec(select(Message).where(Message.conversation_id == conv)).all() == []
 
 
-def test_other_marketers_cannot_read_or_write_a_conversation_but_reviewers_can_read(api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_other_marketers_cannot_read_or_write_a_conversation_and_reviewers_read_it_once_submitted(api, runtime) -> None:  # type: ignore[no-untyped-def]
     client, tokens, _ = api
     conv = client.post("/api/conversations", json={}, headers=auth(tokens["mia"])).json()["id"]
     assert sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "win back lapsed runners")[-1][0] == "done"
@@ -136,8 +136,11 @@ def test_other_marketers_cannot_read_or_write_a_conversation_but_reviewers_can_r
     assert client.get(f"/api/conversations/{conv}/revisions/1", headers=auth(tokens["max"])).status_code == 403
     posted = client.post(f"/api/conversations/{conv}/messages", json={"text": "mine now"}, headers=auth(tokens["max"]))
     assert posted.status_code == 403
+    # Nobody but its author reads a draft before it is submitted; then reviewers read it, and never write.
+    assert client.get(f"/api/conversations/{conv}/revisions/1", headers=auth(tokens["rex"])).status_code == 403
+    assert client.post(f"/api/conversations/{conv}/submit", headers=auth(tokens["mia"])).status_code == 200
     assert client.post(f"/api/conversations/{conv}/revisions/1/restore",
-                       headers=auth(tokens["rex"])).status_code == 403  # reviewers read, never author
+                       headers=auth(tokens["rex"])).status_code == 403
     assert client.get(f"/api/conversations/{conv}/revisions/1", headers=auth(tokens["rex"])).status_code == 200
     with runtime.session() as session:
         assert [m.content for m in session.exec(select(Message).where(Message.role == "user"))] == [
@@ -154,3 +157,21 @@ def test_editing_copy_over_the_api_makes_a_revision_and_a_stale_edit_is_a_409(ap
     assert edited.json()["changes"]["copy_changes"][0]["after"] == "Come back for 15% off"
     stale = client.post(f"/api/conversations/{conv}/variants", json=body, headers=auth(tokens["mia"]))
     assert stale.status_code == 409 and stale.json()["error"] == "StaleRevisionError"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("change, field, text", [
+    ({"segment": "Nobody"}, "segment", "the plan has no segment 'Nobody' with copy"),
+    ({"message": "email_9"}, "message", "segment 'Lapsed customers' has no email 'email_9'"),
+    ({"key": "Z"}, "key", "has no arm 'Z'"),
+])
+def test_a_variant_edit_naming_what_the_plan_lacks_is_a_422_saying_which_part(api, change, field, text) -> None:  # type: ignore[no-untyped-def]
+    client, tokens, _ = api
+    conv = client.post("/api/conversations", json={}, headers=auth(tokens["mia"])).json()["id"]
+    assert sse(client, f"/api/conversations/{conv}/messages", tokens["mia"], "win back lapsed runners")[-1][0] == "done"
+    body = {"base_number": 1, "segment": "Lapsed customers", "changes": {"subject": "Come back"}, **change}
+    response = client.post(f"/api/conversations/{conv}/variants", json=body, headers=auth(tokens["mia"]))
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "PlanValidationError" and text in response.json()["message"]
+    assert response.json()["problems"][0]["path"] == field
+    assert client.get(f"/api/conversations/{conv}/revisions", headers=auth(tokens["mia"])).json()[-1]["number"] == 1

@@ -75,3 +75,23 @@ def test_audit_log_is_append_only(engine) -> None:  # type: ignore[no-untyped-de
                 conn.execute(sa.text(statement))
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT action FROM audit_log")).scalar_one() == "created"
+
+
+def test_0009_goes_down_and_up_again_and_the_review_gate_triggers_survive(empty_url: str) -> None:
+    engine = db.make_engine(empty_url)
+    db.upgrade(engine)
+
+    def triggers() -> list[str]:
+        query = ("SELECT name FROM sqlite_master WHERE type = 'trigger'" if engine.dialect.name == "sqlite"
+                 else "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")
+        with engine.connect() as conn:
+            return sorted(r[0] for r in conn.execute(sa.text(query)))
+
+    before = triggers()
+    db.downgrade(engine, "0007")
+    assert "login_throttle" not in sa.inspect(engine).get_table_names()
+    assert "paused_at" not in {c["name"] for c in sa.inspect(engine).get_columns("reviews")}
+    assert triggers() == before
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.head_revision() and triggers() == before
+    engine.dispose()

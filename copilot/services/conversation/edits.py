@@ -28,20 +28,37 @@ EDITABLE_VARIANT_FIELDS = Variant.EDITABLE_FIELDS
 MANUAL_EDIT = "manual-edit"
 
 
-def find_variant(plan: Plan, segment: str, key: str, message: str) -> tuple[int, Variant]:
-    """The variant of ``segment``'s email ``message``, arm ``key``, and its index in the plan."""
+def find_variant(plan: Plan, segment: str, key: str, message: str, locale: str | None = None) -> tuple[int, Variant]:
+    """The variant of ``segment``'s email ``message``, arm ``key`` (in ``locale``, or the first written), and
+    its index in the plan."""
     for index, variant in enumerate(plan.variants):
-        if variant.segment == segment and variant.key == key and variant.message == message:
+        if variant.segment == segment and variant.key == key and variant.message == message and \
+                (locale is None or variant.locale == locale):
             return index, variant
-    raise NotFoundError(f"the plan has no variant {key} of email {message!r} for segment {segment!r}",
-                        segment=segment, key=key, message_key=message)
+    segments = list(dict.fromkeys(v.segment for v in plan.variants))
+    if segment not in segments:
+        field, text = "segment", (f"the plan has no segment {segment!r} with copy; "
+                                  f"segments with copy: {', '.join(map(repr, segments)) or 'none'}")
+    else:
+        mine = [v for v in plan.variants if v.segment == segment]
+        emails = list(dict.fromkeys(v.message for v in mine))
+        if message not in emails:
+            field, text = "message", (f"segment {segment!r} has no email {message!r}; "
+                                      f"its emails: {', '.join(map(repr, emails))}")
+        else:
+            arms = list(dict.fromkeys(v.key for v in mine if v.message == message))
+            field, text = "key", (f"email {message!r} of segment {segment!r} has no arm {key!r}; "
+                                  f"its arms: {', '.join(map(repr, arms))}")
+    raise PlanValidationError(text, problems=[{"path": field, "message": text}],
+                              segment=segment, message_key=message, key=key)
 
 
 def edited_variant(plan: Plan, segment: str, key: str, message: str, changes: Mapping[str, Any], *,
-                   editable: tuple[str, ...] = EDITABLE_VARIANT_FIELDS) -> tuple[int, Variant]:
+                   editable: tuple[str, ...] = EDITABLE_VARIANT_FIELDS, locale: str | None = None
+                   ) -> tuple[int, Variant]:
     """The variant with ``changes`` applied and validated (nothing stored); PlanValidationError lists
     every problem by path (``variants[i].field``)."""
-    index, variant = find_variant(plan, segment, key, message)
+    index, variant = find_variant(plan, segment, key, message, locale)
     unknown = sorted(set(changes) - set(editable))
     if unknown:
         raise PlanValidationError(
@@ -58,7 +75,7 @@ def edited_variant(plan: Plan, segment: str, key: str, message: str, changes: Ma
 
 def edit_variant(session: Session, *, conversation_id: int, actor_id: int, workspace: Workspace, base_number: int,
                  segment: str, key: str = "A", message: str = "email_1", changes: Mapping[str, Any],
-                 now: datetime | None = None) -> RevisionOutcome:
+                 now: datetime | None = None, locale: str | None = None) -> RevisionOutcome:
     """Edit one variant's copy by hand: a new revision, checked like any other plan.
 
     ``base_number`` is the revision the editor saw; if another revision landed since,
@@ -76,7 +93,7 @@ def edit_variant(session: Session, *, conversation_id: int, actor_id: int, works
     if not changes:
         raise PlanValidationError("nothing to change: give at least one field", problems=[])
     plan = revision_plan(base)
-    index, edited = edited_variant(plan, segment, key, message, changes)
+    index, edited = edited_variant(plan, segment, key, message, changes, locale=locale)
     variants = list(plan.variants)
     variants[index] = edited
     new_plan = plan.model_copy(update={"variants": variants})

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from copilot.db import fits_id
 from copilot.errors import NotFoundError
 from copilot.models import Conversation, PlanRevision, User
 from copilot.plan import Plan, content_hash
@@ -88,7 +89,7 @@ def latest_revision(session: Session, conversation_id: int) -> PlanRevision | No
 def get_revision(session: Session, conversation_id: int, number: int) -> PlanRevision:
     revision = session.exec(
         select(PlanRevision).where(PlanRevision.conversation_id == conversation_id, PlanRevision.number == number)
-    ).first()
+    ).first() if fits_id(conversation_id) and fits_id(number) else None
     if revision is None:
         get_conversation(session, conversation_id)
         raise NotFoundError(f"conversation {conversation_id} has no revision {number}",

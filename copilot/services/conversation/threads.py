@@ -7,12 +7,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from copilot.errors import BriefError, NotFoundError, PermissionDeniedError
+from copilot.db import fits_id
+from copilot.errors import BriefError, NotFoundError
 from copilot.models import Conversation, Message, PlanRevision, User, WorkspaceRecord, utcnow
 from copilot.planner.base import Usage
+from copilot.services import access
+from copilot.services.review import review_for_conversation
 
 __all__ = [
-    "READER_ROLES",
     "message_to_dict",
     "create_conversation",
     "get_conversation",
@@ -56,7 +58,7 @@ def create_conversation(session: Session, *, workspace_id: int, author_id: int, 
 
 
 def get_conversation(session: Session, conversation_id: int) -> Conversation:
-    conversation = session.get(Conversation, conversation_id)
+    conversation = session.get(Conversation, conversation_id) if fits_id(conversation_id) else None
     if conversation is None:
         raise NotFoundError(f"no conversation {conversation_id}", conversation_id=conversation_id)
     return conversation
@@ -99,29 +101,25 @@ def active_user(session: Session, user_id: int) -> User:
     return user
 
 
-READER_ROLES = ("reviewer", "admin")
-
-
 def readable_conversation(session: Session, conversation_id: int, actor_id: int) -> Conversation:
-    """The conversation, if the actor may read it: its author, or a reviewer or admin (they review it)."""
+    """The conversation, if the access matrix lets the actor read it (its author; reviewers and
+    admins once it was submitted for review)."""
     conversation = get_conversation(session, conversation_id)
     actor = active_user(session, actor_id)
-    if conversation.author_id != actor_id and actor.role not in READER_ROLES:
-        raise PermissionDeniedError(f"conversation {conversation_id} belongs to another marketer",
-                                    conversation_id=conversation_id, actor_id=actor_id)
+    access.require(actor, access.Action.READ_DRAFT, _draft(session, conversation))
     return conversation
 
 
 def owned_conversation(session: Session, conversation_id: int, actor_id: int) -> Conversation:
-    """The conversation, if the actor is its author: only the author changes a draft (reviewers must stay independent)."""
+    """The conversation, if the actor may change it: only its author (reviewers must stay independent)."""
     conversation = get_conversation(session, conversation_id)
-    active_user(session, actor_id)
-    if conversation.author_id != actor_id:
-        raise PermissionDeniedError(
-            f"conversation {conversation_id} belongs to another user; only its author can change the plan",
-            conversation_id=conversation_id, actor_id=actor_id,
-        )
+    actor = active_user(session, actor_id)
+    access.require(actor, access.Action.EDIT, _draft(session, conversation))
     return conversation
+
+
+def _draft(session: Session, conversation: Conversation) -> access.Draft:
+    return access.draft_of_conversation(session, conversation, review_for_conversation(session, conversation.id or 0))
 
 
 def system_message(session: Session, conversation: Conversation, revision: PlanRevision, note: str) -> None:

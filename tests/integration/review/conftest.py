@@ -51,7 +51,7 @@ def ui(runtime: Runtime, world: World, tmp_path: Path, _tiktoken_offline: None) 
     with the demo plan (``ui.stub``: queue other answers, read what the model was sent)."""
     stub = StubLLM(answering(demo_plan()))
     planner = LLMPlanner(llm_settings(tmp_path / "data"))
-    app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner, login_attempts_per_minute=1000)])
+    app = create_app(runtime=runtime, plugins=[ReviewUIPlugin(planner=planner)])
     # One client runs the app (one event loop, one start-up and shut-down) for every person of the
     # test; each person has their own cookies (see Browser).
     with serving(stub):

@@ -83,7 +83,7 @@ def test_database_refuses_self_approval_written_around_the_service(world: World)
 
 def test_marketer_cannot_approve(world: World) -> None:
     review = world.submitted(world.users["mara"])
-    with pytest.raises(PermissionDeniedError, match="reviewer or admin"):
+    with pytest.raises(PermissionDeniedError, match="only a reviewer or an admin may approve"):
         gate.approve(world.session, review, world.users["mo"], review.version)
 
 
@@ -119,8 +119,8 @@ def test_blocking_finding_stops_approval_until_overridden_with_a_reason(world: W
 
 
 @pytest.mark.parametrize("author, who, severity, error, match", [
-    ("mara", "mo", "block", PermissionDeniedError, "reviewer or admin"),
-    ("ada", "ada", "block", PermissionDeniedError, "author of a draft cannot override"),
+    ("mara", "mo", "block", PermissionDeniedError, "only a reviewer or an admin may override a finding"),
+    ("ada", "ada", "block", PermissionDeniedError, "author of a draft cannot override a finding on it"),
     ("mara", "rita", "warn", ReviewStateError, "not a block"),
 ])
 def test_override_refusals(world: World, author: str, who: str, severity: str, error: type, match: str) -> None:
@@ -212,7 +212,7 @@ def test_rejected_is_final(world: World) -> None:
 def test_schedule_stores_the_approved_snapshot_with_its_hash(world: World) -> None:
     u, s = world.users, world.session
     review = approved(world)
-    gate.schedule(s, review, u["mara"], review.version, at=FUTURE, timezone="Europe/Berlin")
+    gate.schedule(s, review, u["rob"], review.version, at=FUTURE, timezone="Europe/Berlin")
     rev = s.get(PlanRevision, review.revision_id)
     assert review.state == "scheduled" and review.snapshot == rev.plan
     assert review.snapshot_hash == review.approved_hash == rev.content_hash
@@ -230,14 +230,14 @@ def test_schedule_stores_the_approved_snapshot_with_its_hash(world: World) -> No
 def test_schedule_refuses_bad_times(world: World, kwargs: dict, match: str) -> None:
     review = approved(world)
     with pytest.raises(ReviewStateError, match=match):
-        gate.schedule(world.session, review, world.users["mara"], review.version, **kwargs)
+        gate.schedule(world.session, review, world.users["rob"], review.version, **kwargs)
     assert gate.get_review(world.session, review.id).state == "approved"
 
 
 def test_only_an_approved_draft_can_be_scheduled(world: World) -> None:
     review = world.submitted(world.users["mara"])
     with pytest.raises(ReviewStateError, match="cannot schedule a review that is in review"):
-        gate.schedule(world.session, review, world.users["mara"], review.version, at=FUTURE, timezone="UTC")
+        gate.schedule(world.session, review, world.users["rob"], review.version, at=FUTURE, timezone="UTC")
 
 
 def test_another_marketer_cannot_schedule(world: World) -> None:
@@ -249,7 +249,7 @@ def test_another_marketer_cannot_schedule(world: World) -> None:
 def test_cancel_before_send_keeps_the_snapshot_for_the_record(world: World) -> None:
     u, s = world.users, world.session
     review = approved(world)
-    gate.schedule(s, review, u["mara"], review.version, at=FUTURE, timezone="UTC")
+    gate.schedule(s, review, u["rob"], review.version, at=FUTURE, timezone="UTC")
     snapshot_hash = review.snapshot_hash
     gate.cancel(s, review, u["rita"], review.version, reason="date moved")
     assert review.state == "cancelled" and review.snapshot_hash == snapshot_hash
@@ -260,7 +260,7 @@ def test_cancel_before_send_keeps_the_snapshot_for_the_record(world: World) -> N
 def test_edit_of_a_scheduled_plan_voids_the_schedule(world: World) -> None:
     u, s = world.users, world.session
     review = approved(world)
-    gate.schedule(s, review, u["mara"], review.version, at=FUTURE, timezone="UTC")
+    gate.schedule(s, review, u["rob"], review.version, at=FUTURE, timezone="UTC")
     world.revise(_conv(world, review.conversation_id), plan_dict(title="Changed after scheduling"))
     review = gate.get_review(s, review.id)
     assert review.state == "in_review" and review.approved_hash is None and review.scheduled_for is None
@@ -307,7 +307,7 @@ def test_database_refuses_approval_bound_to_another_hash(world: World) -> None:
 
 def test_database_keeps_the_scheduled_snapshot_immutable(world: World) -> None:
     review = approved(world)
-    gate.schedule(world.session, review, world.users["mara"], review.version, at=FUTURE, timezone="UTC")
+    gate.schedule(world.session, review, world.users["rob"], review.version, at=FUTURE, timezone="UTC")
     _direct(world.session, review, snapshot={"forged": True})
 
 
@@ -422,3 +422,92 @@ def test_schedule_time_is_stored_in_utc(world: World) -> None:
     at = datetime.now(UTC) + timedelta(days=2)
     gate.schedule(world.session, review, world.users["rita"], review.version, at=at, timezone="America/New_York")
     assert review.scheduled_for == at.replace(microsecond=review.scheduled_for.microsecond)
+
+
+# -- the access matrix in the gate (docs/access.md; the HTTP walk is in test_access_matrix.py) --------
+
+def _set_policy(world: World, **policy: bool) -> None:
+    from copilot.models import WorkspaceRecord
+
+    record = world.session.get(WorkspaceRecord, world.workspace_id)
+    record.policy = dict(policy)
+    world.session.add(record)
+    world.session.flush()
+
+
+def test_the_author_schedules_their_approved_draft_only_when_the_workspace_policy_allows(world: World) -> None:
+    u, s = world.users, world.session
+    review = approved(world)
+    with pytest.raises(PermissionDeniedError, match="review_policy.authors_may_schedule is off"):
+        gate.schedule(s, review, u["mara"], review.version, at=FUTURE, timezone="UTC")
+    assert gate.get_review(s, review.id).state == "approved"
+    _set_policy(world, authors_may_schedule=True)
+    gate.schedule(s, review, u["mara"], review.version, at=FUTURE, timezone="UTC")
+    assert review.state == "scheduled"
+    with pytest.raises(PermissionDeniedError):  # the policy is for the author, not every marketer
+        gate.pause(s, review, u["mo"], review.version)
+
+
+def test_pause_holds_a_scheduled_campaign_until_resumed_and_is_audited(world: World) -> None:
+    u, s = world.users, world.session
+    review = approved(world)
+    gate.schedule(s, review, u["rob"], review.version, at=FUTURE, timezone="UTC")
+    gate.pause(s, review, u["mara"], review.version, reason="stock count is off")  # the author may stop it
+    assert review.paused_at is not None and review.paused_by_id == u["mara"].id and review.state == "scheduled"
+    with pytest.raises(ReviewStateError, match="already paused"):
+        gate.pause(s, review, u["rita"], review.version)
+    with pytest.raises(PermissionDeniedError, match="review_policy.authors_may_schedule is off"):
+        gate.resume(s, review, u["mara"], review.version)  # going on again is a reviewer's call
+    gate.resume(s, review, u["rita"], review.version)
+    assert review.paused_at is None and review.state == "scheduled"
+    assert [(e.action, e.comment) for e in audit(s, review)[-2:]] == [("paused", "stock count is off"),
+                                                                      ("resumed", None)]
+    with pytest.raises(ReviewStateError, match="only a paused campaign can be resumed"):
+        gate.resume(s, review, u["rita"], review.version)
+
+
+def test_a_paused_campaign_can_be_cancelled_and_an_edit_voids_the_pause_with_the_schedule(world: World) -> None:
+    u, s = world.users, world.session
+    review = approved(world)
+    gate.schedule(s, review, u["rob"], review.version, at=FUTURE, timezone="UTC")
+    gate.pause(s, review, u["rob"], review.version)
+    world.revise(_conv(world, review.conversation_id), plan_dict(title="Changed while paused"))
+    review = gate.get_review(s, review.id)
+    assert (review.state, review.paused_at, review.scheduled_for) == ("in_review", None, None)
+    other = approved(world)
+    gate.schedule(s, other, u["rob"], other.version, at=FUTURE, timezone="UTC")
+    gate.pause(s, other, u["rob"], other.version)
+    gate.cancel(s, other, u["mara"], other.version, reason="not this week")
+    assert (other.state, other.paused_at) == ("cancelled", None)
+
+
+def test_only_a_scheduled_or_sending_campaign_can_be_paused(world: World) -> None:
+    review = approved(world)
+    with pytest.raises(ReviewStateError, match="only a scheduled or sending campaign can be paused"):
+        gate.pause(world.session, review, world.users["rita"], review.version)
+
+
+def test_a_comment_joins_the_history_without_moving_the_version(world: World) -> None:
+    u, s = world.users, world.session
+    review = world.submitted(u["mara"])
+    version = review.version
+    gate.add_comment(s, review, u["rita"], text="Is the 15% confirmed?")
+    gate.add_comment(s, review, u["mara"], text="Yes, by pricing.")
+    assert gate.get_review(s, review.id).version == version
+    assert [(e.action, e.actor_id, e.comment) for e in audit(s, review)[-2:]] == [
+        ("commented", u["rita"].id, "Is the 15% confirmed?"), ("commented", u["mara"].id, "Yes, by pricing.")]
+    with pytest.raises(ReviewStateError, match="comment text is required"):
+        gate.add_comment(s, review, u["rita"], text="  ")
+    with pytest.raises(PermissionDeniedError, match="only the draft's author, a reviewer or an admin may comment"):
+        gate.add_comment(s, review, u["mo"], text="drive-by")
+
+
+def test_nobody_but_the_author_submits_or_comments_on_an_unsubmitted_draft(world: World) -> None:
+    u, s = world.users, world.session
+    review = world.draft(u["mara"])
+    for who in ("mo", "rita", "ada"):
+        with pytest.raises(PermissionDeniedError):
+            gate.submit(s, review, u[who], review.version)
+    with pytest.raises(PermissionDeniedError, match="has not been submitted for review yet"):
+        gate.add_comment(s, review, u["rita"], text="early look")
+    assert gate.get_review(s, review.id).state == "draft"

@@ -98,19 +98,6 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(ui: UI) -
 
 
 @sqlite_only
-def test_login_attempts_are_rate_limited(runtime, world) -> None:  # type: ignore[no-untyped-def]
-    from copilot.app import create_app
-    from review_ui import ReviewUIPlugin
-
-    b = Browser(create_app(runtime=runtime, plugins=[ReviewUIPlugin(login_attempts_per_minute=3)]))
-    b.get("/login")
-    codes = [b.post("/login", {"username": "mara", "password": f"guess{i}"}).status_code for i in range(5)]
-    assert codes[:3] == [401, 401, 401] and codes[3:] == [429, 429]
-    # Even the right password waits out the limit.
-    assert b.post("/login", {"username": "mara", "password": "secret-pw"}).status_code == 429
-
-
-@sqlite_only
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])
 def test_login_never_redirects_off_site(ui: UI, target: str) -> None:
     b = ui.browser()
@@ -122,7 +109,8 @@ def test_login_never_redirects_off_site(ui: UI, target: str) -> None:
 @sqlite_only
 def test_logout_ends_the_session(ui: UI) -> None:
     b = ui.browser("mara")
-    assert [btn.get_text(strip=True) for btn in soup(b.get("/logout")).select("main form button")] == ["Log out"]
+    assert [btn.get_text(strip=True) for btn in soup(b.get("/logout")).select("main form button")] == [
+        "Log out", "Log out everywhere"]
     assert b.post("/logout").headers["location"] == "/login"
     response = b.get("/chat", follow_redirects=False)
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
@@ -159,7 +147,7 @@ def test_vendored_htmx_and_sse_extension_are_served_locally(ui: UI) -> None:
     assert sse.status_code == 200 and 'defineExtension("sse"' in sse.text
 
 
-# -- the authorization matrix -------------------------------------------------------------------
+# -- authorization (every cell of docs/access.md is walked in test_access_matrix.py) -------------------------------------------------------------------
 
 def _prepare(ui: UI, action: str, author: str) -> tuple[Review, str, dict[str, Any]]:
     """A review in the state the action needs, the URL to post to and the form."""
@@ -188,37 +176,9 @@ def _prepare(ui: UI, action: str, author: str) -> tuple[Review, str, dict[str, A
     return review, f"/review/{review.id}/{path}", form
 
 
-# (action, actor) -> allowed? The author is mara (marketer) unless the case says otherwise.
-MATRIX = [
-    ("submit", "mara", True), ("submit", "mo", False), ("submit", "rita", False), ("submit", "ada", True),
-    ("approve", "mara", False), ("approve", "mo", False), ("approve", "rita", True), ("approve", "ada", True),
-    ("request_changes", "mara", False), ("request_changes", "mo", False), ("request_changes", "rita", True),
-    ("request_changes", "ada", True),
-    ("reject", "mara", False), ("reject", "mo", False), ("reject", "rita", True), ("reject", "ada", True),
-    ("override", "mara", False), ("override", "mo", False), ("override", "rita", True), ("override", "ada", True),
-    ("acknowledge", "mara", False), ("acknowledge", "mo", False), ("acknowledge", "rita", True),
-    ("acknowledge", "ada", True),
-    ("schedule", "mara", True), ("schedule", "mo", False), ("schedule", "rita", True), ("schedule", "ada", True),
-    ("cancel", "mara", True), ("cancel", "mo", False), ("cancel", "rita", True), ("cancel", "ada", True),
-]
 EXPECTED_STATE = {"submit": "in_review", "approve": "approved", "request_changes": "changes_requested",
                   "reject": "rejected", "override": "in_review", "acknowledge": "in_review",
                   "schedule": "scheduled", "cancel": "cancelled"}
-
-
-@sqlite_only
-@pytest.mark.parametrize("action, actor, allowed", MATRIX, ids=[f"{a}-{u}" for a, u, _ in MATRIX])
-def test_authorization_matrix(ui: UI, action: str, actor: str, allowed: bool) -> None:
-    review, path, form = _prepare(ui, action, "mara")
-    before_state, before_version = state_of(ui, review.id), version_of(ui, review.id)
-    response = ui.browser(actor).post(path, form)
-    if allowed:
-        assert response.status_code == 303, response.text
-        assert state_of(ui, review.id) == EXPECTED_STATE[action]
-        assert version_of(ui, review.id) == before_version + 1
-    else:
-        assert response.status_code == 403, response.text
-        assert (state_of(ui, review.id), version_of(ui, review.id)) == (before_state, before_version)
 
 
 @sqlite_only
@@ -237,7 +197,7 @@ def test_an_admin_author_cannot_decide_on_their_own_draft(ui: UI, action: str) -
 def test_missing_csrf_token_is_refused_and_changes_nothing(ui: UI, action: str, how: str) -> None:
     review, path, form = _prepare(ui, action, "mara")
     before = (state_of(ui, review.id), version_of(ui, review.id))
-    actor = "mara" if action in ("submit", "schedule", "cancel") else "rita"
+    actor = "mara" if action in ("submit", "cancel") else "rita"
     response = ui.browser(actor).post(path, form, csrf=False, htmx=how == "htmx")
     assert response.status_code == 403
     assert (state_of(ui, review.id), version_of(ui, review.id)) == before
@@ -307,7 +267,7 @@ def test_htmx_filter_returns_only_the_queue_fragment(ui: UI) -> None:
 @sqlite_only
 def test_bad_queue_filter_is_a_clear_error(ui: UI) -> None:
     response = ui.browser("rita").get("/review?sort=sideways")
-    assert response.status_code == 409 or response.status_code == 400
+    assert response.status_code == 400
     assert "sort must be one of age, newest, risk" in soup(response).get_text()
 
 
@@ -345,8 +305,9 @@ def test_detail_shows_plan_findings_diff_and_history(ui: UI) -> None:
     assert [s.get_text(strip=True) for s in page.select("table.segments th[scope=row]")] == [
         "Lapsed buyers", "Everyone else"]
     assert [b.get_text(strip=True) for b in page.select(".actions button")] == [
-        "Approve", "Request changes", "Reject"]
+        "Approve", "Request changes", "Reject", "Add comment"]
     assert page.select_one("form.override button").get_text(strip=True) == "Override"
+    assert page.select_one(".review-findings .where").get_text(strip=True) == "Lapsed buyers · arm A · subject"
 
 
 def test_approve_is_refused_while_a_block_stands_then_override_and_approve(ui: UI) -> None:
@@ -545,8 +506,11 @@ def test_save_copy_makes_a_new_revision_and_voids_an_approval(ui: UI) -> None:
 def test_reviewer_cannot_chat_in_someone_elses_conversation(ui: UI) -> None:
     b = ui.browser("mara")
     cid = _conversation(ui, b)
+    assert b.post(f"/chat/{cid}/messages", {"text": "win back lapsed runners"}).status_code == 303
     rita = ui.browser("rita")
-    assert rita.get(f"/chat/{cid}").status_code == 200  # reviewers may read
+    assert rita.get(f"/chat/{cid}").status_code == 403  # nobody reads another's unsubmitted draft
+    assert b.post(f"/chat/{cid}/submit").status_code == 303
+    assert rita.get(f"/chat/{cid}").status_code == 200  # reviewers read it once submitted
     response = rita.post(f"/chat/{cid}/messages", {"text": "approve it"})
     assert response.status_code == 403
     assert ui.browser("mo").get(f"/chat/{cid}").status_code == 403
@@ -586,3 +550,28 @@ def test_subject_with_jinja_syntax_is_shown_as_typed(ui: UI) -> None:
 def test_json_api_is_not_behind_the_ui_session_or_csrf(ui: UI) -> None:
     response = ui.browser().client.get("/health")
     assert response.status_code == 200 and json.loads(response.text)["status"] == "ok"
+
+
+@sqlite_only
+def test_scheduled_list_offers_each_person_only_their_actions_and_pause_resume_work_from_it(ui: UI) -> None:
+    w, s = ui.world, ui.world.session
+    review = submitted(ui)
+    gate.approve(s, review, w.users["rob"], review.version)
+    gate.schedule(s, review, w.users["rob"], review.version, at="2031-06-01T09:00", timezone="UTC")
+    s.commit()
+
+    def buttons(b: Browser) -> list[str]:
+        return [btn.get_text(strip=True) for btn in soup(b.get("/scheduled")).select("#scheduled tbody button")]
+
+    mara, rita, mo = ui.browser("mara"), ui.browser("rita"), ui.browser("mo")
+    assert buttons(mara) == ["Pause", "Cancel"] and buttons(rita) == ["Pause", "Cancel"]
+    assert soup(mo.get("/scheduled")).select("#scheduled tbody tr td")[0].get_text(strip=True) == \
+        "Nothing is scheduled."  # another marketer's campaign is not theirs to see
+    paused = mara.post(f"/review/{review.id}/pause", {"version": version_of(ui, review.id), "view": "scheduled"},
+                       htmx=True)
+    assert [b.get_text(strip=True) for b in soup(paused).select("tbody button")] == ["Cancel"]
+    assert soup(paused).select_one(".state-paused").get_text(strip=True) == "Paused"
+    assert buttons(rita) == ["Resume", "Cancel"]  # going on again is a reviewer's call
+    assert rita.post(f"/review/{review.id}/resume", {"version": version_of(ui, review.id),
+                                                      "view": "scheduled"}).headers["location"] == "/scheduled"
+    assert buttons(mara) == ["Pause", "Cancel"]

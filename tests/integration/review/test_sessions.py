@@ -14,7 +14,7 @@ sqlite_only = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def _app(runtime: Runtime):  # type: ignore[no-untyped-def]
-    return create_app(runtime=runtime, plugins=[ReviewUIPlugin(login_attempts_per_minute=1000)])
+    return create_app(runtime=runtime, plugins=[ReviewUIPlugin()])
 
 
 @sqlite_only
@@ -52,6 +52,6 @@ def test_reading_pages_writes_no_session_and_visitors_leave_none(runtime: Runtim
     assert b.login("mara").status_code == 303
     [stored] = list(folder.iterdir())
     written = stored.stat().st_mtime_ns
-    for path in ("/chat", "/review", "/chat"):
+    for path in ("/chat", "/scheduled", "/chat"):
         assert b.get(path, follow_redirects=False).status_code == 200
     assert [p.name for p in folder.iterdir()] == [stored.name] and stored.stat().st_mtime_ns == written

@@ -12,7 +12,7 @@ from support.openai_stub import StubLLM
 
 from copilot.runtime import Runtime
 
-__all__ = ["soup", "csrf_of", "Browser", "UI"]
+__all__ = ["soup", "csrf_of", "Browser", "UI", "from_peer"]
 
 
 def soup(response) -> BeautifulSoup:  # type: ignore[no-untyped-def]
@@ -23,6 +23,18 @@ def csrf_of(html: str) -> str:
     match = re.search(r'"x-csrftoken": "([^"]+)"', html) or re.search(r'name="_csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+def from_peer(app, host: str):  # type: ignore[no-untyped-def]
+    """The app as reached from ``host``: the ASGI scope's client address is what a server would see
+    as the direct peer (the test client's own is "testclient", not an address)."""
+
+    async def asgi(scope, receive, send):  # type: ignore[no-untyped-def]
+        if scope["type"] == "http":
+            scope = {**scope, "client": (host, 40000)}
+        await app(scope, receive, send)
+
+    return asgi
 
 
 class _ClientView:
@@ -46,8 +58,10 @@ class Browser:
     requests as a server's does, so an answer a POST starts keeps running while the page follows it.
     """
 
-    def __init__(self, app=None, *, shared: TestClient | None = None) -> None:  # type: ignore[no-untyped-def,type-arg]
-        client = shared if shared is not None else TestClient(app, base_url="http://testserver.local")
+    def __init__(self, app=None, *, shared: TestClient | None = None,  # type: ignore[no-untyped-def,type-arg]
+                 peer: str | None = None) -> None:
+        client = shared if shared is not None else TestClient(from_peer(app, peer) if peer else app,
+                                                              base_url="http://testserver.local")
         self.client = _ClientView(client, httpx.Cookies())
         self.token = ""
 
