@@ -135,7 +135,9 @@ def fit_playbook(book: Playbook, workspace: Workspace) -> FittedPlaybook:
             segments.append(resolved)
     if not segments:  # a playbook needs a segment to validate; the caller asks instead of planning
         segments = data["segments"][:1]
-        missing |= set(dropped[0][1]) if dropped else set()
+        # every segment needs something the catalog lacks: ask for the least that would give one
+        fewest = min((lacking for _, lacking in dropped), key=len, default=())
+        missing |= set(fewest)
     data["segments"] = segments
     fitted = FittedPlaybook(book=Playbook.model_validate(data), missing=tuple(sorted(missing)),
                             dropped=tuple(dropped))

@@ -206,8 +206,8 @@ def missing_role_text(missing: str) -> str:
     if r is None:
         return missing
     if token == "high":
-        return (f"which {r.meaning.removeprefix('how much ').removeprefix('how many ')} counts as high: give the "
-                f"{role_name} field a cut-off in catalog.yaml (thresholds: {{high: N}})")
+        return (f"a cut-off for the field that holds {r.meaning} (what counts as high for this brand: "
+                f"thresholds: {{high: N}} on the {role_name} field in catalog.yaml)")
     if token in {"top", "members"}:
         return f"the values of the {role_name} field, lowest first (values: [...] in catalog.yaml)"
     kind = "field" if r.kind == "field" else "event"
