@@ -225,6 +225,8 @@ def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> Non
     for d in reading.durations:
         if d.role == "lapse" and reading.lapse_days is None and d.days >= 7:
             reading.lapse_days = int(round(d.days))
+        elif d.role == "inactive" and reading.inactive_days is None and d.days >= 7:
+            reading.inactive_days = int(round(d.days))
         elif d.role == "delay" and reading.delay_hours is None:
             reading.delay_hours = d.hours
         elif d.role == "window" and reading.window_days is None and d.days >= 1:
@@ -320,6 +322,9 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
             if h.target in b.events:
                 scores[b.id] += EVENT * h.score / 100
                 words[b.id].append(h.text)
+    if reading.inactive_days and not reading.lapse_days and "reengagement" in lex.books:
+        scores["reengagement"] += STRONG  # "haven't been in for three weeks": their activity lapsed
+        words["reengagement"].append(next(d.text for d in reading.durations if d.role == "inactive"))
     if reading.lapse_days and "winback" in lex.books:
         scores["winback"] += STRONG  # "haven't bought in six months" names the moment by itself
         words["winback"].append(next(d.text for d in reading.durations if d.role == "lapse"))

@@ -82,6 +82,7 @@ class BriefReading:
     categories: list[str] = field(default_factory=list)
     moments: list[str] = field(default_factory=list)  # fact-sheet calendar ids named
     lapse_days: int | None = None
+    inactive_days: int | None = None  # "haven't been to a class in three weeks": activity, not buying
     delay_hours: float | None = None
     window_days: int | None = None
     every_days: float | None = None

@@ -155,22 +155,23 @@ class Segments:
         if _has_placeholder(data):
             return None
         adapted = _RULE.validate_python(data)
-        if self.r.lapse_days:
+        window = self.r.lapse_days or self.r.inactive_days
+        if window:
             lapse = self.book.lapse
             for _, node in walk_rule(adapted, ""):
                 if isinstance(node, FieldRule) and node.field in lapse.fields and node.op == "older_than_days":
-                    node.value = self.r.lapse_days
+                    node.value = window
                 elif isinstance(node, LastPerformedRule) and node.event in lapse.events \
                         and node.op == "older_than_days":
-                    node.days = self.r.lapse_days
+                    node.days = window
         return adapted
 
     def _lapsed(self, text: str) -> str:
         """The playbook's "120 days" in a text, as the brief's window when the brief gives one."""
-        default = self.book.lapse.days
-        if not (default and self.r.lapse_days) or default == self.r.lapse_days:
+        default, window = self.book.lapse.days, self.r.lapse_days or self.r.inactive_days
+        if not (default and window) or default == window:
             return text
-        return re.sub(rf"\b{default} days\b", f"{self.r.lapse_days} days", text)
+        return re.sub(rf"\b{default} days\b", f"{window} days", text)
 
     def _rationales(self, spec: SegmentSpec, rule: Rule, hints: list[AudienceHint]) -> list[FieldRationale]:
         out = [r.model_copy(update={"rationale": self._lapsed(r.rationale)}) for r in spec.field_rationales]

@@ -18,7 +18,8 @@ __all__ = ["Duration", "find_durations", "count_word", "quantity"]
 
 @dataclass(frozen=True)
 class Duration:
-    """``days`` long; ``role`` lapse (since the last order), delay (after an event), window (in the
+    """``days`` long; ``role`` lapse (since the last order), inactive (since they last came, used or
+    visited), delay (after an event), window (in the
     last N), every (recurrence), before (lead time) or ''."""
 
     text: str
@@ -71,6 +72,10 @@ _LAPSE_AFTER = re.compile(r"^[^.;!?]{0,25}\b(nicht (mehr )?(gekauft|bestellt)|si
 _BUY_WORDS = re.compile(r"(bought|buy|purchas|order|shop|compra|pedid|gekauft|bestell|kauf|achet|achat|command"
                         # not engaging is a lapse too: "haven't opened anything in 90 days"
                         r"|open|click|engag|read\b|abierto|abren|clic|geöffnet|öffne|geklickt|ouvert)", re.I)
+# Not coming, visiting, logging in or using the product is a lapse of activity, not of buying.
+_ACTIVE_WORDS = re.compile(r"(been (to|in|back)|visit|came|come (in|by|back)|log(ged)? ?in|sign(ed)? ?in|used?\b|using"
+                           r"|attend|book(ed)?\b|played|listened|watched|trained|worked out|opened the app|active"
+                           r"|asistid|venido|usado|besucht|genutzt|trainiert|angemeldet|venu|utilisé|connect)", re.I)
 _WINDOW_BEFORE = re.compile(r"(in the (last|past)|within|last|past|en los últimos|en las últimas|"
                             r"in den letzten|innerhalb|au cours des|dans les)\s*$", re.I)
 _DELAY_AFTER = re.compile(r"^\s*(after|later|post|from|después|despues|más tarde|nach|später|danach|après|plus tard)\b",
@@ -99,6 +104,8 @@ def _role(text: str, start: int, end: int) -> str:
     if ((_LAPSE_BEFORE.search(before) or _LAPSE_AFTER.match(after)) and _BUY_WORDS.search(before + after)) \
             or _DORMANT.search(before[-25:]):
         return "lapse"
+    if _LAPSE_BEFORE.search(before) and _ACTIVE_WORDS.search(before[-45:] + after[:20]):
+        return "inactive"
     if _WINDOW_BEFORE.search(before):
         return "window"
     if _BEFORE_AFTER.match(after):
