@@ -27,7 +27,7 @@ REQUIRE_PG = os.environ.get("COPILOT_REQUIRE_POSTGRES", "0") == "1"
 
 # Tables in dependency order (children first) for truncation between tests.
 TABLES = [
-    "api_tokens", "audit_log", "finding_overrides", "findings", "messages", "reviews", "plan_revisions",
+    "send_ledger", "delivery_entries", "deliveries", "suppression_list", "api_tokens", "audit_log", "finding_overrides", "findings", "messages", "reviews", "plan_revisions",
     "conversations", "events", "contacts", "workspaces", "users",
 ]
 

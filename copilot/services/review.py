@@ -1,7 +1,8 @@
 """The review gate: the state machine every draft goes through before anything is scheduled.
 
     draft --submit--> in_review --approve--> approved --schedule--> scheduled --cancel--> cancelled
-                        |  ^                     |                      |
+                        |  ^                     |                      +--send--> sending --> sent
+                        |  |                     |                      |             +--cancel--> cancelled
                         |  +--- edit (voids) ----+---- edit (voids) ----+
                         +--request_changes--> changes_requested --submit--> in_review
                         +--reject--> rejected (final)
@@ -65,7 +66,7 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "in_review": frozenset({"changes_requested", "rejected", "approved"}),
     "approved": frozenset({"in_review", "changes_requested", "scheduled"}),
     "scheduled": frozenset({"in_review", "cancelled", "sending"}),
-    "sending": frozenset({"sent"}),
+    "sending": frozenset({"sent", "cancelled"}),
     "rejected": frozenset(),
     "sent": frozenset(),
 }
@@ -496,14 +497,15 @@ def schedule(session: Session, review: Review | int, actor: User, expected_versi
 
 def cancel(session: Session, review: Review | int, actor: User, expected_version: int, *,
            reason: str | None = None) -> Review:
-    """Cancel a scheduled draft before it sends (the snapshot stays, for the record)."""
+    """Cancel a scheduled draft before it sends, or a sending one partway (messages not yet handed to
+    the transport are not sent; the snapshot stays, for the record)."""
     review = _resolve(session, review)
     _check_version(review, expected_version)
     if actor.id != review.author_id and actor.role not in REVIEWER_ROLES:
         raise PermissionDeniedError("only the draft's author, a reviewer or an admin may cancel it",
                                     action="cancel", review_id=review.id)
-    if review.state != "scheduled":
-        raise ReviewStateError(f"only a scheduled draft can be cancelled (it is {review.state.replace('_', ' ')})",
-                               review_id=review.id, state=review.state)
+    if review.state not in {"scheduled", "sending"}:
+        raise ReviewStateError(f"only a scheduled or sending campaign can be cancelled "
+                               f"(it is {review.state.replace('_', ' ')})", review_id=review.id, state=review.state)
     return _write(session, review, expected_version, actor, "cancelled", {"state": "cancelled"},
                   comment=_optional_text(reason))
