@@ -61,7 +61,7 @@ REVIEW_STATES = (
 # cancelled by a person, done (every entry finished).
 DELIVERY_STATES = ("running", "paused", "cancelled", "done")
 # One contact's way through a campaign's steps (one entry per contact and entry number).
-ENTRY_STATES = ("active", "done", "exited", "suppressed", "not_eligible", "cancelled")
+ENTRY_STATES = ("active", "done", "exited", "not_eligible", "cancelled")
 # One send decision: queued (decided, not yet handed to the transport), sending (claimed by a
 # worker), sent, failed (permanent failure or retries used up), suppressed (a rule stopped it:
 # ``reason`` says which), held_out (the control group), cancelled (the campaign was cancelled first).
@@ -355,6 +355,9 @@ class Delivery(SQLModel, table=True):
     next_run_at: datetime | None = Field(default=None)
     # Event journeys: the last events.id looked at for entries, waits and exits.
     event_watermark: int = Field(default=0)
+    # One worker at a time freezes, enters and advances a delivery: it holds this lease.
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = Field(default=None)
     state_changed_by_id: int | None = Field(default=None, foreign_key="users.id")
     state_changed_at: datetime | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow)

@@ -56,6 +56,10 @@ __all__ = [
     "acknowledge_finding",
     "schedule",
     "cancel",
+    "begin_sending",
+    "refuse_sending",
+    "finish_sending",
+    "verified_snapshot",
 ]
 
 # from-state -> states it may move to (the triggers of migration 0004 hold the same list).
@@ -509,3 +513,50 @@ def cancel(session: Session, review: Review | int, actor: User, expected_version
                                f"(it is {review.state.replace('_', ' ')})", review_id=review.id, state=review.state)
     return _write(session, review, expected_version, actor, "cancelled", {"state": "cancelled"},
                   comment=_optional_text(reason))
+
+
+# -- delivery (the system acts; no person) -------------------------------------------------
+
+def verified_snapshot(review: Review) -> Plan:
+    """The scheduled snapshot as a Plan, after checking it is exactly the approved revision: the
+    snapshot hashes to ``snapshot_hash``, which is the approved hash and the current revision's."""
+    if review.snapshot is None or review.snapshot_hash is None:
+        raise ReviewStateError("this campaign has no scheduled snapshot", review_id=review.id)
+    if not (review.snapshot_hash == review.approved_hash == review.revision_hash):
+        raise ReviewStateError("the scheduled snapshot is not the approved revision; it cannot send",
+                               review_id=review.id)
+    try:
+        plan = Plan.model_validate(review.snapshot)
+    except ValidationError as exc:
+        raise ReviewStateError("the scheduled snapshot no longer parses; it cannot send", review_id=review.id) from exc
+    if plan.content_hash() != review.snapshot_hash:
+        raise ReviewStateError("the scheduled snapshot does not match its hash; it cannot send",
+                               review_id=review.id, expected_hash=review.snapshot_hash)
+    return plan
+
+
+def begin_sending(session: Session, review: Review | int) -> Review:
+    """scheduled -> sending, by the delivery worker, once the snapshot checks out."""
+    review = _resolve(session, review)
+    if review.state != "scheduled":
+        raise ReviewStateError(f"only a scheduled campaign starts sending (it is {review.state})",
+                               review_id=review.id, state=review.state)
+    verified_snapshot(review)
+    return _write(session, review, review.version, None, "sending", {"state": "sending"},
+                  data={"snapshot_hash": review.snapshot_hash})
+
+
+def finish_sending(session: Session, review: Review | int, *, data: dict[str, Any] | None = None) -> Review:
+    """sending -> sent, when every entry of the campaign has finished."""
+    review = _resolve(session, review)
+    if review.state != "sending":
+        raise ReviewStateError(f"only a sending campaign can finish (it is {review.state})",
+                               review_id=review.id, state=review.state)
+    return _write(session, review, review.version, None, "sent", {"state": "sent"}, data=data)
+
+
+def refuse_sending(session: Session, review: Review | int, reason: str) -> Review:
+    """scheduled -> cancelled, by the delivery worker, when the snapshot is not the approved plan."""
+    review = _resolve(session, review)
+    return _write(session, review, review.version, None, "cancelled", {"state": "cancelled"},
+                  comment=f"not sent: {reason}")

@@ -42,7 +42,7 @@ ALLOWED = (
 _PREVIOUS = tuple(pair for pair in ALLOWED if pair != "sending>cancelled")
 
 _DELIVERY_STATES = "('running','paused','cancelled','done')"
-_ENTRY_STATES = "('active','done','exited','suppressed','not_eligible','cancelled')"
+_ENTRY_STATES = "('active','done','exited','not_eligible','cancelled')"
 _SEND_STATUSES = "('queued','sending','sent','failed','suppressed','held_out','cancelled')"
 
 
@@ -114,6 +114,8 @@ def upgrade() -> None:
         sa.Column("frozen_at", sa.DateTime(timezone=True)),
         sa.Column("next_run_at", sa.DateTime(timezone=True)),
         sa.Column("event_watermark", sa.Integer, nullable=False),
+        sa.Column("lease_owner", sa.String(120)),
+        sa.Column("lease_until", sa.DateTime(timezone=True)),
         sa.Column("state_changed_by_id", sa.Integer, sa.ForeignKey("users.id")),
         sa.Column("state_changed_at", sa.DateTime(timezone=True)),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
