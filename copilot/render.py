@@ -63,6 +63,7 @@ __all__ = [
     "markdown_to_html_text",
     "template_variables",
     "template_info",
+    "merge_parts",
     "TemplateInfo",
     "field_kind",
     "check_template",
@@ -294,6 +295,15 @@ def _compile(kind: str, source: str) -> tuple[Any, TemplateInfo]:
     info = TemplateInfo(None, frozenset(n.name for n in all_names),
                         frozenset(n.name for n in all_names if id(n) not in guarded))
     return _simple(ast, kind) or env.from_string(ast), info
+
+
+def merge_parts(source: str, *, kind: str = "text") -> list[str | tuple[str, str | None, Any]] | None:
+    """The template as text and merge outputs ``(name, filter, default)``, or None when it uses more
+    (conditions, other filters) or does not compile. Exports translate copy to other tools with it."""
+    template = _compile(kind, source)[0]
+    if isinstance(template, str):
+        return [template]
+    return list(template.parts) if isinstance(template, _Simple) else None
 
 
 def template_info(source: str, *, kind: str = "text") -> TemplateInfo:

@@ -2,11 +2,15 @@
 
 from copilot.api.conversations import ConversationController
 from copilot.api.core import HealthController, WorkspaceController
+from copilot.api.delivery import CampaignController, EventController, UnsubscribeController
 from copilot.api.deps import provide_runtime, provide_session
 from copilot.api.errors import EXCEPTION_HANDLERS, copilot_error_handler
 from copilot.api.segments import SegmentController
 
 __all__ = [
+    "CampaignController",
+    "EventController",
+    "UnsubscribeController",
     "ConversationController",
     "HealthController",
     "SegmentController",
@@ -22,3 +26,4 @@ __all__ = [
 API_CONTROLLERS: list[type] = [HealthController, WorkspaceController]
 API_CONTROLLERS.append(ConversationController)
 API_CONTROLLERS.append(SegmentController)
+API_CONTROLLERS.extend([EventController, CampaignController, UnsubscribeController])

@@ -23,12 +23,11 @@ import sqlalchemy as sa
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
 from copilot.models import utcnow
-from copilot.security import load_secret_key
 from copilot.settings import Settings, get_settings
 
 from copilot.delivery import engine
 from copilot.delivery.sender import Sender, release_dead_claims
-from copilot.delivery.tokens import make_signer
+from copilot.delivery.tokens import signer_for
 from copilot.delivery.transports import make_transport
 
 __all__ = ["make_huey", "get_huey", "notify", "run_until_idle", "tick_once", "send_once", "IdleReport",
@@ -140,7 +139,7 @@ def send_once(runtime: Any, delivery_id: int, *, now: datetime | None = None, bu
     """Send one delivery's due rows for up to ``budget`` seconds (one transport connection)."""
     settings = runtime.settings
     transport = make_transport(settings)
-    signer = make_signer(load_secret_key(settings.data_dir, settings.secret_key))
+    signer = signer_for(settings)
     try:
         with runtime.session() as session:
             sender = Sender(session, engine.workspace_lookup(session, runtime), delivery_id, transport, signer=signer,

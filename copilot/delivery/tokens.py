@@ -7,10 +7,12 @@ can be changed without the secret key (COPILOT_SECRET_KEY, or the one kept in th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-__all__ = ["UnsubscribeToken", "TokenError", "make_signer", "sign", "read"]
+__all__ = ["UnsubscribeToken", "TokenError", "make_signer", "signer_for", "sign", "read"]
 
 _SALT = "copilot-unsubscribe-v1"
 
@@ -49,3 +51,15 @@ def read(signer: URLSafeTimedSerializer, text: str, *, max_age_days: int) -> Uns
     if not (isinstance(data, list) and len(data) == 3 and all(isinstance(v, int) for v in data)):
         raise TokenError("this unsubscribe link is not valid")
     return UnsubscribeToken(*data)
+
+
+def signer_for(settings: Any) -> URLSafeTimedSerializer:
+    """The signer of this installation (its secret key: COPILOT_SECRET_KEY or the data folder's)."""
+    from copilot.security import load_secret_key
+
+    return _cached_signer(load_secret_key(settings.data_dir, settings.secret_key))
+
+
+@lru_cache(maxsize=8)
+def _cached_signer(secret: str) -> URLSafeTimedSerializer:
+    return make_signer(secret)

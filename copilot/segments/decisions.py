@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from copilot.plan import Plan
 from copilot.segments.sizing import _capped_ids, _compiler, _excluded, _ordered, on_suppression_list
-from copilot.segments.sql import contacts
+from copilot.segments.sql import RuleCompiler, contacts
 from copilot.workspace import Workspace
 
 __all__ = ["decisions_query", "suppression_reason"]
@@ -51,17 +51,21 @@ def suppression_reason(plan: Plan, workspace: Workspace, compiler: Any, now: dat
 
 def decisions_query(session: Session, workspace: Workspace, workspace_id: int, plan: Plan, *,
                     now: datetime, contact_ids: Sequence[int] | None = None, after_id: int | None = None,
-                    with_segments: bool = True) -> sa.Select[Any]:
+                    with_segments: bool = True, dialect: str | None = None) -> sa.Select[Any]:
     """SELECT id, timezone, segment, reason over the workspace's contacts, ascending by id.
 
     With ``with_segments`` only contacts some segment's rule matches are returned, each with the
     highest-priority segment it matches; without, ``segment`` is NULL and every contact given in
     ``contact_ids`` is returned (delivery's re-check of consent, lists, exclusions and caps at send
-    time). ``after_id`` resumes a freeze after the last contact written.
+    time). ``after_id`` resumes a freeze after the last contact written. ``dialect`` builds the query for
+    another database than the session's (exports print it as SQL).
     """
     now = now.astimezone(UTC)
-    compiler = _compiler(session, workspace, plan, now)
-    dialect = session.get_bind().dialect.name
+    if dialect is None or dialect == session.get_bind().dialect.name:
+        compiler = _compiler(session, workspace, plan, now)
+        dialect = session.get_bind().dialect.name
+    else:
+        compiler = RuleCompiler(workspace, plan, now=now, dialect=dialect)
     conds: list[ColumnElement[bool]] = [contacts.c.workspace_id == workspace_id]
     if contact_ids is not None:
         conds.append(contacts.c.id.in_(list(contact_ids)))
