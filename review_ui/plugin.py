@@ -114,10 +114,11 @@ class ReviewUIPlugin(InitPluginProtocol):
             stores.register("login_rate_limit", MemoryStore())
         else:
             app_config.stores = {**(stores or {}), "ui_sessions": session_store, "login_rate_limit": MemoryStore()}
-        # JSON API, health and the schema are not cookie-authenticated, so CSRF does not apply there.
+        # JSON API, health and the schema are not cookie-authenticated, so CSRF does not apply there; the
+        # unsubscribe link carries its own signed token and mail providers POST to it (RFC 8058).
         app_config.csrf_config = CSRFConfig(secret=secret, cookie_secure=settings.secure_cookies,
                                             cookie_samesite="lax", header_name="x-csrftoken",
-                                            exclude=["^/api/", "^/health", "^/schema", "^/static/"])
+                                            exclude=["^/api/", "^/health", "^/schema", "^/static/", "^/unsubscribe/"])
         app_config.template_config = TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(make_environment()))
         app_config.plugins.append(HTMXPlugin())

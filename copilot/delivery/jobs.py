@@ -46,17 +46,27 @@ def queue_name(settings: Settings) -> str:
 
 
 def make_huey(settings: Settings) -> Huey:
-    """A Huey for these settings with the delivery tasks registered on it."""
+    """A Huey for these settings with the delivery tasks registered on it (``huey.copilot_tasks``)."""
     name = queue_name(settings)
     if settings.redis_url:
         huey: Huey = RedisHuey(name, url=settings.redis_url, results=False, utc=True)
     else:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         huey = SqliteHuey(name, filename=str(settings.data_dir / "jobs.db"), results=False, utc=True)
-    huey.task(name="delivery.tick", retries=0)(lambda: _tick(settings))
-    huey.task(name="delivery.send", retries=0)(lambda delivery_id: _send(settings, delivery_id))
-    huey.periodic_task(crontab(minute="*"), name="delivery.heartbeat")(lambda: _tick(settings))
-    huey.on_startup(name="delivery.startup")(lambda: huey.enqueue(_task(huey, "delivery.tick")))
+
+    def tick() -> None:
+        _tick(settings)
+
+    def send(delivery_id: int) -> None:
+        _send(settings, delivery_id)
+
+    def heartbeat() -> None:
+        _tick(settings)
+
+    tasks = {"tick": huey.task(retries=0)(tick), "send": huey.task(retries=0)(send)}
+    huey.periodic_task(crontab(minute="*"))(heartbeat)
+    huey.on_startup()(lambda: huey.enqueue(tasks["tick"].s()))
+    huey.copilot_tasks = tasks  # type: ignore[attr-defined]
     return huey
 
 
@@ -70,7 +80,7 @@ def get_huey(settings: Settings | None = None) -> Huey:
 
 
 def _task(huey: Huey, name: str, *args: Any) -> Any:
-    return huey._registry.string_to_task(name)(args=args)  # noqa: SLF001 - the registry is how Huey names tasks
+    return huey.copilot_tasks[name].s(*args)  # type: ignore[attr-defined]
 
 
 def notify(settings: Settings, *, eta: datetime | None = None) -> None:
@@ -78,7 +88,7 @@ def notify(settings: Settings, *, eta: datetime | None = None) -> None:
     Best effort: without it the minute's heartbeat looks anyway."""
     try:
         huey = get_huey(settings)
-        task = _task(huey, "delivery.tick")
+        task = _task(huey, "tick")
         if eta is not None and eta > utcnow():
             task.eta = eta.replace(tzinfo=None) if huey.utc else eta
             huey.add_schedule(task)
@@ -164,9 +174,9 @@ def _tick(settings: Settings) -> None:
     report = tick_once(runtime, now=now)
     for delivery_id in report.due:
         for _ in range(max(0, settings.send_connections - _live_senders(runtime, delivery_id, now))):
-            huey.enqueue(_task(huey, "delivery.send", delivery_id))
+            huey.enqueue(_task(huey, "send", delivery_id))
     if report.more:
-        huey.enqueue(_task(huey, "delivery.tick"))
+        huey.enqueue(_task(huey, "tick"))
     elif report.next_at is not None and report.next_at < now + timedelta(minutes=1):
         notify(settings, eta=report.next_at)  # sooner than the heartbeat: wake exactly then
 
@@ -176,9 +186,9 @@ def _send(settings: Settings, delivery_id: int) -> None:
     huey = get_huey(settings)
     outcome = send_once(runtime, delivery_id)
     if outcome.more_due:
-        huey.enqueue(_task(huey, "delivery.send", delivery_id))
+        huey.enqueue(_task(huey, "send", delivery_id))
     elif outcome.stopped is None:
-        huey.enqueue(_task(huey, "delivery.tick"))  # follow-ups, the end of the campaign
+        huey.enqueue(_task(huey, "tick"))  # follow-ups, the end of the campaign
 
 
 @dataclass

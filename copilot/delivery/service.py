@@ -144,9 +144,11 @@ def resume(session: Session, review_id: int, actor: User, *, reason: str | None 
 
 def cancel(session: Session, review_id: int, actor: User, expected_version: int | None = None, *,
            reason: str | None = None) -> Review:
-    """Cancel a scheduled or sending campaign: nothing queued goes out after this."""
-    _require_operator(actor, "cancel")
+    """Cancel a scheduled or sending campaign: nothing queued goes out after this. Once sending, only a
+    reviewer or admin may; before, the gate's rule applies (the author too)."""
     review = gate.get_review(session, review_id)
+    if review.state == "sending":
+        _require_operator(actor, "cancel")
     review = gate.cancel(session, review, actor, review.version if expected_version is None else expected_version,
                          reason=reason)
     delivery = delivery_for(session, review_id)
