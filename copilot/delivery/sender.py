@@ -283,7 +283,10 @@ class Sender:
         d = campaign.delivery
         sent_events = []
         for u in updates:
-            values: dict[str, Any] = {"status": u["status"], "claimed_by": None, "lease_until": None}
+            # claimed_by stays on a finished row: it says which worker handled it.
+            values: dict[str, Any] = {"status": u["status"], "lease_until": None}
+            if u["status"] == "queued":
+                values["claimed_by"] = None
             for k in ("reason", "detail", "due_at", "sent_at", "message_id", "attempts"):
                 if k in u:
                     values[k] = u[k]
