@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from copilot.errors import ReviewStateError
+from copilot.errors import CopilotError, ReviewStateError
 from copilot.models import PlanRevision, Review, utcnow
 from copilot.plan import Plan, Variant
 from copilot.render import COPY_FIELDS, merge_parts
@@ -132,7 +132,7 @@ def export(session: Session, workspace: Workspace, review: Review, fmt: str, *,
            now: datetime | None = None) -> dict[str, Any]:
     """The approved plan of ``review`` as ``fmt`` (json or listmonk)."""
     if fmt not in FORMATS:
-        raise ReviewStateError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}", field="format")
+        raise CopilotError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}", field="format")
     plan = _approved_plan(session, review)
     at = review.scheduled_for or now or utcnow()
     at = at if at.tzinfo else at.replace(tzinfo=UTC)

@@ -160,11 +160,14 @@ class Sender:
             self._release_mine()
 
     def _release_mine(self) -> None:
-        """Rows this worker claimed but did not finish (paused, cancelled, stopped) go back to the queue."""
+        """Rows this worker claimed but did not send go back to the queue (paused, out of time), or are
+        cancelled with the rest when the campaign was cancelled meanwhile."""
+        cancelled = self._state() == "cancelled"
+        values: dict[str, Any] = {"status": "cancelled", "reason": "cancelled", "lease_until": None} if cancelled \
+            else {"status": "queued", "claimed_by": None, "lease_until": None, "attempts": ledger.c.attempts - 1}
         self.session.connection().execute(
             sa.update(ledger).where(ledger.c.delivery_id == self.delivery_id, ledger.c.status == "sending",
-                                    ledger.c.claimed_by == self.me)
-            .values(status="queued", claimed_by=None, lease_until=None, attempts=ledger.c.attempts - 1))
+                                    ledger.c.claimed_by == self.me).values(**values))
         self.session.commit()
 
     def _send_batch(self, rows: list[Any], now: datetime, out: SendOutcome) -> None:

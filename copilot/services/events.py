@@ -61,26 +61,28 @@ def record_events(session: Session, workspace: Workspace, workspace_id: int, ite
     if len(items) > MAX_EVENTS:
         raise ImportDataError(f"at most {MAX_EVENTS} events per request, got {len(items)}")
     problems: list[dict[str, Any]] = []
-    rows: list[EventRow] = []
+    rows: list[tuple[int, EventRow]] = []
     for index, item in enumerate(items):
         try:
-            rows.append(_row(workspace, item, now))
+            rows.append((index, _row(workspace, item, now)))
         except RowError as exc:
             problems.append({"path": f"events[{index}]" + (f".{exc.column}" if exc.column else ""),
                              "message": exc.message})
     ids: dict[str, int] = {}
     if rows:
         found = session.connection().execute(sa.select(_contacts.c.email, _contacts.c.id).where(
-            _contacts.c.workspace_id == workspace_id, _contacts.c.email.in_(sorted({r.email for r in rows}))))
+            _contacts.c.workspace_id == workspace_id, _contacts.c.email.in_(sorted({r.email for _, r in rows}))))
         ids = {email: cid for email, cid in found}
-        for index, row in enumerate(rows):
+        for index, row in rows:
             if row.email not in ids:
                 problems.append({"path": f"events[{index}].email",
                                  "message": f"no contact {row.email!r} in workspace {workspace.slug!r}"})
     if problems:
+        problems.sort(key=lambda p: int(p["path"].split("[")[1].split("]")[0]))
         raise ImportDataError(f"{len(problems)} event(s) refused; nothing recorded: "
                               f"{problems[0]['path']}: {problems[0]['message']}", problems=problems)
     session.connection().execute(sa.insert(_events), [
         {"workspace_id": workspace_id, "contact_id": ids[r.email], "name": r.name, "occurred_at": r.occurred_at,
-         "category": r.category, "product": r.product, "value": r.value, "properties": r.properties} for r in rows])
+         "category": r.category, "product": r.product, "value": r.value, "properties": r.properties}
+        for _, r in rows])
     return len(rows)

@@ -138,3 +138,19 @@ def outbox_messages(root: Path) -> dict[str, EmailMessage]:
         assert isinstance(msg, EmailMessage)
         out[path.name] = msg
     return out
+
+
+def api_client(runtime: Runtime, username: str = "checker", role: str = "reviewer") -> Any:
+    """A JSON API client (no web UI) with a bearer token for ``username``."""
+    from litestar.testing import TestClient
+
+    from copilot.app import create_app
+    from copilot.services.api_tokens import issue_token
+
+    with runtime.session() as s:
+        user = _user(s, username, role)
+        _, token = issue_token(s, user.id or 0)
+        s.commit()
+    client = TestClient(create_app(runtime=runtime, plugins=[]))
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
