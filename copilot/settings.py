@@ -98,7 +98,7 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "COPILOT_SMTP_TIMEOUT": ("30", "seconds an SMTP connection or reply may take"),
     "COPILOT_SEND_RETRIES": ("5", "attempts after a temporary (4xx or connection) failure before a message is marked failed"),
     "COPILOT_SEND_BACKOFF": ("60", "seconds before the first retry; doubled on each further retry"),
-    "COPILOT_SEND_CONNECTIONS": ("2", "messages one campaign sends in parallel (each its own job and SMTP connection)"),
+    "COPILOT_SEND_CONNECTIONS": ("2", "send jobs one campaign runs at once, each with its own SMTP connection"),
     "COPILOT_CONTROL_PERCENT": ("10", "share of each campaign's audience held out as a control group (0 to 50)"),
     "COPILOT_PUBLIC_URL": ("http://$COPILOT_HOST:$COPILOT_PORT", "address recipients reach this server at (unsubscribe links); use https in production"),
     "COPILOT_UNSUBSCRIBE_DAYS": ("90", "days an unsubscribe link in a sent message keeps working"),

@@ -55,7 +55,7 @@ def sender_domain(workspace: Workspace) -> str:
 def unsubscribe_mailto(workspace: Workspace, token: str) -> str:
     """The mailto: half of List-Unsubscribe: the brand's unsubscribe mailbox with the token as subject."""
     sender = workspace.brand.sender
-    address = getattr(sender, "unsubscribe_email", None) or f"unsubscribe@{sender_domain(workspace)}"
+    address = sender.unsubscribe_email or f"unsubscribe@{sender_domain(workspace)}"
     return f"mailto:{address}?subject={quote('unsubscribe ' + token)}"
 
 
