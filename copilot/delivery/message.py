@@ -16,6 +16,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from email import base64mime
 from email.header import Header
 from email.utils import formataddr
 from typing import Any
@@ -60,12 +61,22 @@ def unsubscribe_mailto(workspace: Workspace, token: str) -> str:
 
 
 def _header(name: str, value: str) -> bytes:
-    """One header line, RFC 2047-encoded and folded when it is not short plain ASCII."""
-    if value.isascii() and len(name) + len(value) < 76:
-        return f"{name}: {value}\r\n".encode("ascii")
-    charset = "us-ascii" if value.isascii() else "utf-8"
-    encoded = Header(value, charset, maxlinelen=76, header_name=name).encode(linesep="\r\n")
-    return f"{name}: {encoded}\r\n".encode("ascii")
+    """One header line: short ASCII as it is, long ASCII folded (email.header), anything else as RFC 2047
+    base64 encoded words of whole characters, one per folded line."""
+    if value.isascii():
+        if len(name) + len(value) < 76:
+            return f"{name}: {value}\r\n".encode("ascii")
+        encoded = Header(value, "us-ascii", maxlinelen=76, header_name=name).encode(linesep="\r\n")
+        return f"{name}: {encoded}\r\n".encode("ascii")
+    words, chunk = [], ""
+    for char in value:  # at most 39 bytes per word: 52 base64 characters, 64 with the =?utf-8?b?...?= frame
+        if len((chunk + char).encode("utf-8")) > 39:
+            words.append(base64mime.header_encode(chunk.encode("utf-8"), charset="utf-8"))
+            chunk = ""
+        chunk += char
+    if chunk:
+        words.append(base64mime.header_encode(chunk.encode("utf-8"), charset="utf-8"))
+    return f"{name}: " .encode("ascii") + "\r\n ".join(words).encode("ascii") + b"\r\n"
 
 
 def _qp(text: str) -> bytes:

@@ -51,11 +51,10 @@ def message_id_for(delivery_id: int, ledger_id: int, snapshot_hash: str, domain:
 
 
 def contact_values(row: Any) -> dict[str, Any]:
-    """A contact row as the plain dict copy is rendered from: its attributes plus its columns."""
-    data: dict[str, Any] = dict(row.attributes or {})
-    for name in CONTACT_COLUMNS:
-        if name in row._fields:
-            data[name] = getattr(row, name)
+    """A contact row (with its attributes and catalog columns) as the plain dict copy is rendered from."""
+    mapping = row._mapping
+    data: dict[str, Any] = dict(mapping["attributes"] or {})
+    data.update((name, mapping[name]) for name in CONTACT_COLUMNS if name in mapping)
     return data
 
 
@@ -279,29 +278,54 @@ class Sender:
         return self._composers[key]
 
     # -- recording -----------------------------------------------------------------------
+    _SENT = (sa.update(ledger).where(ledger.c.id == sa.bindparam("rid"), ledger.c.claimed_by == sa.bindparam("me"),
+                                     ledger.c.status == "sending")
+             .values(status="sent", lease_until=None, sent_at=sa.bindparam("at"), message_id=sa.bindparam("mid")))
+    _EVENT = sa.insert(events)
+
     def _record(self, updates: list[dict[str, Any]], out: SendOutcome) -> None:
         """Write outcomes (only for rows this worker still holds) and the sends' email_sent events."""
         conn = self.session.connection()
         campaign = self.campaign()
-        d = campaign.delivery
-        sent_events = []
+        sent_events: list[dict[str, Any]] = []
+        sent = [u for u in updates if u["status"] == "sent"]
+        if len(sent) > 1:  # a batch of the idempotent transport: one prepared statement for all
+            result = conn.execute(self._SENT, [{"rid": u["id"], "me": self.me, "at": u["sent_at"],
+                                                "mid": u["message_id"]} for u in sent])
+            if result.rowcount != len(sent):  # pragma: no cover - rows are claimed by this worker alone
+                self.session.rollback()
+                for u in sent:
+                    self._record([u], out)
+                sent = []
+            else:
+                sent_events = [self._event(campaign, u) for u in sent]
+            updates = [u for u in updates if u["status"] != "sent"]
         for u in updates:
-            # claimed_by stays on a finished row: it says which worker handled it.
-            values: dict[str, Any] = {"status": u["status"], "lease_until": None}
-            if u["status"] == "queued":
-                values["claimed_by"] = None
-            for k in ("reason", "detail", "due_at", "sent_at", "message_id", "attempts"):
-                if k in u:
-                    values[k] = u[k]
-            result = conn.execute(sa.update(ledger).where(ledger.c.id == u["id"], ledger.c.claimed_by == self.me,
-                                                          ledger.c.status == "sending").values(**values))
+            if u["status"] == "sent":
+                result = conn.execute(self._SENT, {"rid": u["id"], "me": self.me, "at": u["sent_at"],
+                                                   "mid": u["message_id"]})
+            else:
+                # claimed_by stays on a finished row: it says which worker handled it.
+                values: dict[str, Any] = {"status": u["status"], "lease_until": None}
+                if u["status"] == "queued":
+                    values["claimed_by"] = None
+                for k in ("reason", "detail", "due_at", "attempts"):
+                    if k in u:
+                        values[k] = u[k]
+                result = conn.execute(sa.update(ledger).where(ledger.c.id == u["id"], ledger.c.claimed_by == self.me,
+                                                              ledger.c.status == "sending").values(**values))
             if result.rowcount == 1 and u["status"] == "sent":
-                sent_events.append({"workspace_id": d.workspace_id, "contact_id": u["contact_id"], "name": SENT_EVENT,
-                                    "occurred_at": u["sent_at"], "category": None, "product": None, "value": None,
-                                    "properties": {"campaign": campaign.key, "message": u["message"]}})
+                sent_events.append(self._event(campaign, u))
         if sent_events:
-            conn.execute(sa.insert(events), sent_events)
+            conn.execute(self._EVENT, sent_events)
         self.session.commit()
+
+    @staticmethod
+    def _event(campaign: Campaign, u: dict[str, Any]) -> dict[str, Any]:
+        """The email_sent event frequency caps count, recorded with the send."""
+        return {"workspace_id": campaign.delivery.workspace_id, "contact_id": u["contact_id"], "name": SENT_EVENT,
+                "occurred_at": u["sent_at"], "category": None, "product": None, "value": None,
+                "properties": {"campaign": campaign.key, "message": u["message"]}}
 
     def _bounce(self, workspace_id: int, contact_id: int, email: str, detail: str, now: datetime) -> None:
         """A permanent refusal of the address: the contact is bounced and the address suppressed."""

@@ -91,13 +91,14 @@ class OutboxTransport:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._folders: set[str] = set()
 
     def send(self, envelope: Envelope) -> bool:
         folder = self.root / envelope.folder
-        folder.mkdir(parents=True, exist_ok=True)
+        if envelope.folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(envelope.folder)
         final = folder / f"{envelope.name}.eml"
-        if final.exists():
-            return False
         tmp = folder / f".{envelope.name}.{os.getpid()}.tmp"
         with open(tmp, "wb") as fh:
             fh.write(envelope.data)
