@@ -27,15 +27,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
-from copilot.errors import ReviewStateError, StaleRevisionError
-from copilot.models import Delivery, DeliveryEntry, Review, SendRecord, WorkspaceRecord, utcnow
-from copilot.plan import Plan
-from copilot.segments.decisions import decisions_query
-from copilot.segments.sizing import _compiler
-from copilot.segments.sql import contacts, events
-from copilot.services import review as gate
-from copilot.workspace import Workspace
-
 from copilot.delivery.program import (
     Instruction,
     compile_steps,
@@ -45,6 +36,14 @@ from copilot.delivery.program import (
     quiet_until,
     zone,
 )
+from copilot.errors import ReviewStateError, StaleRevisionError
+from copilot.models import Delivery, DeliveryEntry, Review, SendRecord, WorkspaceRecord, utcnow
+from copilot.plan import Plan
+from copilot.segments.decisions import decisions_query
+from copilot.segments.sizing import _compiler
+from copilot.segments.sql import contacts, events
+from copilot.services import review as gate
+from copilot.workspace import Workspace
 
 __all__ = [
     "Campaign",

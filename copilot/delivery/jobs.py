@@ -22,13 +22,12 @@ from typing import Any
 import sqlalchemy as sa
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
-from copilot.models import utcnow
-from copilot.settings import Settings, get_settings
-
 from copilot.delivery import engine
 from copilot.delivery.sender import Sender, release_dead_claims
 from copilot.delivery.tokens import signer_for
 from copilot.delivery.transports import make_transport
+from copilot.models import utcnow
+from copilot.settings import Settings, get_settings
 
 __all__ = ["make_huey", "get_huey", "notify", "run_until_idle", "tick_once", "send_once", "IdleReport",
            "queue_name"]

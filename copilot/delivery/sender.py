@@ -24,6 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from copilot.delivery.engine import Campaign, WorkspaceFor, deliveries, ledger, load_campaign, worker_id
+from copilot.delivery.message import Composer, sender_domain, unsubscribe_mailto
+from copilot.delivery.program import quiet_until, zone
+from copilot.delivery.tokens import UnsubscribeToken, sign
+from copilot.delivery.transports import Envelope, PermanentFailure, TemporaryFailure, Transport, outbox_name
 from copilot.errors import RenderError
 from copilot.models import Delivery, Review, SuppressedAddress, utcnow
 from copilot.plan import Variant
@@ -31,12 +36,6 @@ from copilot.segments.decisions import decisions_query
 from copilot.segments.sizing import SENT_EVENT
 from copilot.segments.sql import contacts, events
 from copilot.workspace import CONTACT_COLUMNS
-
-from copilot.delivery.engine import Campaign, WorkspaceFor, deliveries, ledger, load_campaign, worker_id
-from copilot.delivery.message import Composer, sender_domain, unsubscribe_mailto
-from copilot.delivery.program import quiet_until, zone
-from copilot.delivery.tokens import UnsubscribeToken, sign
-from copilot.delivery.transports import Envelope, PermanentFailure, TemporaryFailure, Transport, outbox_name
 
 __all__ = ["SendOutcome", "Sender", "release_dead_claims", "message_id_for", "contact_values"]
 

@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from copilot.delivery.engine import entries_t, ledger
 from copilot.errors import NotFoundError, PermissionDeniedError, ReviewStateError
 from copilot.models import AuditLog, Contact, Delivery, DeliveryEntry, Review, SendRecord, User, utcnow
 from copilot.plan import Plan
@@ -18,8 +19,6 @@ from copilot.segments.decisions import decisions_query
 from copilot.segments.english import describe_rule
 from copilot.services import review as gate
 from copilot.workspace import Workspace
-
-from copilot.delivery.engine import entries_t, ledger
 
 __all__ = [
     "COUNTED",

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 import smtplib
-import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,7 +177,7 @@ class SmtpTransport:
         except smtplib.SMTPDataError as exc:
             self._reset(smtp)
             raise _classify(exc.smtp_code, exc.smtp_error, recipient=False) from exc
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPServerDisconnected, smtplib.SMTPException, OSError) as exc:
             self._drop()
             raise TemporaryFailure(f"SMTP connection failed: {type(exc).__name__}: {exc}") from exc
         if refused:  # pragma: no cover - one recipient per message, so sendmail raises instead

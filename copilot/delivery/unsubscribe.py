@@ -12,10 +12,9 @@ import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
+from copilot.delivery.tokens import TokenError, UnsubscribeToken, read
 from copilot.models import AuditLog, Contact, utcnow
 from copilot.workspace import Workspace
-
-from copilot.delivery.tokens import TokenError, UnsubscribeToken, read
 
 __all__ = ["apply_choice", "page", "mask_email", "contact_for"]
 

@@ -15,7 +15,16 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
-from copilot.models import Contact, Conversation, Event, PlanRevision, Review, SendRecord, User, WorkspaceRecord
+from copilot.models import (
+    Contact,
+    Conversation,
+    Event,
+    PlanRevision,
+    Review,
+    SendRecord,
+    User,
+    WorkspaceRecord,
+)
 from copilot.plan import Plan
 from copilot.runtime import Runtime
 from copilot.services import review as gate

@@ -113,6 +113,7 @@ def test_control_group_and_ab_arms_are_stable_per_contact_and_recorded(runtime: 
 
 def test_suppression_list_exclusions_and_frequency_caps_are_rechecked_when_the_campaign_starts(runtime: Runtime) -> None:
     from copilot.delivery.suppression import suppress_addresses
+
     from .support import add_event, workspace_id
 
     ids = add_contacts(runtime, [{"first_name": "Listed"}, {"first_name": "Busy"}, {"first_name": "Buyer"},

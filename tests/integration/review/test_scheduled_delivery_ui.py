@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from integration.delivery.support import add_contacts, plan_data, schedule_campaign  # type: ignore[import-not-found]
 from ui_support import UI, soup
 
 from copilot.delivery.jobs import run_until_idle
-from integration.delivery.support import add_contacts, plan_data, schedule_campaign  # type: ignore[import-not-found]
 
 AT = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
 TWO_STEPS = {"kind": "schedule", "send_at": "2030-03-01T09:00:00Z",
