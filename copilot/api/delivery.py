@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlmodel import Session
 
 from copilot.api.auth import provide_actor
-from copilot.delivery import export as exports
+from copilot.delivery.export import export as export_plan
 from copilot.delivery import jobs
 from copilot.delivery import service as delivery
 from copilot.delivery import unsubscribe as unsub
@@ -101,7 +101,7 @@ class CampaignController(Controller):
         or ``format=json`` (segments as SQL, copy per locale)."""
         review = _review(session, review_id)
         workspace = workspace_lookup(session, runtime)(review.workspace_id)
-        return exports.export(session, workspace, review, format)
+        return export_plan(session, workspace, review, format)
 
 
 class UnsubscribeController(Controller):
