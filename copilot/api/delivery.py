@@ -11,11 +11,11 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from sqlmodel import Session
 
 from copilot.api.auth import provide_actor
-from copilot.delivery.export import export as export_plan
 from copilot.delivery import jobs
 from copilot.delivery import service as delivery
 from copilot.delivery import unsubscribe as unsub
 from copilot.delivery.engine import workspace_lookup
+from copilot.delivery.export import export as export_plan
 from copilot.delivery.tokens import signer_for
 from copilot.errors import CopilotError, NotFoundError
 from copilot.models import Review, User
