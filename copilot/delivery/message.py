@@ -30,7 +30,6 @@ from copilot.render import (
     RenderedEmail,
     email_html,
     email_text,
-    fill_slots,
     markdown_to_html_text,
     merge_context,
     render_body,
@@ -127,6 +126,51 @@ def mime_bytes(workspace: Workspace, rendered: RenderedEmail, *, to: str, messag
                      html_doc=_INLINER.inline(rendered.html), extra_headers=extra_headers)
 
 
+class _Template:
+    """A document split at its per-contact values: literal pieces with holes at known positions, each
+    hole a named value (``n``), a body value (``b``) or a body value inside a link (``u``, percent-encoded).
+    Filling one copies the pieces, sets the holes and joins: no parsing per contact."""
+
+    __slots__ = ("pieces", "holes")
+
+    def __init__(self, pieces: list[str], holes: list[tuple[int, str, int]]) -> None:
+        self.pieces, self.holes = pieces, holes
+
+    def fill(self, named: Sequence[str], values: Sequence[str], *, escape: bool) -> str:
+        out = self.pieces.copy()
+        esc = html.escape
+        for pos, kind, i in self.holes:
+            raw = named[i] if kind == "n" else values[i]
+            if kind == "u":
+                raw = quote(raw, safe="")
+            out[pos] = esc(raw) if escape else raw
+        return "".join(out)
+
+
+def _template(document: str) -> _Template:
+    pieces: list[str] = []
+    holes: list[tuple[int, str, int]] = []
+    at = 0
+    for match in _SLOTS.finditer(document):
+        pieces.append(document[at:match.start()])
+        if match.group(3) is not None:
+            holes.append((len(pieces), "n", int(match.group(3))))
+        elif match.group(2) is not None:
+            holes.append((len(pieces), "u", int(match.group(2))))
+        else:
+            holes.append((len(pieces), "b", int(match.group(1))))
+        pieces.append("")
+        at = match.end()
+    pieces.append(document[at:])
+    return _Template(pieces, holes)
+
+
+@dataclass(frozen=True)
+class _Layout:
+    html: _Template
+    text: _Template
+
+
 @dataclass(frozen=True)
 class ComposedMessage:
     subject: str
@@ -151,34 +195,27 @@ class Composer:
             kind = "url" if name == "cta_url" else "text"
             if not template_variables(getattr(variant, name), kind=kind):
                 self._constant[name] = render_field(variant, name, {})  # type: ignore[arg-type]
-        self._layouts: dict[str, list[Any]] = {}
+        self._layouts: dict[str, _Layout] = {}
 
-    def _layout(self, html_slots: str) -> list[Any]:
-        """The CSS-inlined document around one body, split at the placeholders for per-contact values:
-        text, ("n", k) for a named value, ("b", i) for a body value, ("u", i) for one inside a URL."""
-        layout = self._layouts.get(html_slots)
+    def _layout(self, slotted: str) -> _Layout:
+        """The message around one body (its Markdown with placeholders): the CSS-inlined HTML document and
+        the text part, each as a format string with a field per per-contact value. Built once per body."""
+        layout = self._layouts.get(slotted)
         if layout is None:
-            document = email_html(locale=self.variant.locale, subject=_MARK["subject"],
-                                  preheader=_MARK["preheader"], body_html=html_slots,
-                                  cta_text=_MARK["cta_text"], cta_url=_MARK["cta_url"],
-                                  unsubscribe_url=_MARK["unsubscribe_url"], **self._links)
-            inlined = _INLINER.inline(document)
-            layout, at = [], 0
-            for match in _SLOTS.finditer(inlined):
-                layout.append(inlined[at:match.start()])
-                if match.group(3) is not None:
-                    layout.append(("n", int(match.group(3))))
-                else:
-                    layout.append(("u" if match.group(2) is not None else "b", int(match.group(1) or match.group(2))))
-                at = match.end()
-            layout.append(inlined[at:])
+            html_slots, text_slots = markdown_to_html_text(slotted)
+            marks = {"subject": _MARK["subject"], "preheader": _MARK["preheader"], "cta_text": _MARK["cta_text"],
+                     "cta_url": _MARK["cta_url"], "unsubscribe_url": _MARK["unsubscribe_url"]}
+            document = email_html(locale=self.variant.locale, body_html=html_slots, **marks, **self._links)
+            text = email_text(locale=self.variant.locale, body_text=text_slots,
+                              **{k: v for k, v in marks.items() if k not in {"subject", "preheader"}}, **self._links)
+            layout = _Layout(_template(_INLINER.inline(document)), _template(text))
             if len(self._layouts) < 64:
-                self._layouts[html_slots] = layout
+                self._layouts[slotted] = layout
         return layout
 
-    def fields(self, contact: Mapping[str, Any]) -> tuple[dict[str, str], str, str, list[str]]:
-        """(subject, preheader, cta_text, cta_url), the body's HTML and text with placeholders, and the
-        values that go in them. Raises RenderError like ``render_variant``."""
+    def fields(self, contact: Mapping[str, Any]) -> tuple[dict[str, str], str, list[str]]:
+        """(subject, preheader, cta_text, cta_url), the body's Markdown with placeholders, and the values
+        that go in them. Raises RenderError like ``render_variant``."""
         context = merge_context(self.variant, contact, names=self.names)
         out: dict[str, str] = {}
         for name in COPY_FIELDS:
@@ -186,29 +223,16 @@ class Composer:
                 continue
             out[name] = self._constant.get(name) or render_field(self.variant, name, context)  # type: ignore[arg-type]
         slotted, values = render_body(self.variant, context)
-        html_slots, text_slots = markdown_to_html_text(slotted)
-        return out, html_slots, text_slots, values
+        return out, slotted, values
 
     def render(self, contact: Mapping[str, Any], *, unsubscribe_url: str) -> tuple[str, str, str]:
         """(subject, HTML document with CSS inlined, text part) for one contact; raises RenderError
         like ``render_variant``."""
-        fields, html_slots, text_slots, values = self.fields(contact)
-        named = [fields["subject"], fields["preheader"], fields["cta_text"], fields["cta_url"], unsubscribe_url]
-        escape = html.escape
-        parts: list[str] = []
-        for piece in self._layout(html_slots):
-            if isinstance(piece, str):
-                parts.append(piece)
-            elif piece[0] == "n":
-                parts.append(escape(named[piece[1]]))
-            elif piece[0] == "b":
-                parts.append(escape(values[piece[1]]))
-            else:
-                parts.append(escape(quote(values[piece[1]], safe="")))
-        text = email_text(locale=self.variant.locale, body_text=fill_slots(text_slots, values, html_out=False),
-                          cta_text=fields["cta_text"], cta_url=fields["cta_url"], unsubscribe_url=unsubscribe_url,
-                          **self._links)
-        return fields["subject"], "".join(parts), text
+        fields, slotted, values = self.fields(contact)
+        layout = self._layout(slotted)
+        named = (fields["subject"], fields["preheader"], fields["cta_text"], fields["cta_url"], unsubscribe_url)
+        return (fields["subject"], layout.html.fill(named, values, escape=True),
+                layout.text.fill(named, values, escape=False))
 
     def compose(self, contact: Mapping[str, Any], *, to: str, message_id: str, date: str, unsubscribe_url: str,
                 unsubscribe_mailto: str | None, extra_headers: Sequence[tuple[str, str]] = ()) -> ComposedMessage:
