@@ -54,6 +54,7 @@ __all__ = [
     "pump",
     "running_deliveries",
     "workspace_lookup",
+    "owner_is_gone",
     "WorkspaceFor",
 ]
 
@@ -69,6 +70,8 @@ CHUNK = 2000
 # Local-time sends start when the earliest zone (UTC+14) reaches the scheduled wall-clock time.
 EARLIEST_OFFSET = timedelta(hours=14)
 LEASE = timedelta(seconds=60)
+# Event ids looked at again behind the watermark (see _enter_from_events).
+OVERLAP = 1000
 
 
 def worker_id() -> str:
@@ -380,11 +383,32 @@ def start_due(session: Session, *, now: datetime | None = None, control_percent:
 
 # -- the lease -----------------------------------------------------------------------------
 
+def owner_is_gone(owner: str | None) -> bool:
+    """True when ``owner`` (a worker_id) was a process of this host that no longer runs."""
+    if not owner:
+        return True
+    host, pid, started = (owner.split(":") + ["", ""])[:3]
+    if host != socket.gethostname():
+        return False
+    if int(pid or 0) == os.getpid():
+        return started != str(_START)
+    try:
+        os.kill(int(pid or 0), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
+
+
 def _lease(session: Session, delivery_id: int, owner: str, now: datetime) -> bool:
-    result = session.exec(sa.update(Delivery).where(  # type: ignore[call-overload]
-        Delivery.id == delivery_id,
-        sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now, Delivery.lease_owner == owner),  # type: ignore[union-attr]
-    ).values(lease_owner=owner, lease_until=now + LEASE))
+    """Take the delivery's lease: free, expired, ours, or held by a process of this host that died."""
+    free = sa.or_(Delivery.lease_until.is_(None), Delivery.lease_until < now, Delivery.lease_owner == owner)  # type: ignore[union-attr]
+    holder = session.exec(select(Delivery.lease_owner).where(Delivery.id == delivery_id)).first()
+    if holder and holder != owner and owner_is_gone(holder):
+        free = sa.or_(free, Delivery.lease_owner == holder)
+    result = session.exec(sa.update(Delivery).where(Delivery.id == delivery_id, free)  # type: ignore[call-overload]
+                          .values(lease_owner=owner, lease_until=now + LEASE))
     session.commit()
     return result.rowcount == 1
 
@@ -420,7 +444,7 @@ def pump(session: Session, workspace_for: WorkspaceFor, delivery_id: int, *, now
     owner = worker_id()
     result = PumpResult(delivery_id=delivery_id, state="?")
     if not _lease(session, delivery_id, owner, now):
-        result.state, result.more = "leased", True
+        result.state = "leased"  # another live worker is on it
         return result
     try:
         delivery = session.get(Delivery, delivery_id, populate_existing=True)
@@ -540,14 +564,16 @@ def _enter_from_events(session: Session, campaign: Campaign, now: datetime, dead
     compiler = _compiler(session, campaign.workspace, campaign.plan, now)
     watched = {c.event for c in trigger.exit_conditions} | {i.event for i in campaign.program if i.op == "wait"}
     names = sorted(watched | {trigger.entry_event or ""})
+    # Look again at the last OVERLAP ids: on PostgreSQL a transaction may commit an event with a lower id
+    # after a higher one was read. Entering is idempotent per event (entries remember their event).
+    low = max(0, d.event_watermark - OVERLAP)
     while _time.monotonic() < deadline:
         match = trigger.match_property
         key_expr = compiler.property_operand(trigger.entry_event or "", match).expr if match else sa.null()
         entry_cond = sa.and_(*compiler.event_conditions(trigger.entry_event or "", list(trigger.entry_filter)))
         query = (sa.select(events.c.id, events.c.contact_id, events.c.name, events.c.occurred_at, key_expr,
                            entry_cond.label("is_entry"))
-                 .where(events.c.workspace_id == d.workspace_id, events.c.id > d.event_watermark,
-                        events.c.name.in_(names))
+                 .where(events.c.workspace_id == d.workspace_id, events.c.id > low, events.c.name.in_(names))
                  .order_by(events.c.id).limit(CHUNK))
         found = session.connection().execute(query).all()
         if not found:
@@ -557,7 +583,7 @@ def _enter_from_events(session: Session, campaign: Campaign, now: datetime, dead
         candidates: list[tuple[int, int, datetime, str]] = []
         for eid, cid, name, at, key, is_entry in found:
             at = _aware(at)
-            if name in watched:
+            if name in watched and eid > d.event_watermark:
                 wake.add(cid)
             if name == trigger.entry_event and is_entry and starts_at <= at <= now + timedelta(minutes=5):
                 candidates.append((eid, cid, at, "" if key is None else str(key)))
@@ -567,7 +593,8 @@ def _enter_from_events(session: Session, campaign: Campaign, now: datetime, dead
             conn.execute(sa.update(entries_t).where(
                 entries_t.c.delivery_id == d.id, entries_t.c.state == "active", entries_t.c.contact_id.in_(sorted(wake)),
                 entries_t.c.next_at > now).values(next_at=now))
-        d.event_watermark = found[-1][0]
+        low = found[-1][0]
+        d.event_watermark = max(d.event_watermark, low)
         conn.execute(sa.update(deliveries).where(deliveries.c.id == d.id).values(
             event_watermark=d.event_watermark, lease_until=utcnow() + LEASE))
         session.commit()
@@ -582,16 +609,22 @@ def _enter(session: Session, campaign: Campaign, candidates: list[tuple[int, int
     ids = sorted({c[1] for c in candidates})
     conn = session.connection()
     past: dict[int, list[tuple[int, datetime, str, str]]] = {}
-    for cid, no, at, key, state in conn.execute(
+    used: set[int] = set()
+    for cid, no, at, key, state, event_id in conn.execute(
             sa.select(entries_t.c.contact_id, entries_t.c.entry_no, entries_t.c.entered_at, entries_t.c.entry_key,
-                      entries_t.c.state).where(entries_t.c.delivery_id == d.id, entries_t.c.contact_id.in_(ids))):
+                      entries_t.c.state, entries_t.c.event_id)
+            .where(entries_t.c.delivery_id == d.id, entries_t.c.contact_id.in_(ids))):
         past.setdefault(cid, []).append((no, _aware(at), key, state))
+        if event_id is not None:
+            used.add(event_id)
     query = decisions_query(session, campaign.workspace, d.workspace_id, campaign.plan, now=now, contact_ids=ids)
     decided = {row.id: (row.segment, row.timezone, row.reason) for row in conn.execute(query)}
     tz_rows = conn.execute(sa.select(contacts.c.id, contacts.c.timezone).where(contacts.c.id.in_(ids)))
     tz = {cid: name for cid, name in tz_rows}
     rows: list[dict[str, Any]] = []
     for eid, cid, at, key in candidates:
+        if eid in used:
+            continue  # this event already let them in (looked at again after a late commit)
         mine = past.setdefault(cid, [])
         if any(k == key and s == "active" for _, _, k, s in mine) and key:
             continue  # already on this journey for the same cart / product

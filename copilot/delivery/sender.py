@@ -14,7 +14,6 @@ Pause and cancel are read between messages (at least every ``CHECK_EVERY`` secon
 from __future__ import annotations
 
 import hashlib
-import os
 import time as _time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
-from copilot.delivery.engine import Campaign, WorkspaceFor, deliveries, ledger, load_campaign, worker_id
+from copilot.delivery.engine import (
+    Campaign,
+    WorkspaceFor,
+    deliveries,
+    ledger,
+    load_campaign,
+    owner_is_gone,
+    worker_id,
+)
 from copilot.delivery.message import Composer, sender_domain, unsubscribe_mailto
 from copilot.delivery.program import quiet_until, zone
 from copilot.delivery.tokens import UnsubscribeToken, sign
@@ -343,7 +350,6 @@ def release_dead_claims(session: Session, *, now: datetime | None = None) -> int
     """Put rows claimed by a worker that is gone back in the queue: a process of this host that no longer
     runs at once, any other after its lease. Their next attempt reuses the same Message-ID."""
     now = now or utcnow()
-    host = worker_id().split(":")[0]
     conn = session.connection()
     claims = conn.execute(sa.select(ledger.c.claimed_by, sa.func.min(ledger.c.lease_until))
                           .where(ledger.c.status == "sending").group_by(ledger.c.claimed_by)).all()
@@ -351,26 +357,8 @@ def release_dead_claims(session: Session, *, now: datetime | None = None) -> int
     for owner, lease_until in claims:
         if owner is None:
             continue
-        o_host, pid, started = (owner.split(":") + ["", ""])[:3]
-        dead = (o_host == host and not _alive(int(pid or 0), started)) or (
-            lease_until is not None and _aware(lease_until) < now)
-        if dead:
+        if owner_is_gone(owner) or (lease_until is not None and _aware(lease_until) < now):
             released += conn.execute(sa.update(ledger).where(ledger.c.status == "sending", ledger.c.claimed_by == owner)
                                      .values(status="queued", claimed_by=None, lease_until=None)).rowcount
     session.commit()
     return released
-
-
-def _alive(pid: int, started: str) -> bool:
-    if pid <= 0:
-        return False
-    if pid == os.getpid():
-        return started == worker_id().split(":")[2]
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-

@@ -158,3 +158,29 @@ def test_a_plan_changed_after_approval_never_sends(runtime: Runtime) -> None:
     run_until_idle(runtime, now=AT + timedelta(seconds=1))
     assert review_state(runtime, review_id) == "cancelled"
     assert ledger(runtime, review_id) == [] and outbox_messages(runtime.settings.outbox_path) == {}
+
+
+def test_a_recurring_plan_sends_each_run_once_and_branches_on_the_contact(runtime: Runtime) -> None:
+    ids = add_contacts(runtime, [{"first_name": "Vip", "loyalty_tier": "vip"}, {"first_name": "Member",
+                                                                                 "loyalty_tier": "member"}])
+    base = plan_data()
+    vip_rule = {"type": "field", "field": "loyalty_tier", "op": "eq", "value": "vip"}
+    plan = plan_data(
+        title="Daily digest", goal="newsletter",
+        trigger={"kind": "recurring", "cron": "0 9 * * *", "timezone": "UTC",
+                 "steps": [{"type": "branch", "rule": vip_rule,
+                            "then_steps": [{"type": "send", "message": "vip_news"}],
+                            "else_steps": [{"type": "send", "message": "email_1"}]}]},
+        variants=base["variants"] + [{**base["variants"][0], "message": "vip_news", "subject": "For VIPs"}])
+    review_id = schedule_campaign(runtime, plan, at=AT - timedelta(minutes=30))
+    run_until_idle(runtime, now=AT - timedelta(minutes=10))
+    assert ledger(runtime, review_id) == []  # activated, first run at 09:00
+    run_until_idle(runtime, now=AT + timedelta(minutes=1))
+    run_until_idle(runtime, now=AT + timedelta(minutes=2))  # same run again: nothing new
+    first = {(r.contact_id, r.message, r.entry_no) for r in ledger(runtime, review_id)}
+    assert first == {(ids[0], "vip_news", 1), (ids[1], "email_1", 1)}
+    run_until_idle(runtime, now=AT + timedelta(days=1, minutes=1))
+    rows = ledger(runtime, review_id)
+    assert {(r.contact_id, r.message, r.entry_no) for r in rows} == first | {(ids[0], "vip_news", 2),
+                                                                             (ids[1], "email_1", 2)}
+    assert review_state(runtime, review_id) == "sending"  # a recurring plan runs until cancelled

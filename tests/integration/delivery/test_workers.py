@@ -126,10 +126,11 @@ def test_two_workers_on_postgres_and_redis_share_a_campaign_and_send_it_once(
         postgres_url: str, redis_url: str, tmp_path: Path) -> None:
     from copilot.delivery.jobs import get_huey
 
-    with sa.create_engine(postgres_url).begin() as conn:
-        from conftest import TABLES  # type: ignore[import-not-found]
-
-        conn.execute(sa.text("TRUNCATE " + ", ".join(TABLES) + " RESTART IDENTITY CASCADE"))
+    engine = sa.create_engine(postgres_url)
+    tables = [t for t in sa.inspect(engine).get_table_names() if t != "alembic_version"]
+    with engine.begin() as conn:  # the session's database, emptied as the db_url fixture does
+        conn.execute(sa.text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
     settings = Settings(data_dir=tmp_path / "data", database_url=postgres_url, workspace_dir=None,
                         secret_key="test-secret-key-0123456789abcdef0123456789", redis_url=redis_url)
     runtime = Runtime.start(settings)
