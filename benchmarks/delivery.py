@@ -282,12 +282,20 @@ def bench_memory(n: int) -> dict[str, Any]:
                     sent = conn.execute(sa.select(sa.func.count()).select_from(ledger)
                                         .where(ledger.c.status == "sent")).scalar_one()
                 samples.append((time.perf_counter(), me.memory_info().rss, int(sent)))
+                if progress and int(sent) >= progress[0] * n / 10:
+                    print(f"  memory: {int(sent):,} sent, RSS {_mib(samples[-1][1])} MiB (idle {_mib(idle)} MiB)",
+                          flush=True)
+                    while progress[0] * n / 10 <= int(sent):
+                        progress[0] += 1
                 stop.wait(1.0)
 
+        progress = [1]
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         start = time.perf_counter()
         freeze = _freeze(runtime)
+        print(f"  memory: froze {n:,} recipients in {time.perf_counter() - start:.0f} s, RSS "
+              f"{_mib(me.memory_info().rss)} MiB (peak so far {_mib(max(r for _, r, _ in samples))} MiB)", flush=True)
         with runtime.session() as s:
             from copilot.delivery.engine import running_deliveries
 
