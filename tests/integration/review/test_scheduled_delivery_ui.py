@@ -51,3 +51,14 @@ def test_reviewers_pause_and_resume_a_sending_campaign_marketers_cannot(ui: UI) 
     assert row["data-delivery"] == "paused" and row.select(f"form[action='/scheduled/{review_id}/resume']")
     response = rita.post(f"/scheduled/{review_id}/resume", {"version": 0}, htmx=True)
     assert soup(response).select_one(f"#scheduled-{review_id}")["data-delivery"] == "running"
+
+
+def test_a_sending_campaign_can_be_cancelled_from_its_review_page_by_a_reviewer(ui: UI) -> None:
+    review_id = _sending(ui)
+    assert not soup(ui.browser("mara").get(f"/review/{review_id}")).select(f"form[action='/review/{review_id}/cancel']")
+    rita = ui.browser("rita")
+    form = soup(rita.get(f"/review/{review_id}")).select_one(f"form[action='/review/{review_id}/cancel']")
+    version = form.select_one("input[name=version]")["value"]
+    assert rita.post(f"/review/{review_id}/cancel", {"version": version, "reason": "wrong offer"}).status_code == 303
+    row = soup(rita.get("/scheduled")).select_one(f"#scheduled-{review_id}")
+    assert row is None or row["data-delivery"] == "cancelled"
