@@ -37,6 +37,9 @@ def worker(workers: int | None, until_idle: bool) -> None:
                    f"{report.entered:,} entered, {report.decided:,} decided, {report.sent:,} sent, "
                    f"{report.already:,} already sent, {report.suppressed:,} suppressed, {report.failed:,} failed")
         return
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(processName)s %(name)s %(levelname)s %(message)s")
     count = workers or settings.workers
     transport = "SMTP relay " + f"{settings.smtp_host}:{settings.smtp_port}" if settings.transport == "smtp" \
         else f"outbox {settings.outbox_path}"
