@@ -30,6 +30,13 @@ __all__ = [
     "ApiToken",
     "AnswerClaim",
     "LoginThrottle",
+    "Delivery",
+    "DeliveryEntry",
+    "SendRecord",
+    "SuppressedAddress",
+    "DELIVERY_STATES",
+    "ENTRY_STATES",
+    "SEND_STATUSES",
     "ROLES",
     "CONSENT_STATES",
     "REVIEW_STATES",
@@ -51,6 +58,16 @@ REVIEW_STATES = (
     "sending",
     "sent",
 )
+
+# A campaign's delivery: running (sending or waiting for its next step), paused by a person,
+# cancelled by a person, done (every entry finished).
+DELIVERY_STATES = ("running", "paused", "cancelled", "done")
+# One contact's way through a campaign's steps (one entry per contact and entry number).
+ENTRY_STATES = ("active", "done", "exited", "not_eligible", "cancelled")
+# One send decision: queued (decided, not yet handed to the transport), sending (claimed by a
+# worker), sent, failed (permanent failure or retries used up), suppressed (a rule stopped it:
+# ``reason`` says which), held_out (the control group), cancelled (the campaign was cancelled first).
+SEND_STATUSES = ("queued", "sending", "sent", "failed", "suppressed", "held_out", "cancelled")
 
 
 def utcnow() -> datetime:
@@ -326,6 +343,8 @@ class AnswerClaim(SQLModel, table=True):
     claimed_at: datetime = Field(default_factory=utcnow)
     heartbeat_at: datetime = Field(default_factory=utcnow)
     reply: str = Field(default="", sa_type=sa.Text)
+
+
 class LoginThrottle(SQLModel, table=True):
     """Failed log-ins for one key ("account:NAME" or "address:IP") in the current window.
 
@@ -339,3 +358,129 @@ class LoginThrottle(SQLModel, table=True):
     window_started_at: datetime
     blocked_until: datetime | None = Field(default=None)
     expires_at: datetime = Field(index=True)  # when the row can be forgotten
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Delivery(SQLModel, table=True):
+    """One scheduled review's delivery: the approved snapshot (by hash) being sent.
+
+    One row per (review, snapshot hash): rescheduling the same approved content reuses it, so its
+    send ledger still holds and nobody gets the same step twice.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("review_id", "snapshot_hash", name="uq_deliveries_review_snapshot"),
+        sa.CheckConstraint(_in("state", DELIVERY_STATES), name="ck_deliveries_state"),
+        sa.CheckConstraint("kind IN ('schedule','event','recurring')", name="ck_deliveries_kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="reviews.id", index=True)
+    workspace_id: int = Field(foreign_key="workspaces.id", index=True)
+    snapshot_hash: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    state: str = Field(default="running", max_length=16, index=True)
+    # The review's scheduled moment: the send time (schedule) or when journeys open (event, recurring).
+    starts_at: datetime
+    schedule_timezone: str = Field(default="UTC", max_length=64)
+    control_percent: float = Field(default=10.0)
+    # Schedule and recurring runs freeze the audience in chunks of contact ids; after_id is the
+    # last contact written, so a freeze cut short resumes where it stopped.
+    run_no: int = Field(default=0)
+    run_at: datetime | None = Field(default=None)
+    freeze_after_id: int = Field(default=0)
+    frozen_at: datetime | None = Field(default=None)
+    next_run_at: datetime | None = Field(default=None)
+    # Event journeys: the last events.id looked at for entries, waits and exits.
+    event_watermark: int = Field(default=0)
+    # One worker at a time freezes, enters and advances a delivery: it holds this lease.
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = Field(default=None)
+    state_changed_by_id: int | None = Field(default=None, foreign_key="users.id")
+    state_changed_at: datetime | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = Field(default=None)
+
+
+class DeliveryEntry(SQLModel, table=True):
+    """One contact's way through a delivery's steps: where they are (``pc``) and when to look again."""
+
+    __tablename__ = "delivery_entries"
+    __table_args__ = (
+        sa.UniqueConstraint("delivery_id", "contact_id", "entry_no", name="uq_delivery_entries_contact_entry"),
+        sa.CheckConstraint(_in("state", ENTRY_STATES), name="ck_delivery_entries_state"),
+        # The advancer's work list: active entries whose next step is due.
+        sa.Index("ix_delivery_entries_due", "delivery_id", "state", "next_at"),
+        sa.Index("ix_delivery_entries_contact", "contact_id", "delivery_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="deliveries.id")
+    contact_id: int = Field(foreign_key="contacts.id")
+    # 0 for a one-off send; the run number for recurring sends; 1, 2, ... per journey entry.
+    entry_no: int = Field(default=0)
+    entry_key: str = Field(default="", max_length=200)  # the journey's match property (e.g. the cart id)
+    event_id: int | None = Field(default=None)
+    entered_at: datetime
+    segment: str | None = Field(default=None, max_length=80)
+    arm: str | None = Field(default=None, max_length=1)
+    control: bool = Field(default=False)
+    state: str = Field(default="active", max_length=16)
+    reason: str | None = Field(default=None, max_length=200)
+    pc: int = Field(default=0)
+    step_at: datetime
+    next_at: datetime | None = Field(default=None)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class SendRecord(SQLModel, table=True):
+    """The send ledger: one row per (delivery, step, contact, entry), written in the same transaction
+    as the decision it records. The unique key is what makes a step go out at most once; ``status``
+    and ``reason`` answer "why did (or didn't) this person get it"."""
+
+    __tablename__ = "send_ledger"
+    __table_args__ = (
+        sa.UniqueConstraint("delivery_id", "step", "contact_id", "entry_no", name="uq_send_ledger_step_contact"),
+        sa.CheckConstraint(_in("status", SEND_STATUSES), name="ck_send_ledger_status"),
+        # The sender's work list and the live counts.
+        sa.Index("ix_send_ledger_work", "delivery_id", "status", "due_at"),
+        sa.Index("ix_send_ledger_contact", "contact_id", "delivery_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="deliveries.id")
+    entry_id: int = Field(foreign_key="delivery_entries.id")
+    contact_id: int = Field(foreign_key="contacts.id")
+    entry_no: int = Field(default=0)
+    step: str = Field(max_length=40)  # "<position>:<message key>", e.g. "1:email_1"
+    message: str = Field(max_length=64)
+    segment: str | None = Field(default=None, max_length=80)
+    arm: str | None = Field(default=None, max_length=1)
+    status: str = Field(default="queued", max_length=16)
+    reason: str | None = Field(default=None, max_length=40)
+    detail: str | None = Field(default=None, sa_type=sa.Text)
+    due_at: datetime
+    attempts: int = Field(default=0)
+    claimed_by: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = Field(default=None)
+    message_id: str | None = Field(default=None, max_length=250)
+    decided_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = Field(default=None)
+
+
+class SuppressedAddress(SQLModel, table=True):
+    """A workspace's suppression list: addresses never sent to (bounces, complaints, by hand)."""
+
+    __tablename__ = "suppression_list"
+    __table_args__ = (sa.UniqueConstraint("workspace_id", "email", name="uq_suppression_list_email"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    workspace_id: int = Field(foreign_key="workspaces.id")
+    email: str = Field(max_length=320)
+    reason: str = Field(max_length=32)  # bounce | complaint | manual
+    detail: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -35,7 +35,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
-from email.utils import formataddr
 from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -58,11 +57,13 @@ __all__ = [
     "render_variant",
     "render_field",
     "render_body",
+    "fill_slots",
     "merge_context",
     "variant_names",
     "markdown_to_html_text",
     "template_variables",
     "template_info",
+    "merge_parts",
     "TemplateInfo",
     "field_kind",
     "check_template",
@@ -71,6 +72,11 @@ __all__ = [
     "fallback",
     "validate_url",
     "build_message",
+    "email_html",
+    "email_text",
+    "footer_labels",
+    "FOOTER_LABELS",
+    "EMAIL_CSS",
 ]
 
 CopyField = CopyFieldName
@@ -200,6 +206,64 @@ class TemplateInfo:
 _GUARDING_FILTERS = frozenset({"fallback", "default", "d"})
 
 
+class _Simple:
+    """A template of text and merge outputs only (``{{ name }}``, ``{{ name | fallback("x") }}``,
+    ``{{ name | default("x") }}``), run without Jinja's per-render machinery: the same values, the
+    same finalize per field kind, the same error for a missing name. Delivery renders one variant
+    for many contacts, where Jinja's context set-up would cost more than the copy itself."""
+
+    __slots__ = ("parts", "finalize", "kind")
+
+    def __init__(self, parts: list[Any], kind: str) -> None:
+        # str: literal text; (name, filter or None, default): a merge output
+        self.parts = parts
+        self.kind = kind
+        self.finalize = {"text": _finalize_text, "url": _finalize_url}.get(kind)
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        out: list[str] = []
+        slots: list[str] | None = context.get("_slots") if self.kind == "markdown" else None
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            name, flt, default = part
+            if flt is None:
+                if name not in context:
+                    raise UndefinedError(f"'{name}' is undefined")
+                value = context[name]
+            elif flt == "fallback":
+                value = fallback(context.get(name), default)
+            else:  # default / d: only an undefined (absent) name is replaced
+                value = context[name] if name in context else default
+            if slots is not None:
+                slots.append("" if value is None else str(value))
+                out.append(f"\ue000{len(slots) - 1}\ue001")
+            else:
+                out.append(self.finalize(value))  # type: ignore[misc]
+        return "".join(out)
+
+
+def _simple(ast: nodes.Template, kind: str) -> _Simple | None:
+    """The template as a _Simple, or None when it uses anything beyond text and plain merge outputs."""
+    if len(ast.body) != 1 or not isinstance(ast.body[0], nodes.Output):
+        return None
+    parts: list[Any] = []
+    for node in ast.body[0].nodes:
+        if isinstance(node, nodes.TemplateData):
+            parts.append(node.data)
+        elif isinstance(node, nodes.Name) and not node.name.startswith("_"):
+            parts.append((node.name, None, None))
+        elif (isinstance(node, nodes.Filter) and node.name in _GUARDING_FILTERS and isinstance(node.node, nodes.Name)
+              and not node.kwargs and not node.dyn_args and not node.dyn_kwargs and len(node.args) <= 1
+              and all(isinstance(a, nodes.Const) for a in node.args)):
+            default = node.args[0].value if node.args else ""
+            parts.append((node.node.name, "fallback" if node.name == "fallback" else "default", default))
+        else:
+            return None
+    return _Simple(parts, kind)
+
+
 @lru_cache(maxsize=4096)
 def _compile(kind: str, source: str) -> tuple[Any, TemplateInfo]:
     """(compiled template or plain string or None, TemplateInfo); cached either way."""
@@ -228,7 +292,16 @@ def _compile(kind: str, source: str) -> tuple[Any, TemplateInfo]:
     all_names = list(ast.find_all(nodes.Name))
     info = TemplateInfo(None, frozenset(n.name for n in all_names),
                         frozenset(n.name for n in all_names if id(n) not in guarded))
-    return env.from_string(ast), info
+    return _simple(ast, kind) or env.from_string(ast), info
+
+
+def merge_parts(source: str, *, kind: str = "text") -> list[str | tuple[str, str | None, Any]] | None:
+    """The template as text and merge outputs ``(name, filter, default)``, or None when it uses more
+    (conditions, other filters) or does not compile. Exports translate copy to other tools with it."""
+    template = _compile(kind, source)[0]
+    if isinstance(template, str):
+        return [template]
+    return list(template.parts) if isinstance(template, _Simple) else None
 
 
 def template_info(source: str, *, kind: str = "text") -> TemplateInfo:
@@ -317,6 +390,12 @@ def _run(variant: Variant, field: CopyField, context: Mapping[str, Any]) -> str:
     except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
         raise RenderError(f"{field}: {type(exc).__name__}: {exc}", field=field, kind="runtime",
                           line=None, variable=None) from None
+
+
+def fill_slots(text: str, values: list[str], *, html_out: bool) -> str:
+    """Put merge values (from ``render_body``) where their placeholders are in the body's Markdown,
+    HTML or text; HTML-escaped when ``html_out``, percent-encoded inside link URLs."""
+    return _fill(text, values, html_out=html_out)
 
 
 def _fill(text: str, values: list[str], *, html_out: bool) -> str:
@@ -471,10 +550,66 @@ def render_fields(variant: Variant, context: Mapping[str, Any]) -> RenderedField
                           cta_url=out["cta_url"], errors=errors)
 
 
-def render_variant(variant: Variant, contact: Mapping[str, Any], *, workspace: Workspace) -> RenderedEmail:
+# Footer link labels per locale (a variant's locale picks them; others read English).
+FOOTER_LABELS: dict[str, tuple[str, str]] = {
+    "en": ("Unsubscribe", "Email preferences"),
+    "es": ("Darse de baja", "Preferencias de correo"),
+    "de": ("Abmelden", "E-Mail-Einstellungen"),
+}
+# The layout's styles, neutral so any brand reads well; delivery inlines them (css-inline) since
+# many mail clients drop <style> blocks.
+EMAIL_CSS = (
+    "body{margin:0;padding:24px 16px;background:#ffffff;color:#1f2328;font-family:Helvetica,Arial,sans-serif;"
+    "font-size:16px;line-height:1.5}"
+    "main{max-width:600px;margin:0 auto}"
+    "p{margin:0 0 16px}"
+    "h1,h2,h3{margin:0 0 12px;line-height:1.25}"
+    "ul,ol{margin:0 0 16px;padding-left:24px}"
+    "a{color:#0b57d0}"
+    "a.cta{display:inline-block;padding:12px 20px;border-radius:6px;background:#1f2328;color:#ffffff;"
+    "text-decoration:none;font-weight:bold}"
+    "footer{max-width:600px;margin:32px auto 0;color:#656d76;font-size:12px}"
+    "footer a{color:#656d76}"
+)
+
+
+def footer_labels(locale: str) -> tuple[str, str]:
+    return FOOTER_LABELS.get(locale.split("-")[0].lower(), FOOTER_LABELS["en"])
+
+
+def email_html(*, locale: str, subject: str, preheader: str, body_html: str, cta_text: str, cta_url: str,
+               postal_address: str, unsubscribe_url: str, preferences_url: str) -> str:
+    """The whole HTML document of a message: hidden preheader, body, CTA button, footer with the
+    postal address and the unsubscribe and preference links. Text arguments are escaped here;
+    ``body_html`` goes in as it is. Previews and delivery both build messages with this."""
+    esc = html.escape
+    unsubscribe, preferences = footer_labels(locale)
+    return (
+        f'<!DOCTYPE html>\n<html lang="{esc(locale)}"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(subject)}</title>'
+        f'<style>{EMAIL_CSS}</style></head><body>'
+        f'<div style="display:none;max-height:0;overflow:hidden">{esc(preheader)}</div>\n<main>'
+        f'{body_html}<p><a class="cta" href="{esc(cta_url)}">{esc(cta_text)}</a></p></main>\n'
+        f'<footer><p>{esc(postal_address)}</p><p><a href="{esc(unsubscribe_url)}">{esc(unsubscribe)}</a> · '
+        f'<a href="{esc(preferences_url)}">{esc(preferences)}</a></p></footer></body></html>\n'
+    )
+
+
+def email_text(*, locale: str, body_text: str, cta_text: str, cta_url: str, postal_address: str,
+               unsubscribe_url: str, preferences_url: str) -> str:
+    """The text/plain part of a message: body, CTA, footer (the same pieces as ``email_html``)."""
+    unsubscribe, preferences = footer_labels(locale)
+    return (f"{body_text}\n\n{cta_text}: {cta_url}\n\n--\n{postal_address}\n"
+            f"{unsubscribe}: {unsubscribe_url}\n{preferences}: {preferences_url}\n")
+
+
+def render_variant(variant: Variant, contact: Mapping[str, Any], *, workspace: Workspace,
+                   unsubscribe_url: str | None = None) -> RenderedEmail:
     """Render every field of ``variant`` for ``contact`` (a plain dict of catalog fields).
 
-    Raises RenderError for the first field (in COPY_FIELDS order) that cannot be rendered.
+    ``unsubscribe_url`` is the recipient's own unsubscribe link (delivery signs one per message);
+    previews link the brand's preference centre. Raises RenderError for the first field (in
+    COPY_FIELDS order) that cannot be rendered.
     """
     r = render_fields(variant, merge_context(variant, contact))
     for name in COPY_FIELD_NAMES:
@@ -482,40 +617,31 @@ def render_variant(variant: Variant, contact: Mapping[str, Any], *, workspace: W
             raise r.errors[name]
     assert r.subject is not None and r.preheader is not None and r.cta_text is not None
     assert r.cta_url is not None and r.body_html is not None and r.body_markdown is not None
-    subject, preheader, cta_text, cta_url, body_html = r.subject, r.preheader, r.cta_text, r.cta_url, r.body_html
+    assert r.body_text is not None
     brand = workspace.brand
-    esc = html.escape
-    document = (
-        f'<!DOCTYPE html>\n<html lang="{esc(variant.locale)}"><head><meta charset="utf-8">'
-        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{esc(subject)}</title>'
-        f'</head><body><div style="display:none;max-height:0;overflow:hidden">{esc(preheader)}</div>\n'
-        f'{body_html}<p><a class="cta" href="{esc(cta_url)}">{esc(cta_text)}</a></p>\n'
-        f'<footer><p>{esc(brand.sender.postal_address)}</p><p><a href="{esc(brand.preference_center_url)}">'
-        f'Manage your email preferences or unsubscribe</a></p></footer></body></html>\n'
-    )
-    text = (f"{r.body_text}\n\n{cta_text}: {cta_url}\n\n--\n{brand.sender.postal_address}\n"
-            f"Manage your email preferences or unsubscribe: {brand.preference_center_url}\n")
-    return RenderedEmail(subject=subject, preheader=preheader, body_markdown=r.body_markdown,
-                         body_html=body_html, html=document, text=text, cta_text=cta_text, cta_url=cta_url,
+    links = {"postal_address": brand.sender.postal_address, "preferences_url": brand.preference_center_url,
+             "unsubscribe_url": unsubscribe_url or brand.preference_center_url}
+    document = email_html(locale=variant.locale, subject=r.subject, preheader=r.preheader, body_html=r.body_html,
+                          cta_text=r.cta_text, cta_url=r.cta_url, **links)
+    text = email_text(locale=variant.locale, body_text=r.body_text, cta_text=r.cta_text, cta_url=r.cta_url, **links)
+    return RenderedEmail(subject=r.subject, preheader=r.preheader, body_markdown=r.body_markdown,
+                         body_html=r.body_html, html=document, text=text, cta_text=r.cta_text, cta_url=r.cta_url,
                          locale=variant.locale)
 
 
 def build_message(rendered: RenderedEmail, workspace: Workspace, *, to: str, message_id: str,
-                  date: str) -> EmailMessage:
-    """A multipart/alternative message (text and HTML) with the brand's sender and
-    List-Unsubscribe headers. ``date`` is an RFC 2822 date; callers choose it (no clock here)."""
-    sender = workspace.brand.sender
-    msg = EmailMessage()
-    msg["From"] = formataddr((sender.from_name, sender.from_email))
-    msg["To"] = to
-    msg["Subject"] = rendered.subject
-    msg["Date"] = date
-    msg["Message-ID"] = message_id
-    msg["MIME-Version"] = "1.0"
-    if sender.reply_to:
-        msg["Reply-To"] = sender.reply_to
-    msg["List-Unsubscribe"] = f"<{workspace.brand.preference_center_url}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
+                  date: str, unsubscribe_url: str | None = None, unsubscribe_mailto: str | None = None) -> EmailMessage:
+    """The message delivery would send (``copilot.delivery.message.mime_bytes``: multipart/alternative,
+    CSS inlined, List-Unsubscribe headers), parsed back into an EmailMessage for inspection.
+    ``date`` is an RFC 2822 date; callers choose it (no clock here)."""
+    from email import message_from_bytes
+    from email import policy as email_policy
+
+    from copilot.delivery.message import mime_bytes
+
+    data = mime_bytes(workspace, rendered, to=to, message_id=message_id, date=date,
+                      unsubscribe_url=unsubscribe_url or workspace.brand.preference_center_url,
+                      unsubscribe_mailto=unsubscribe_mailto)
+    msg = message_from_bytes(data, policy=email_policy.default)
+    assert isinstance(msg, EmailMessage)
     return msg

@@ -81,6 +81,14 @@ def _env_limit(name: str, default: str) -> tuple[int, int]:
     from copilot.errors import ConfigError
 
     raise ConfigError(f"{name} must be FAILURES/SECONDS such as 5/900, got {raw!r}", setting=name)
+def _control_percent() -> float:
+    value = _env_float("COPILOT_CONTROL_PERCENT", 10.0)
+    if not 0 <= value <= 50:
+        from copilot.errors import ConfigError
+
+        raise ConfigError(f"COPILOT_CONTROL_PERCENT must be between 0 and 50, got {value:g}",
+                          setting="COPILOT_CONTROL_PERCENT")
+    return value
 
 
 # name -> (default as shown to users, meaning). Kept beside the dataclass and
@@ -109,9 +117,27 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "COPILOT_CONTEXT_BUDGET": ("12000", "prompt tokens per request before older turns are condensed"),
     "COPILOT_PRICE_PROMPT_PER_MTOK": ("0.15", "USD per million prompt tokens, for cost estimates"),
     "COPILOT_PRICE_COMPLETION_PER_MTOK": ("0.60", "USD per million completion tokens, for cost estimates"),
+    "REDIS_URL": ("unset", "Redis URL for the job queue (several app instances and workers); unset: Huey's SQLite file in the data folder"),
+    "COPILOT_WORKERS": ("2", "worker processes `copilot worker` runs"),
+    "COPILOT_TRANSPORT": ("outbox", "how mail leaves: outbox (.eml files in $COPILOT_DATA_DIR/outbox) or smtp (the relay below)"),
+    "COPILOT_OUTBOX_DIR": ("$COPILOT_DATA_DIR/outbox", "folder the outbox transport writes one .eml file per message into"),
+    "COPILOT_SMTP_HOST": ("127.0.0.1", "SMTP relay host"),
+    "COPILOT_SMTP_PORT": ("587", "SMTP relay port"),
+    "COPILOT_SMTP_SECURITY": ("starttls", "starttls, tls (implicit TLS, usually port 465) or none"),
+    "COPILOT_SMTP_USERNAME": ("unset", "SMTP login; with no username no login is attempted"),
+    "COPILOT_SMTP_PASSWORD": ("unset", "SMTP password"),
+    "COPILOT_SMTP_TIMEOUT": ("30", "seconds an SMTP connection or reply may take"),
+    "COPILOT_SEND_RETRIES": ("5", "attempts after a temporary (4xx or connection) failure before a message is marked failed"),
+    "COPILOT_SEND_BACKOFF": ("60", "seconds before the first retry; doubled on each further retry"),
+    "COPILOT_SEND_CONNECTIONS": ("2", "send jobs one campaign runs at once, each with its own SMTP connection"),
+    "COPILOT_CONTROL_PERCENT": ("10", "share of each campaign's audience held out as a control group (0 to 50)"),
+    "COPILOT_PUBLIC_URL": ("http://$COPILOT_HOST:$COPILOT_PORT", "address recipients reach this server at (unsubscribe links); use https in production"),
+    "COPILOT_UNSUBSCRIBE_DAYS": ("90", "days an unsubscribe link in a sent message keeps working"),
     "COPILOT_REQUIRE_POSTGRES": ("0", "1 makes PostgreSQL tests fail instead of skip when the server is unreachable"),
     "COPILOT_TEST_POSTGRES_URL": ("postgresql+psycopg://postgres@127.0.0.1:5432/test", "server the PostgreSQL tests use"),
     "COPILOT_SCHEMATHESIS_EXAMPLES": ("15", "examples per API operation and input mode (valid, invalid) the schemathesis test generates; more finds more and takes longer"),
+    "COPILOT_REQUIRE_REDIS": ("0", "1 makes the Redis job-queue tests fail instead of skip when the server is unreachable"),
+    "COPILOT_TEST_REDIS_URL": ("redis://127.0.0.1:6379/0", "server the Redis job-queue tests use"),
     "COPILOT_REQUIRE_LOCAL_MODEL": ("0", "1 makes the real-model tests (tests/local_model) fail instead of skip when the local server cannot start"),
 }
 
@@ -141,11 +167,36 @@ class Settings:
     context_budget: int = 12000
     price_prompt_per_mtok: float = 0.15
     price_completion_per_mtok: float = 0.60
+    redis_url: str | None = None
+    workers: int = 2
+    transport: str = "outbox"
+    outbox_dir: Path | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout: float = 30.0
+    send_retries: int = 5
+    send_backoff: float = 60.0
+    send_connections: int = 2
+    control_percent: float = 10.0
+    public_url: str | None = None
+    unsubscribe_days: int = 90
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def llm_configured(self) -> bool:
         return bool(self.openai_api_key or self.openai_base_url)
+
+    @property
+    def outbox_path(self) -> Path:
+        return self.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def base_url(self) -> str:
+        """Where recipients reach this server (unsubscribe links), without a trailing slash."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:
@@ -185,6 +236,22 @@ class Settings:
             context_budget=_env_int("COPILOT_CONTEXT_BUDGET", 12000),
             price_prompt_per_mtok=_env_float("COPILOT_PRICE_PROMPT_PER_MTOK", 0.15),
             price_completion_per_mtok=_env_float("COPILOT_PRICE_COMPLETION_PER_MTOK", 0.60),
+            redis_url=os.environ.get("REDIS_URL", "").strip() or None,
+            workers=_env_int("COPILOT_WORKERS", 2),
+            transport=_env_choice("COPILOT_TRANSPORT", "outbox", ("outbox", "smtp")),
+            outbox_dir=Path(_env("COPILOT_OUTBOX_DIR", str(data_dir / "outbox"))).expanduser().resolve(),
+            smtp_host=_env("COPILOT_SMTP_HOST", "127.0.0.1"),
+            smtp_port=_env_int("COPILOT_SMTP_PORT", 587),
+            smtp_security=_env_choice("COPILOT_SMTP_SECURITY", "starttls", ("starttls", "tls", "none")),
+            smtp_username=os.environ.get("COPILOT_SMTP_USERNAME") or None,
+            smtp_password=os.environ.get("COPILOT_SMTP_PASSWORD") or None,
+            smtp_timeout=_env_float("COPILOT_SMTP_TIMEOUT", 30.0),
+            send_retries=_env_int("COPILOT_SEND_RETRIES", 5),
+            send_backoff=_env_float("COPILOT_SEND_BACKOFF", 60.0),
+            send_connections=max(1, _env_int("COPILOT_SEND_CONNECTIONS", 2)),
+            control_percent=_control_percent(),
+            public_url=os.environ.get("COPILOT_PUBLIC_URL", "").strip() or None,
+            unsubscribe_days=max(1, _env_int("COPILOT_UNSUBSCRIBE_DAYS", 90)),
         )
 
 

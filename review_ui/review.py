@@ -12,6 +12,8 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 from sqlmodel import Session
 
+from copilot.delivery import jobs
+from copilot.delivery import service as delivery
 from copilot.models import User
 from copilot.runtime import Runtime
 from copilot.services import access
@@ -60,8 +62,7 @@ class ReviewController(Controller):
                                                                          user)
             return Template("_queue_row.html", context={"row": row, "approvable": approvable, "user": user})
         if view == "scheduled":
-            rows = queue.list_scheduled(session, user, request.app.state.ui_workspace_id)
-            return Template("_scheduled_rows.html", context={"rows": rows, "user": user})
+            return Template("_scheduled_rows.html", context=_scheduled_context(request, session, user))
         context = {**detail_page(session, runtime, review_id, user), "user": user, "focus": None}
         return Template("_review_main.html", context=context)
 
@@ -109,29 +110,33 @@ class ReviewController(Controller):
     def schedule(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ScheduleForm],  # type: ignore[type-arg]
                  user: NamedDependency[User], session: NamedDependency[Session],
                  runtime: NamedDependency[Runtime]) -> Template | Redirect:
-        return self._act(request, session, runtime, review_id, user, "", lambda: gate.schedule(
-            session, review_id, user, data.version, at=data.at, timezone=data.timezone))
+        review = gate.schedule(session, review_id, user, data.version, at=data.at, timezone=data.timezone)
+        session.commit()
+        jobs.notify(runtime.settings, eta=review.scheduled_for)  # the workers wake at the send time
+        return self._after(request, session, runtime, review_id, user)
 
     @post("/{review_id:int}/cancel", sync_to_thread=True, status_code=200)
     def cancel(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
                user: NamedDependency[User], session: NamedDependency[Session],
                runtime: NamedDependency[Runtime]) -> Template | Redirect:
-        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.cancel(
+        return self._act(request, session, runtime, review_id, user, data.view, lambda: delivery.cancel(
             session, review_id, user, data.version, reason=data.reason or data.comment))
 
     @post("/{review_id:int}/pause", sync_to_thread=True, status_code=200)
     def pause(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
               user: NamedDependency[User], session: NamedDependency[Session],
               runtime: NamedDependency[Runtime]) -> Template | Redirect:
-        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.pause(
+        return self._act(request, session, runtime, review_id, user, data.view, lambda: delivery.pause(
             session, review_id, user, data.version, reason=data.reason or data.comment))
 
     @post("/{review_id:int}/resume", sync_to_thread=True, status_code=200)
     def resume(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
                user: NamedDependency[User], session: NamedDependency[Session],
                runtime: NamedDependency[Runtime]) -> Template | Redirect:
-        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.resume(
-            session, review_id, user, data.version, comment=data.comment))
+        response = self._act(request, session, runtime, review_id, user, data.view, lambda: delivery.resume(
+            session, review_id, user, data.version, reason=data.comment))
+        jobs.notify(runtime.settings)  # the workers pick the campaign up again
+        return response
 
     @post("/{review_id:int}/comment", sync_to_thread=True, status_code=200)
     def comment(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
@@ -141,11 +146,37 @@ class ReviewController(Controller):
             session, review_id, user, text=data.comment))
 
 
+_SCHEDULED_STATES = ("scheduled", "sending", "sent")
+
+
+def _scheduled_context(request: Request, session: Session, user: User) -> dict[str, Any]:  # type: ignore[type-arg]
+    rows = queue.list_scheduled(session, user, request.app.state.ui_workspace_id, states=_SCHEDULED_STATES)
+    ids = [r.id for r in rows]
+    deliveries = {rid: delivery.delivery_for(session, rid) for rid in ids}
+    return {"rows": rows, "user": user, "counts": delivery.counts_by_review(session, ids),
+            "delivery_states": {rid: d.state if d else None for rid, d in deliveries.items()}}
+
+
+def _scheduled_rows(request: Request, session: Session, user: User) -> Template | Redirect:  # type: ignore[type-arg]
+    if not is_htmx(request):
+        return Redirect("/scheduled", status_code=303)
+    return Template("_scheduled_rows.html", context=_scheduled_context(request, session, user))
+
+
 class ScheduledController(Controller):
     path = "/scheduled"
 
     @get("", sync_to_thread=True)
     def scheduled(self, request: Request, user: NamedDependency[User],  # type: ignore[type-arg]
                   session: NamedDependency[Session]) -> Template:
-        rows = queue.list_scheduled(session, user, request.app.state.ui_workspace_id)
-        return page(request, "scheduled.html", {"rows": rows, "user": user}, fragment="_scheduled_rows.html")
+        return page(request, "scheduled.html", _scheduled_context(request, session, user),
+                    fragment="_scheduled_rows.html")
+
+    @get("/{review_id:int}/counts", sync_to_thread=True)
+    def counts(self, review_id: FromPath[int], user: NamedDependency[User],  # type: ignore[type-arg]
+               session: NamedDependency[Session]) -> Template:
+        """The row's live counts (htmx polls this every second while a campaign is scheduled or sending)."""
+        row = delivery.counts(session, review_id)
+        review = gate.get_review(session, review_id)
+        return Template("_scheduled_counts.html", context={"id": review_id, "c": row, "state": review.state,
+                                                           "delivery_state": row["state"]})

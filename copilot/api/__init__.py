@@ -2,6 +2,7 @@
 
 from copilot.api.conversations import ConversationController
 from copilot.api.core import HealthController, WorkspaceController
+from copilot.api.delivery import CampaignController, EventController, UnsubscribeController
 from copilot.api.deps import provide_runtime, provide_session
 from copilot.api.errors import EXCEPTION_HANDLERS, copilot_error_handler
 from copilot.api.reviews import ReviewController, ScheduledController, SubmitController
@@ -9,6 +10,9 @@ from copilot.api.segments import SegmentController
 from copilot.api.users import UserController
 
 __all__ = [
+    "CampaignController",
+    "EventController",
+    "UnsubscribeController",
     "ConversationController",
     "HealthController",
     "ReviewController",
@@ -29,3 +33,4 @@ API_CONTROLLERS: list[type] = [HealthController, WorkspaceController]
 API_CONTROLLERS.append(ConversationController)
 API_CONTROLLERS.append(SegmentController)
 API_CONTROLLERS.extend([ReviewController, SubmitController, ScheduledController, UserController])
+API_CONTROLLERS.extend([EventController, CampaignController, UnsubscribeController])

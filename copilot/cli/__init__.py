@@ -28,6 +28,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("copilot.cli.guard", "guard"),
     ("copilot.cli.chat", "chat"),
     ("copilot.cli.segments", "segments"),
+    ("copilot.cli.worker", "worker"),
+    ("copilot.cli.campaigns", "campaigns"),
 ]
 
 

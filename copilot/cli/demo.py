@@ -20,9 +20,11 @@ from copilot.settings import get_settings
 @click.option("--no-serve", is_flag=True, help="Only build; do not start the web app.")
 @click.option("--host", default=None, help="Address to bind (default: COPILOT_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to bind (default: COPILOT_PORT or 8000).")
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Run one delivery worker beside the server, so scheduled campaigns send.")
 @click.pass_context
 def demo(ctx: click.Context, contacts: int, seed: int, rebuild: bool, no_serve: bool, host: str | None,
-         port: int | None) -> None:
+         port: int | None, worker: bool) -> None:
     """Create or upgrade the database, build the demo workspace, then serve it.
 
     The first run generates the synthetic audience and the users marketer, reviewer
@@ -50,4 +52,4 @@ def demo(ctx: click.Context, contacts: int, seed: int, rebuild: bool, no_serve: 
     finally:
         runtime.close()
     if not no_serve:
-        run_server(host or settings.host, port or settings.port)
+        run_server(host or settings.host, port or settings.port, worker=worker)

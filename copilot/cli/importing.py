@@ -44,6 +44,10 @@ def _run(kind: str, file: Path, slug: str | None, skip_invalid: bool) -> None:
                 _report_refusal(exc)
                 raise SystemExit(2) from None
         _report(result)
+        if kind == "events" and result.imported:
+            from copilot.delivery.jobs import notify
+
+            notify(runtime.settings)  # event-triggered journeys look at the new events now
     finally:
         runtime.close()
 

@@ -10,6 +10,7 @@ import click
 
 from copilot.cli.plan import _parse_now  # one reading of --now for every command
 from copilot.runtime import Runtime
+from copilot.segments import SUPPRESSION_REASONS
 from copilot.services.checking import CheckedPlan, size_in_workspace
 from copilot.settings import get_settings
 
@@ -27,12 +28,12 @@ def _human(result: CheckedPlan) -> list[str]:
     assert r is not None and result.plan is not None
     out = [f"{result.plan.title}", f"workspace {r.workspace}: {r.audience:,} contacts, sized as of "
            f"{r.now:%Y-%m-%d %H:%M} UTC", ""]
-    head = ["priority", "segment", "send to", "raw", "after priority", "unsubscribed", "bounced", "excluded",
-            "capped", "in quiet hours"]
+    head = ["priority", "segment", "send to", "raw", "after priority", "unsubscribed", "bounced", "listed",
+            "excluded", "capped", "in quiet hours"]
     rows = [head] + [[str(s.priority), s.name, f"{s.size:,}", f"{s.raw_size:,}", f"{s.after_priority:,}",
-                      *(f"{s.suppressed[k]:,}" for k in ("unsubscribed", "bounced", "excluded", "frequency_capped")),
+                      *(f"{s.suppressed[k]:,}" for k in SUPPRESSION_REASONS),
                       f"{s.quiet_hours:,}"] for s in r.segments]
-    out += _table(rows, right={0, 2, 3, 4, 5, 6, 7, 8, 9})
+    out += _table(rows, right=set(range(len(head))) - {1})
     out += ["", "Who:"] + [f"  {s.name}: {s.english}" for s in r.segments]
     names = [s.name for s in r.segments]
     out += ["", "Overlaps (contacts matching both rules, before priority):"]
@@ -40,7 +41,8 @@ def _human(result: CheckedPlan) -> list[str]:
                                                              for a in names], right=set(range(1, len(names) + 1)))]
     sup = r.suppression
     out += ["", f"Suppressed: {sup['unsubscribed']:,} unsubscribed, {sup['bounced']:,} bounced, "
-                f"{sup['excluded']:,} excluded, {sup['frequency_capped']:,} frequency-capped"]
+                f"{sup['suppressed']:,} on the suppression list, {sup['excluded']:,} excluded, "
+                f"{sup['frequency_capped']:,} frequency-capped"]
     quiet = r.quiet_hours
     if "start" in quiet:
         out.append(f"Quiet hours {quiet['start']}-{quiet['end']} (judged at {quiet['judged_at']}): "

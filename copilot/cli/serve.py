@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+
 import click
 
 from copilot.settings import get_settings
 
 
-def run_server(host: str, port: int) -> None:
+def start_worker() -> subprocess.Popen[bytes]:
+    """One delivery worker process (``copilot worker --workers 1``) beside the web server."""
+    return subprocess.Popen([sys.executable, "-c", "from copilot.cli import main; main()", "worker", "--workers", "1"])
+
+
+def run_server(host: str, port: int, *, worker: bool = False) -> None:
     import gc
 
     import uvicorn
@@ -18,14 +27,29 @@ def run_server(host: str, port: int) -> None:
     # Start-up objects never die; freezing them keeps full collections short (p99 latency).
     gc.collect()
     gc.freeze()
-    click.echo(f"serving on http://{host}:{port}  (workspace: {app.state.runtime.default_workspace.slug})")
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    child = start_worker() if worker else None
+    click.echo(f"serving on http://{host}:{port}  (workspace: {app.state.runtime.default_workspace.slug})"
+               + ("  with one delivery worker" if child else ""))
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if child is not None:
+            child.send_signal(signal.SIGINT)  # Huey finishes the task in hand, then stops
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+
+
+worker_option = click.option("--worker/--no-worker", default=False, show_default=True,
+                             help="Also run one delivery worker process (copilot worker --workers 1).")
 
 
 @click.command()
 @click.option("--host", default=None, help="Address to bind (default: COPILOT_HOST or 127.0.0.1).")
 @click.option("--port", default=None, type=int, help="Port to bind (default: COPILOT_PORT or 8000).")
-def serve(host: str | None, port: int | None) -> None:
+@worker_option
+def serve(host: str | None, port: int | None, worker: bool) -> None:
     """Upgrade the database, load the workspace and serve the web app."""
     settings = get_settings()
-    run_server(host or settings.host, port or settings.port)
+    run_server(host or settings.host, port or settings.port, worker=worker)

@@ -19,7 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from copilot.errors import NotFoundError
-from copilot.models import utcnow
+from copilot.models import SuppressedAddress, utcnow
 from copilot.plan import Plan, QuietHours
 from copilot.segments.english import describe_rule
 from copilot.segments.indexes import indexed_attributes
@@ -40,7 +40,7 @@ __all__ = [
 # Frequency caps count this event: delivery records one per marketing email sent.
 SENT_EVENT = "email_sent"
 # A suppressed contact is counted once, under the first reason that applies.
-SUPPRESSION_REASONS = ("unsubscribed", "bounced", "excluded", "frequency_capped")
+SUPPRESSION_REASONS = ("unsubscribed", "bounced", "suppressed", "excluded", "frequency_capped")
 
 
 @dataclass
@@ -101,6 +101,16 @@ def _capped_ids(plan: Plan, workspace: Workspace, now: datetime) -> sa.Select[An
         .group_by(events.c.contact_id)
         .having(sa.func.count() >= cap.max_emails)
     )
+
+
+_suppression_list: sa.Table = SuppressedAddress.__table__  # type: ignore[attr-defined]
+
+
+def on_suppression_list() -> ColumnElement[bool]:
+    """The contact's address is on its workspace's suppression list (bounces, complaints, by hand)."""
+    lst = _suppression_list
+    return sa.exists(sa.select(sa.literal(1)).select_from(lst).where(
+        lst.c.workspace_id == contacts.c.workspace_id, lst.c.email == contacts.c.email))
 
 
 def _excluded(plan: Plan, compiler: RuleCompiler, *, as_filter: bool = False) -> ColumnElement[bool] | None:
@@ -215,12 +225,16 @@ def size_plan(session: Session, workspace: Workspace, workspace_id: int, plan: P
     if excluded_cond is not None and union:
         query = sa.select(contacts.c.id).where(contacts.c.workspace_id == workspace_id, excluded_cond)
         excluded = {cid for (cid,) in _rows(session, query)} & union
+    listed: set[int] = set()
+    if union:
+        query = sa.select(contacts.c.id).where(contacts.c.workspace_id == workspace_id, on_suppression_list())
+        listed = {cid for (cid,) in _rows(session, query)} & union
     notes = []
     if plan.suppression.frequency_cap and workspace.event(SENT_EVENT) is None:
         notes.append(f"frequency cap not applied: the catalog has no {SENT_EVENT!r} event to count sends")
     unsubscribed = {cid for cid, c in consent_of.items() if c != "bounced"}  # unknown states count as unsubscribed
     bounced = {cid for cid, c in consent_of.items() if c == "bounced"}
-    removed = (("unsubscribed", unsubscribed), ("bounced", bounced), ("excluded", excluded),
+    removed = (("unsubscribed", unsubscribed), ("bounced", bounced), ("suppressed", listed), ("excluded", excluded),
                ("frequency_capped", capped))
     claimed: set[int] = set()
     sizes: list[SegmentSize] = []
@@ -256,7 +270,7 @@ def size_plan(session: Session, workspace: Workspace, workspace_id: int, plan: P
 def segment_members(session: Session, workspace: Workspace, workspace_id: int, plan: Plan, segment_name: str, *,
                     now: datetime | None = None, limit: int | None = None) -> list[int]:
     """Ids of the contacts ``segment_name`` sends to: not in a higher-priority segment, subscribed,
-    not excluded, not frequency-capped; ascending, at most ``limit``."""
+    not on the suppression list, not excluded, not frequency-capped; ascending, at most ``limit``."""
     segment = plan.segment(segment_name)
     if segment is None:
         raise NotFoundError(f"no segment {segment_name!r} in the plan", segment=segment_name)
@@ -267,6 +281,7 @@ def segment_members(session: Session, workspace: Workspace, workspace_id: int, p
         contacts.c.workspace_id == workspace_id,
         contacts.c.consent == "subscribed",
         compiler.compile_segment(segment.rule),
+        sa.not_(on_suppression_list()),
     ]
     # Higher-priority segments and exclusions only filter the candidates the segment's own rule drives.
     conds += [sa.not_(compiler.compile(s.rule, "exists")) for s in _ordered(plan) if s.priority < segment.priority]

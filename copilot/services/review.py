@@ -1,7 +1,8 @@
 """The review gate: the state machine every draft goes through before anything is scheduled.
 
     draft --submit--> in_review --approve--> approved --schedule--> scheduled --cancel--> cancelled
-                        |  ^                     |                      |
+                        |  ^                     |                      +--send--> sending --> sent
+                        |  |                     |                      |             +--cancel--> cancelled
                         |  +--- edit (voids) ----+---- edit (voids) ----+
                         +--request_changes--> changes_requested --submit--> in_review
                         +--reject--> rejected (final)
@@ -68,6 +69,10 @@ __all__ = [
     "possible_actions",
     "available_actions",
     "conversation_actions",
+    "begin_sending",
+    "refuse_sending",
+    "finish_sending",
+    "verified_snapshot",
 ]
 
 # from-state -> states it may move to (the triggers of migration 0004 hold the same list).
@@ -78,7 +83,7 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     "in_review": frozenset({"changes_requested", "rejected", "approved"}),
     "approved": frozenset({"in_review", "changes_requested", "scheduled"}),
     "scheduled": frozenset({"in_review", "cancelled", "sending"}),
-    "sending": frozenset({"sent"}),
+    "sending": frozenset({"sent", "cancelled"}),
     "rejected": frozenset(),
     "sent": frozenset(),
 }
@@ -501,13 +506,14 @@ def schedule(session: Session, review: Review | int, actor: User, expected_versi
 
 def cancel(session: Session, review: Review | int, actor: User, expected_version: int, *,
            reason: str | None = None) -> Review:
-    """Cancel a scheduled draft (paused or not) before it sends (the snapshot stays, for the record)."""
+    """Cancel a scheduled draft before it sends, or a sending one partway (messages not yet handed to
+    the transport are not sent; the snapshot stays, for the record)."""
     review = _resolve(session, review)
     _require(session, review, actor, Action.CANCEL)
     _check_version(review, expected_version)
-    if review.state != "scheduled":
-        raise ReviewStateError(f"only a scheduled draft can be cancelled (it is {review.state.replace('_', ' ')})",
-                               review_id=review.id, state=review.state)
+    if review.state not in {"scheduled", "sending"}:
+        raise ReviewStateError(f"only a scheduled or sending campaign can be cancelled "
+                               f"(it is {review.state.replace('_', ' ')})", review_id=review.id, state=review.state)
     return _write(session, review, expected_version, actor, "cancelled",
                   {"state": "cancelled", "paused_at": None, "paused_by_id": None}, comment=_optional_text(reason))
 
@@ -588,3 +594,50 @@ def conversation_actions(session: Session, conversation: Conversation, actor: Us
     if review is not None:
         return available_actions(session, review, actor)
     return possible_actions("draft") & permitted_actions(actor, draft_of_conversation(session, conversation, None))
+
+
+# -- delivery (the system acts; no person) -------------------------------------------------
+
+def verified_snapshot(review: Review) -> Plan:
+    """The scheduled snapshot as a Plan, after checking it is exactly the approved revision: the
+    snapshot hashes to ``snapshot_hash``, which is the approved hash and the current revision's."""
+    if review.snapshot is None or review.snapshot_hash is None:
+        raise ReviewStateError("this campaign has no scheduled snapshot", review_id=review.id)
+    if not (review.snapshot_hash == review.approved_hash == review.revision_hash):
+        raise ReviewStateError("the scheduled snapshot is not the approved revision; it cannot send",
+                               review_id=review.id)
+    try:
+        plan = Plan.model_validate(review.snapshot)
+    except ValidationError as exc:
+        raise ReviewStateError("the scheduled snapshot no longer parses; it cannot send", review_id=review.id) from exc
+    if plan.content_hash() != review.snapshot_hash:
+        raise ReviewStateError("the scheduled snapshot does not match its hash; it cannot send",
+                               review_id=review.id, expected_hash=review.snapshot_hash)
+    return plan
+
+
+def begin_sending(session: Session, review: Review | int) -> Review:
+    """scheduled -> sending, by the delivery worker, once the snapshot checks out."""
+    review = _resolve(session, review)
+    if review.state != "scheduled":
+        raise ReviewStateError(f"only a scheduled campaign starts sending (it is {review.state})",
+                               review_id=review.id, state=review.state)
+    verified_snapshot(review)
+    return _write(session, review, review.version, None, "sending", {"state": "sending"},
+                  data={"snapshot_hash": review.snapshot_hash})
+
+
+def finish_sending(session: Session, review: Review | int, *, data: dict[str, Any] | None = None) -> Review:
+    """sending -> sent, when every entry of the campaign has finished."""
+    review = _resolve(session, review)
+    if review.state != "sending":
+        raise ReviewStateError(f"only a sending campaign can finish (it is {review.state})",
+                               review_id=review.id, state=review.state)
+    return _write(session, review, review.version, None, "sent", {"state": "sent"}, data=data)
+
+
+def refuse_sending(session: Session, review: Review | int, reason: str) -> Review:
+    """scheduled -> cancelled, by the delivery worker, when the snapshot is not the approved plan."""
+    review = _resolve(session, review)
+    return _write(session, review, review.version, None, "cancelled", {"state": "cancelled"},
+                  comment=f"not sent: {reason}")

@@ -72,6 +72,8 @@ class Sender(_Strict):
     from_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     reply_to: str | None = None
     postal_address: str = Field(min_length=5, description="physical address required in every marketing email")
+    unsubscribe_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                                          description="mailbox of the List-Unsubscribe mailto link")
 
 
 class ReviewPolicy(_Strict):

@@ -79,4 +79,4 @@ def test_a_registered_toy_guard_reports_through_the_cli(toy_guard: str) -> None:
     plan = json.loads(plan_file.read_text())
     toy = [f for f in report["findings"] if f["code"] == toy_guard]
     assert len(toy) == len(plan["variants"])
-    assert toy[0]["label"].endswith("Subject")
+    assert toy[0]["label"].endswith("· subject")

@@ -109,7 +109,7 @@ def test_compatible_conditions_are_not_flagged(demo_workspace: Workspace) -> Non
 
 def _size(name: str, priority: int, raw: int, after: int, size: int) -> SegmentSize:
     return SegmentSize(name=name, priority=priority, size=size, raw_size=raw, after_priority=after,
-                       suppressed={"unsubscribed": after - size, "bounced": 0, "excluded": 0, "frequency_capped": 0},
+                       suppressed={"unsubscribed": after - size, "bounced": 0, "suppressed": 0, "excluded": 0, "frequency_capped": 0},
                        quiet_hours=0, english="", sample_ids=[])
 
 

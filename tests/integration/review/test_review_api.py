@@ -134,7 +134,7 @@ def test_findings_are_named_by_segment_email_and_arm_in_the_api_and_on_the_revie
     found = []
     for email in ("email_1", "email_2"):
         f = finding("TONE_CAPS", "warn", message="ALL CAPS")
-        f["evidence"] = {"message_key": email}
+        f["message_key"] = email  # the finding's email (findings.message_key)
         found.append(f)
     review = ui.world.submitted(ui.world.users["mara"], found, plan=_two_email_plan())
     ui.world.session.commit()

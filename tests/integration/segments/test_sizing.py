@@ -99,11 +99,11 @@ def test_suppression_counts_each_contact_once_under_its_first_reason(
     with Session(engine) as session:
         report = size_plan(session, demo_workspace, workspace_id, plan, now=NOW)
     by_name = {s.name: s for s in report.segments}
-    assert by_name["VIPs"].suppressed == {"unsubscribed": 1, "bounced": 0, "excluded": 0, "frequency_capped": 0}
-    assert by_name["Shoe buyers"].suppressed == {"unsubscribed": 0, "bounced": 1, "excluded": 1, "frequency_capped": 0}
-    assert by_name["Recent"].suppressed == {"unsubscribed": 0, "bounced": 0, "excluded": 0, "frequency_capped": 1}
+    assert by_name["VIPs"].suppressed == {"unsubscribed": 1, "bounced": 0, "suppressed": 0, "excluded": 0, "frequency_capped": 0}
+    assert by_name["Shoe buyers"].suppressed == {"unsubscribed": 0, "bounced": 1, "suppressed": 0, "excluded": 1, "frequency_capped": 0}
+    assert by_name["Recent"].suppressed == {"unsubscribed": 0, "bounced": 0, "suppressed": 0, "excluded": 0, "frequency_capped": 1}
     assert {n: s.size for n, s in by_name.items()} == {"VIPs": 1, "Shoe buyers": 0, "Recent": 2}
-    assert report.suppression == {"unsubscribed": 1, "bounced": 1, "excluded": 1, "frequency_capped": 1}
+    assert report.suppression == {"unsubscribed": 1, "bounced": 1, "suppressed": 0, "excluded": 1, "frequency_capped": 1}
     assert report.total == 3 and report.not_sendable == 4
 
 
