@@ -21,7 +21,7 @@ from sqlmodel import Session
 from copilot.errors import CopilotError, ReviewStateError
 from copilot.models import PlanRevision, Review, utcnow
 from copilot.plan import Plan, Variant
-from copilot.render import COPY_FIELDS, merge_parts
+from copilot.render import COPY_FIELD_NAMES, merge_parts
 from copilot.segments.decisions import decisions_query
 from copilot.segments.english import describe_rule
 from copilot.workspace import CONTACT_COLUMNS, Workspace
@@ -55,7 +55,7 @@ def _sql(session: Session, workspace: Workspace, review: Review, plan: Plan, seg
 
 
 def _copy(variant: Variant) -> dict[str, Any]:
-    return {**{name: getattr(variant, name) for name in COPY_FIELDS},
+    return {**{name: getattr(variant, name) for name in COPY_FIELD_NAMES},
             "merge_fields": [m.model_dump() for m in variant.merge_fields]}
 
 

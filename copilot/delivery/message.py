@@ -42,6 +42,8 @@ from copilot.workspace import Workspace
 __all__ = ["Composer", "ComposedMessage", "mime_bytes", "unsubscribe_mailto", "sender_domain"]
 
 _INLINER = css_inline.CSSInliner(keep_style_tags=False)
+# The one-line copy fields (everything but the Markdown body), each rendered on its own.
+_LINE_FIELDS = tuple(spec for spec in COPY_FIELDS if spec.kind != "markdown")
 # Named placeholders in a cached layout: \ue002<k>\ue003 (the body's own are \ue000<n>\ue001).
 _NAMED = ("subject", "preheader", "cta_text", "cta_url", "unsubscribe_url")
 _MARK = {name: f"\ue002{i}\ue003" for i, name in enumerate(_NAMED)}
@@ -191,10 +193,9 @@ class Composer:
         self._reply_to = brand.sender.reply_to
         # Fields without merge outputs render the same for everyone: render them once.
         self._constant: dict[str, str] = {}
-        for name in ("subject", "preheader", "cta_text", "cta_url"):
-            kind = "url" if name == "cta_url" else "text"
-            if not template_variables(getattr(variant, name), kind=kind):
-                self._constant[name] = render_field(variant, name, {})  # type: ignore[arg-type]
+        for spec in _LINE_FIELDS:
+            if not template_variables(getattr(variant, spec.name), kind=spec.kind):
+                self._constant[spec.name] = render_field(variant, spec.name, {})  # type: ignore[arg-type]
         self._layouts: dict[str, _Layout] = {}
 
     def _layout(self, slotted: str) -> _Layout:
@@ -218,9 +219,8 @@ class Composer:
         that go in them. Raises RenderError like ``render_variant``."""
         context = merge_context(self.variant, contact, names=self.names)
         out: dict[str, str] = {}
-        for name in COPY_FIELDS:
-            if name == "body":
-                continue
+        for spec in _LINE_FIELDS:
+            name = spec.name
             out[name] = self._constant.get(name) or render_field(self.variant, name, context)  # type: ignore[arg-type]
         slotted, values = render_body(self.variant, context)
         return out, slotted, values

@@ -52,6 +52,15 @@ def _sender_thread(runtime: Runtime, delivery_id: int) -> tuple[threading.Thread
     return thread, result
 
 
+def _wait_for_mail(box: Mailbox, count: int, thread: threading.Thread, result: dict[str, Any]) -> None:
+    """Waits until the relay holds `count` messages; fails (never hangs) when the sender stalls or stops."""
+    deadline = time.monotonic() + 30
+    while box.count < count:
+        assert thread.is_alive() or box.count >= count, f"the sender stopped early: {result.get('outcome')!r}"
+        assert time.monotonic() < deadline, f"only {box.count} of {count} messages reached the relay in 30 s"
+        time.sleep(0.01)
+
+
 def _actor(runtime: Runtime, name: str, role: str) -> User:
     with runtime.session() as s:
         user = _user(s, name, role)
@@ -64,8 +73,7 @@ def test_pause_stops_sending_within_a_second_and_resume_finishes_without_duplica
     runtime, box = slow_relay
     review_id, delivery_id = _start_sending(runtime, 200)
     thread, result = _sender_thread(runtime, delivery_id)
-    while box.count < 20:
-        time.sleep(0.01)
+    _wait_for_mail(box, 20, thread, result)
     admin = _actor(runtime, "ada", "admin")
     with runtime.session() as s:
         delivery.pause(s, review_id, admin, reason="wrong link")
@@ -90,9 +98,8 @@ def test_cancel_while_sending_stops_it_and_nothing_queued_goes_out(slow_relay: t
     runtime, box = slow_relay
     review_id, delivery_id = _start_sending(runtime, 150)
     thread, result = _sender_thread(runtime, delivery_id)
-    while box.count < 10:
-        time.sleep(0.01)
-    marketer = _actor(runtime, "author", "marketer")
+    _wait_for_mail(box, 10, thread, result)
+    marketer = _actor(runtime, "mallory", "marketer")  # not the draft's author
     with runtime.session() as s, pytest.raises(PermissionDeniedError):
         delivery.cancel(s, review_id, marketer, reason="oops")
     with runtime.session() as s:
