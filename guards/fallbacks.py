@@ -231,7 +231,8 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
             f"the variant's locale {locale!r} is not one of the brand's locales ({', '.join(brand_locales)})"),
             evidence={"locale": locale, "brand_locales": list(brand_locales)})
     segment = ctx.segment
-    pinned = _pinned_locales(segment.rule) if segment else None
+    locale_field = ctx.workspace.role_field("locale")
+    pinned = _pinned_locales(segment.rule, locale_field.name) if segment and locale_field else None
     if pinned is not None and base not in {p.split("-")[0].split("_")[0].lower() for p in pinned}:
         yield ctx.finding(LOCALE_MISMATCH, message=(
             f"the variant is written for {locale!r} but segment {ctx.variant.segment!r} only holds "
@@ -245,13 +246,10 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     if not others:
         return
     count = sum(1 for c in ctx.samples if str(c.get("locale") or locale) in others)
-    brand_bases = {_base(b) for b in brand_locales}
-    # The brand's default language is the designed fallback for readers of another brand
-    # language the segment has no copy in: a reviewer should know (warn), it is not broken.
-    # Copy in a non-default language, or readers of a language the brand does not write,
-    # is a mismatch (block).
-    as_fallback = base == _base(ctx.workspace.brand.default_locale) and all(
-        _base(o) in brand_bases for o in others)
+    # The brand's default language is the designed fallback for every reader the segment has no
+    # copy for (another brand language, or one the brand does not write at all): a reviewer should
+    # know (warn), it is not broken. Copy in a non-default language read by others is a mismatch (block).
+    as_fallback = base == _base(ctx.workspace.brand.default_locale)
     yield ctx.finding(LOCALE_DEFAULT if as_fallback else LOCALE_MISMATCH, message=(
         f"{count} of {len(ctx.samples)} sample contacts of {ctx.variant.segment!r} read {', '.join(others)}, "
         f"not {locale!r}" + (" (they get this default-language copy)" if as_fallback else "")),
@@ -263,19 +261,19 @@ def _base(locale: str) -> str:
     return locale.split("-")[0].split("_")[0].lower()
 
 
-def _pinned_locales(rule: Any) -> set[str] | None:
-    """Locales a rule restricts its segment to (through AND), or None when it does not."""
-    if isinstance(rule, FieldRule) and rule.field == "locale":
+def _pinned_locales(rule: Any, field: str) -> set[str] | None:
+    """Locales a rule restricts its segment to (through AND) by the catalog's locale ``field``, or None."""
+    if isinstance(rule, FieldRule) and rule.field == field:
         if rule.op == "eq" and isinstance(rule.value, str):
             return {rule.value}
         if rule.op == "in" and isinstance(rule.value, list):
             return {str(v) for v in rule.value}
         return None
     if isinstance(rule, AllRule):
-        found = [p for p in (_pinned_locales(r) for r in rule.rules) if p is not None]
+        found = [p for p in (_pinned_locales(r, field) for r in rule.rules) if p is not None]
         return set.intersection(*found) if found else None
     if isinstance(rule, AnyRule):
-        found = [_pinned_locales(r) for r in rule.rules]
+        found = [_pinned_locales(r, field) for r in rule.rules]
         return set.union(*found) if found and all(p is not None for p in found) else None  # type: ignore[arg-type]
     if isinstance(rule, NotRule):
         return None
