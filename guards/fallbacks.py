@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from copilot.plan import PROSE_FIELD_NAMES, AllRule, AnyRule, FieldRule, NotRule
+from copilot.plan import PROSE_FIELD_NAMES
 from copilot.render import (
     RenderedFields,
     merge_context,
@@ -17,6 +17,7 @@ from copilot.render import (
     template_info,
     variant_names,
 )
+from copilot.rules import pinned_values
 from guards.context import VariantContext
 from guards.finding import Code, Finding, Guard
 from guards.profiles import Profile, edge_profiles
@@ -232,7 +233,7 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
             evidence={"locale": locale, "brand_locales": list(brand_locales)})
     segment = ctx.segment
     locale_field = ctx.workspace.role_field("locale")
-    pinned = _pinned_locales(segment.rule, locale_field.name) if segment and locale_field else None
+    pinned = pinned_values(segment.rule, locale_field.name) if segment and locale_field else None
     if pinned is not None and base not in {p.split("-")[0].split("_")[0].lower() for p in pinned}:
         yield ctx.finding(LOCALE_MISMATCH, message=(
             f"the variant is written for {locale!r} but segment {ctx.variant.segment!r} only holds "
@@ -259,25 +260,6 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
 
 def _base(locale: str) -> str:
     return locale.split("-")[0].split("_")[0].lower()
-
-
-def _pinned_locales(rule: Any, field: str) -> set[str] | None:
-    """Locales a rule restricts its segment to (through AND) by the catalog's locale ``field``, or None."""
-    if isinstance(rule, FieldRule) and rule.field == field:
-        if rule.op == "eq" and isinstance(rule.value, str):
-            return {rule.value}
-        if rule.op == "in" and isinstance(rule.value, list):
-            return {str(v) for v in rule.value}
-        return None
-    if isinstance(rule, AllRule):
-        found = [p for p in (_pinned_locales(r, field) for r in rule.rules) if p is not None]
-        return set.intersection(*found) if found else None
-    if isinstance(rule, AnyRule):
-        found = [_pinned_locales(r, field) for r in rule.rules]
-        return set.union(*found) if found and all(p is not None for p in found) else None  # type: ignore[arg-type]
-    if isinstance(rule, NotRule):
-        return None
-    return None
 
 
 def _who(labels: list[str]) -> str:
