@@ -23,11 +23,33 @@ from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, Seg
 from copilot.playbooks.catalogs import translate
 from copilot.workspace import CalendarDate, Offer, Product, Workspace
 
-__all__ = ["CopyContext", "money", "long_date", "localized", "offer_short", "offer_sentence", "write_variants"]
+__all__ = ["CopyContext", "PLANNER_STRINGS", "money", "long_date", "localized", "offer_short", "offer_sentence",
+           "write_variants"]
 
 _PLACEHOLDER = re.compile(r"\[\[([a-z_]+(?::[a-z0-9_]+|~[a-z0-9 -]+)?)\]\]")
 _MERGE = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+# The copy this module writes itself, translated through locales/<lang>/common.po.
+_OFFER_WORDS = {"percent_off": "{value}% off", "amount_off": "{value} off", "free_shipping": "Free shipping",
+                "early_access": "Early access"}
+_CODE_SENTENCE = "Use code **{code}** at checkout."
+_UNTIL_SENTENCE = "Valid until {date}."
+# [[period]] / [[period_adj]] are English words in English copy ("This [[period]] at ..."); other languages
+# read them with what must agree with the noun ("esta semana", "cada mes"), under these gettext contexts.
+_PERIOD, _PERIOD_ADJ = "[[period]]", "[[period_adj]]"
+_PERIODS = {"week": "weekly", "fortnight": "fortnightly", "month": "monthly"}
+# (English, gettext context, note for translators): scripts/extract_playbook_strings.py writes them to common.po
+PLANNER_STRINGS: tuple[tuple[str, str | None, str], ...] = (
+    *((text, None, f"[[offer_short]] for an offer of kind {kind}" + ("; {value} is the amount" if "{" in text else ""))
+      for kind, text in _OFFER_WORDS.items()),
+    (_CODE_SENTENCE, None, "after the offer's terms in [[offer_sentence]]; keep the Markdown bold"),
+    (_UNTIL_SENTENCE, None, "after the offer's terms in [[offer_sentence]]; {date} is the long date"),
+    *((word, _PERIOD, "[[period]]: write it with its demonstrative, as 'this ...' reads in your language "
+                      "(es 'esta semana', de 'diese Woche', fr 'cette semaine')") for word in _PERIODS),
+    *((adj, _PERIOD_ADJ, "[[period_adj]]: write it as how often, as 'every ...' reads in your language "
+                         "(es 'cada semana', de 'jede Woche', fr 'chaque semaine')") for adj in _PERIODS.values()),
+)
 
 
 def _english(locale: str) -> bool:
@@ -69,8 +91,7 @@ def localized(item: object, key: str, locale: str, missing: set[str] | None = No
 
 
 def offer_short(offer: Offer, currency: str, locale: str = "en") -> str:
-    words = {"percent_off": "{value}% off", "amount_off": "{value} off", "free_shipping": "Free shipping",
-             "early_access": "Early access"}
+    words = _OFFER_WORDS
     if offer.kind not in words or (offer.kind in {"percent_off", "amount_off"} and offer.value is None):
         return localized(offer, "name", locale)
     value = (f"{offer.value.normalize():f}" if offer.kind == "percent_off" and offer.value is not None
@@ -85,10 +106,10 @@ def offer_sentence(offer: Offer, locale: str = "en", missing: set[str] | None = 
     terms = localized(offer, "terms", locale, missing).strip()
     text = f"**{localized(offer, 'name', locale, missing)}:** {terms}"
     if offer.code and offer.code not in terms:
-        pattern = "Use code **{code}** at checkout."
+        pattern = _CODE_SENTENCE
         text += " " + (translate(pattern, locale) or pattern).format(code=offer.code)
     if offer.ends is not None and long_date(offer.ends, locale) not in terms:
-        pattern = "Valid until {date}."
+        pattern = _UNTIL_SENTENCE
         text += " " + (translate(pattern, locale) or pattern).format(date=long_date(offer.ends, locale))
     return text
 
@@ -122,6 +143,14 @@ class CopyContext:
         if found is None:
             self.missing.add("some of the playbook's copy")
             return text
+        return found
+
+    def _word(self, word: str, context: str) -> str:
+        """One of the copywriter's own words (``context``: the placeholder it fills) in this copy's language."""
+        found = translate(word, self.locale, context)
+        if found is None:
+            self.missing.add("some of the playbook's copy")
+            return word
         return found
 
     def _next_moment(self) -> str:
@@ -172,8 +201,8 @@ class CopyContext:
                              f"{money(product.price, ws.currency_of(product), loc)}" if product else ""),
             "category": (self.category or "").replace("_", " "),
             "next_moment": self._next_moment(),
-            "period": self.period,
-            "period_adj": f"{self.period}ly",
+            "period": self._word(self.period, _PERIOD),
+            "period_adj": self._word(_PERIODS.get(self.period, f"{self.period}ly"), _PERIOD_ADJ),
             "sunset_date": long_date(self.sunset, loc) if self.sunset else "",
             "deadline_sentence": "",
         }
@@ -255,6 +284,7 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
         else:
             cta = _pick(override.cta, override.cta_with_offer, offer_here)
     assert cta is not None
+    merge = {name: ctx.t(fallback) for name, fallback in merge.items()}  # "there" in "Hi {{ first_name }},"
     limit = ws.voice.subject_max_length
     candidates = [ctx.fill(ctx.t(s)) for s in subjects if s]
     fitting = [c for c in candidates if c is not None and len(_MERGE.sub("x" * 8, c)) <= limit]
