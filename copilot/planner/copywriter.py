@@ -37,7 +37,7 @@ _CODE_SENTENCE = "Use code **{code}** at checkout."
 _UNTIL_SENTENCE = "Valid until {date}."
 # [[period]] / [[period_adj]] are English words in English copy ("This [[period]] at ..."); other languages
 # read them with what must agree with the noun ("esta semana", "cada mes"), under these gettext contexts.
-_PERIOD, _PERIOD_ADJ = "[[period]]", "[[period_adj]]"
+_PERIOD, _PERIOD_ADJ, _CUSTOMERS = "[[period]]", "[[period_adj]]", "[[customers]]"
 _PERIODS = {"week": "weekly", "fortnight": "fortnightly", "month": "monthly"}
 # (English, gettext context, note for translators): scripts/extract_playbook_strings.py writes them to common.po
 PLANNER_STRINGS: tuple[tuple[str, str | None, str], ...] = (
@@ -47,6 +47,8 @@ PLANNER_STRINGS: tuple[tuple[str, str | None, str], ...] = (
     (_UNTIL_SENTENCE, None, "after the offer's terms in [[offer_sentence]]; {date} is the long date"),
     *((word, _PERIOD, "[[period]]: write it with its demonstrative, as 'this ...' reads in your language "
                       "(es 'esta semana', de 'diese Woche', fr 'cette semaine')") for word in _PERIODS),
+    ("customers", _CUSTOMERS, "[[customers]] in other languages than English (brand.yaml's customer_words are "
+                              "English): the plural noun, as 'other customers', 'our most loyal customers' read"),
     *((adj, _PERIOD_ADJ, "[[period_adj]]: write it as how often, as 'every ...' reads in your language "
                          "(es 'cada semana', de 'jede Woche', fr 'chaque semaine')") for adj in _PERIODS.values()),
 )
@@ -181,7 +183,9 @@ class CopyContext:
             "brand": ws.brand.name,
             "website": ws.brand.website.rstrip("/"),
             # what the brand calls its customers ("runners", "members"), plural; "customers" when it says nothing
-            "customers": next((w for w in ws.brand.customer_words if w.endswith("s")), "customers"),
+            # (brand.yaml's words are English: other languages read the catalog's word for customers)
+            "customers": (next((w for w in ws.brand.customer_words if w.endswith("s")), "customers")
+                          if _english(loc) else self._word("customers", _CUSTOMERS)),
             "preference_center": ws.brand.preference_center_url,
             "segment_line": segment_line,
             "offer_sentence": offer_sentence(offer, loc, missing) if offer else "",
