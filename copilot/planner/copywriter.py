@@ -20,7 +20,7 @@ from babel.numbers import format_currency
 
 from copilot.plan import PROSE_FIELD_NAMES, MergeField, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
-from copilot.playbooks.catalogs import translate
+from copilot.playbooks.catalogs import reads_as, translate
 from copilot.workspace import CalendarDate, Offer, Product, Workspace
 
 __all__ = ["CopyContext", "PLANNER_STRINGS", "money", "long_date", "localized", "offer_short", "offer_sentence",
@@ -247,15 +247,17 @@ def _product_claim(ws: Workspace, product: Product | None) -> str:
 def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en") -> str:
     """The playbook's CTA when the brand's voice lists it for the playbook's stage, else the
     stage's first CTA (the tone guard checks the CTA against that stage's list). In another
-    language the translated CTA stays unless the brand lists one in that language (its first
-    listed CTA that the catalog's translation of an English one gives)."""
+    language: the brand's CTA that the catalog's translation of a listed English one gives, else the
+    first listed CTA in that language (voice.yaml mixes languages in one list), else the translated
+    playbook CTA."""
     allowed = workspace.voice.cta_rules.get(playbook.stage)
     if not allowed or text.lower() in {a.lower() for a in allowed}:
         return text
     if not _english(locale):
         translated = [translate(a, locale) for a in allowed]
         listed = {a.lower() for a in allowed}
-        return next((tr for tr in translated if tr and tr.lower() in listed), text)
+        return next((tr for tr in translated if tr and tr.lower() in listed),
+                    next((a for a in allowed if reads_as(a, locale)), text))
     return allowed[0]
 
 

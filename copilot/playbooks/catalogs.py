@@ -14,7 +14,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-__all__ = ["LOCALES_DIR", "catalog_languages", "language_neutral", "translate"]
+__all__ = ["LOCALES_DIR", "catalog_languages", "language_neutral", "reads_as", "translate"]
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 
@@ -42,6 +42,35 @@ def _catalog(lang: str) -> dict[tuple[str | None, str], str]:
         out.update({(m.context, m.id): m.string for m in catalog
                     if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy})
     return out
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(re.sub(r"\[\[[^\]]*\]\]|\{\{[^}]*\}\}|\{[^}]*\}", " ", text).lower()))
+
+
+@lru_cache(maxsize=16)
+def _vocabulary(lang: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(words only ``lang``'s translations use, words only the English uses), from its catalogs."""
+    english: set[str] = set()
+    local: set[str] = set()
+    for (_, text), translated in _catalog(lang).items():
+        english |= _words(text)
+        local |= _words(translated)
+    return frozenset(local - english), frozenset(english - local)
+
+
+def reads_as(text: str, locale: str) -> bool:
+    """Whether ``text`` (a short line such as a brand's CTA) reads as ``locale``'s language rather than
+    English, judged by the words the catalogs use in each; False for a language with no catalog."""
+    lang = _lang(locale)
+    words = _words(text)
+    if lang == "en":
+        return True
+    local, english = _vocabulary(lang)
+    return len(words & local) > len(words & english)
 
 
 def catalog_languages() -> list[str]:

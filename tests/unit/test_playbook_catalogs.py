@@ -193,3 +193,26 @@ def test_what_stays_english_is_said_once_per_plan_not_once_per_variant(tmp_path:
     assert len(readers) == 1 and len(kept) == 1, answer.notes
     assert "facts.yaml has no es translation" in kept[0]
     assert "playbook's copy" not in kept[0]  # the playbook's own lines are all translated
+
+
+def test_a_translated_variant_uses_the_brands_cta_in_its_language_and_the_tone_guard_accepts_it() -> None:
+    """voice.yaml lists a stage's CTAs in one list, whatever their language: a Spanish variant takes the
+    brand's Spanish one; a brand with English CTAs only gets the catalog's translation of one, which the
+    tone guard reads as that CTA."""
+    from guards import run_plan
+
+    sprig = load_workspace(BRANDS / "sprig")
+    plan = _plan("sprig", "Win back customers who haven't ordered in 90 days").plan
+    assert plan is not None
+    listed = sprig.voice.cta_rules["winback"]
+    spanish = {v.cta_text for v in plan.variants if v.locale == "es"}
+    english = {v.cta_text for v in plan.variants if v.locale == "en"}
+    assert spanish and spanish <= set(listed) and not spanish & english
+    assert not [f for f in run_plan(plan, sprig) if f.code == "TONE_CTA_STAGE"]
+
+    demo = load_workspace()
+    answer = OfflinePlanner().plan_now(PlanRequest(brief="folks who ditched their carts", workspace=demo))
+    assert answer.plan is not None
+    local = [v for v in answer.plan.variants if v.locale != "en"]
+    assert local and not any(v.cta_text in demo.voice.cta_rules["cart"] for v in local)
+    assert not [f for f in run_plan(answer.plan, demo) if f.code == "TONE_CTA_STAGE"]
