@@ -21,7 +21,7 @@ from babel.numbers import format_currency
 from copilot.plan import PROSE_FIELD_NAMES, MergeField, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
 from copilot.playbooks.catalogs import reads_as, translate
-from copilot.workspace import CalendarDate, Offer, Product, Workspace
+from copilot.workspace import CalendarDate, Claim, Offer, Product, Workspace
 
 __all__ = ["CopyContext", "PLANNER_STRINGS", "money", "long_date", "localized", "offer_short", "offer_sentence",
            "write_variants"]
@@ -155,6 +155,17 @@ class CopyContext:
             return word
         return found
 
+    def _product_claim(self) -> str:
+        """The fact sheet's claim about the product, word for word: in English copy only (claims are stated
+        as sourced, so another language leaves it out and notes it, as [[claim~...]] does)."""
+        claim = _product_claim(self.workspace, self.product)
+        if claim is None:
+            return ""
+        if not _english(self.locale):
+            self.missing.add(f"the claim {claim.id}")
+            return ""
+        return claim.text if claim.text.endswith(".") else claim.text + "."
+
     def _next_moment(self) -> str:
         after = self.send_date or date.min
         upcoming: list[CalendarDate] = sorted((c for c in self.workspace.facts.calendar if c.starts > after),
@@ -200,7 +211,7 @@ class CopyContext:
             "product_url": product.url if product else "",
             # where the email's call to action should land: the offer's page, else the product's, else home
             "landing_url": (offer.url if offer and offer.url else product.url if product else ws.brand.website),
-            "product_claim": _product_claim(ws, product),
+            "product_claim": self._product_claim(),
             "product_line": (f"**{localized(product, 'name', loc, missing)}**, "
                              f"{money(product.price, ws.currency_of(product), loc)}" if product else ""),
             "category": (self.category or "").replace("_", " "),
@@ -231,17 +242,17 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in re.findall(r"[a-z]+", text.lower())}
 
 
-def _product_claim(ws: Workspace, product: Product | None) -> str:
-    """The fact sheet's claim about this product, word for word, when there is one."""
+def _product_claim(ws: Workspace, product: Product | None) -> Claim | None:
+    """The fact sheet's claim about this product, when there is one."""
     if product is None:
-        return ""
+        return None
     for claim in ws.facts.claims:
         words = _words(claim.text)
         for name in (product.name, *product.aliases):
             wanted = {w for w in _words(name) if w not in {"pack", "pk"}}
             if wanted and wanted <= words:
-                return claim.text if claim.text.endswith(".") else claim.text + "."
-    return ""
+                return claim
+    return None
 
 
 def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en") -> str:

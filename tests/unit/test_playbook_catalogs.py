@@ -216,3 +216,19 @@ def test_a_translated_variant_uses_the_brands_cta_in_its_language_and_the_tone_g
     local = [v for v in answer.plan.variants if v.locale != "en"]
     assert local and not any(v.cta_text in demo.voice.cta_rules["cart"] for v in local)
     assert not [f for f in run_plan(answer.plan, demo) if f.code == "TONE_CTA_STAGE"]
+
+
+def test_a_sourced_claim_is_left_out_of_other_languages_and_noted_once() -> None:
+    """Claims are stated word for word as sourced, in English: a German email leaves [[product_claim]] out."""
+    demo = load_workspace()
+    answer = OfflinePlanner().plan_now(PlanRequest(brief="back in stock Cloudstride 3", workspace=demo))
+    plan = answer.plan
+    assert plan is not None and plan.goal == "back_in_stock"
+    claims = [c.text.rstrip(".") for c in demo.facts.claims]
+    english = "\n".join(v.body for v in plan.variants if v.locale == "en")
+    assert any(c in english for c in claims)  # the English email states it
+    for v in plan.variants:
+        if v.locale != "en":
+            assert not [c for c in claims if c in v.body], v.body
+    notes = [n for n in answer.notes if n.startswith("The de copy keeps")]
+    assert len(notes) == 1 and "the claim " in notes[0]
