@@ -141,6 +141,10 @@ class CopyContext:
         if name.startswith("policy:"):
             policy = next((p for p in ws.facts.policies if p.id == name.split(":", 1)[1]), None)
             return localized(policy, "text", loc, missing) if policy else ""
+        if name.startswith("policy~"):
+            word = name.split("~", 1)[1].lower()
+            policy = next((p for p in ws.facts.policies if word in f"{p.id} {p.name}".lower()), None)
+            return localized(policy, "text", loc, missing) if policy else ""
         if name.startswith("claim~"):
             word = name.split("~", 1)[1].lower()
             claim = next((c for c in ws.facts.claims if word in c.text.lower()), None)
@@ -168,6 +172,7 @@ class CopyContext:
             # where the email's call to action should land: the offer's page, else the product's, else home
             "landing_url": (offer.url if offer and offer.url else product.url if product else ws.brand.website),
             "product_claim": _product_claim(ws, product),
+            "product_benefits": _product_benefits(product, loc, missing),
             "product_line": (f"**{localized(product, 'name', loc, missing)}**, "
                              f"{money(product.price, ws.currency_of(product), loc)}" if product else ""),
             "category": (self.category or "").replace("_", " "),
@@ -209,6 +214,17 @@ def _product_claim(ws: Workspace, product: Product | None) -> str:
             if wanted and wanted <= words:
                 return claim.text if claim.text.endswith(".") else claim.text + "."
     return ""
+
+
+def _product_benefits(product: Product | None, locale: str, missing: set[str]) -> str:
+    """What the product does for the person, as the fact sheet lists it (one bullet each); its
+    benefits have no translations, so other languages leave them out and say so."""
+    if product is None or not product.benefits:
+        return ""
+    if not _english(locale):
+        missing.add(f"the benefits of {product.sku}")
+        return ""
+    return "\n".join(f"- {b}" for b in product.benefits)
 
 
 def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en") -> str:

@@ -32,13 +32,14 @@ __all__ = [
     "merge_names_in",
 ]
 
-# Planning-time placeholders a copy pattern may use ([[policy:ID]] and [[claim~WORD]] are
-# families: a fact-sheet policy by id, the first claim whose text contains WORD).
+# Planning-time placeholders a copy pattern may use ([[policy:ID]], [[policy~WORD]] and [[claim~WORD]]
+# are families: a fact-sheet policy by id, the first policy whose id or name contains WORD (a moment
+# for any brand cannot know its policy ids: [[policy~trial]]), the first claim whose text contains WORD).
 PLACEHOLDERS = frozenset({
     "brand", "website", "preference_center", "segment_line",
     "offer_sentence", "offer_short", "offer_name", "offer_code", "offer_ends",
     "product_name", "product_price", "product_previous_price", "product_url", "product_line",
-    "product_claim", "category", "next_moment", "period", "period_adj", "sunset_date", "customers", "landing_url",
+    "product_claim", "product_benefits", "category", "next_moment", "period", "period_adj", "sunset_date", "customers", "landing_url",
 })
 # Placeholders that always have a value, whatever the brief and the fact sheet say.
 ALWAYS = frozenset({"brand", "website", "preference_center", "period", "period_adj", "customers", "landing_url"})
@@ -56,7 +57,7 @@ def merge_names_in(text: str) -> list[str]:
 
 
 def _known(name: str) -> bool:
-    return name in PLACEHOLDERS or name.startswith("policy:") or name.startswith("claim~")
+    return name in PLACEHOLDERS or name.startswith(("policy:", "policy~", "claim~"))
 
 
 class _Strict(BaseModel):
