@@ -1,0 +1,168 @@
+"""Moments beyond retail (issue 16): birthdays, trials ending, failed payments, milestones, event
+invitations, expiring points and anniversaries, planned offline for bundled brands of different
+verticals. Each expectation was written from the brand's catalog, fact sheet and voice before the
+planner ran: the goal, the trigger's kind, the brand's own field or event for the moment's role,
+copy free of every other brand's names, and a precise question when the brand lacks the role."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+from copilot.plan import Plan
+from copilot.planner.base import PlanRequest
+from copilot.planner.offline import OfflinePlanner
+from copilot.playbooks import get_playbook, load_playbooks
+from copilot.validation import validate_plan
+from copilot.workspace import Workspace, load_workspace
+
+BRANDS_DIR = Path(__file__).resolve().parents[2] / "copilot" / "brands"
+BRANDS = sorted(p.name for p in BRANDS_DIR.iterdir() if (p / "brand.yaml").exists())
+NOW = datetime(2027, 2, 1, 14, 0, tzinfo=UTC)
+
+
+@cache
+def brand(name: str) -> Workspace:
+    return load_workspace(BRANDS_DIR / name)
+
+
+def plan_for(name: str, brief: str):  # type: ignore[no-untyped-def]
+    return OfflinePlanner().plan_now(PlanRequest(brief=brief, workspace=brand(name), now=NOW))
+
+
+def copy_of(plan: Plan) -> str:
+    return "\n".join(f"{v.subject}\n{v.preheader}\n{v.body}\n{v.cta_text}\n{v.cta_url}" for v in plan.variants)
+
+
+def other_brands_words(name: str) -> set[str]:
+    """Every other bundled brand's name, site and product names (the words one brand's copy must not borrow)."""
+    words: set[str] = set()
+    for other in BRANDS:
+        if other == name:
+            continue
+        ws = brand(other)
+        words |= {ws.brand.name, ws.brand.website.split("//")[-1].rstrip("/")}
+        words |= {p.name for p in ws.facts.products if len(p.name) > 4}
+    return words - {w for w in words if w in brand(name).brand.name}
+
+
+def assert_planned(name: str, brief: str, goal: str, kind: str) -> Plan:
+    result = plan_for(name, brief)
+    assert result.plan is not None, (name, brief, result.questions)
+    plan = result.plan
+    assert plan.goal == goal, (name, brief, plan.goal)
+    assert plan.trigger.kind == kind
+    assert validate_plan(plan, brand(name)) == []
+    text = copy_of(plan)
+    leaked = [w for w in other_brands_words(name) if re.search(rf"(?<!\w){re.escape(w)}(?!\w)", text)]
+    assert not leaked, (name, leaked)
+    assert "[[" not in text and "None" not in text
+    return plan
+
+
+def assert_asks_for(name: str, brief: str, role: str) -> None:
+    result = plan_for(name, brief)
+    assert result.plan is None, (name, brief)
+    assert any(f"role: {role}" in q for q in result.questions), result.questions
+
+
+def test_the_new_moments_are_in_the_library_with_their_stages() -> None:
+    stages = {b.id: b.stage for b in load_playbooks()}
+    assert stages["birthday"] == "birthday"
+    assert stages["trial_ending"] == "trial"
+    assert stages["payment_failed"] == "payment"
+
+
+# -- birthday -------------------------------------------------------------------------------------
+
+def test_birthday_on_a_fashion_brand_uses_its_birthday_field_and_its_birthday_offer() -> None:
+    # hollisvane: field `birthday` (a date named as its role), offer birthday_gift "in their birthday month"
+    plan = assert_planned("hollisvane", "birthdays", "birthday", "date")
+    assert plan.trigger.date_field == "birthday" and plan.trigger.every_year
+    assert plan.offers == ["birthday_gift"]
+    assert "£20 off" in copy_of(plan)
+    # the brand's own CTA for its birthday stage
+    assert {v.cta_text for v in plan.variants} == {"Use your birthday gift"}
+
+
+def test_birthday_on_a_meal_kit_brand_without_a_birthday_offer_is_a_plain_greeting() -> None:
+    # sprig: field `birthday`; no birthday offer on its fact sheet; voice's birthday stage CTAs
+    plan = assert_planned("sprig", "birthday emails", "birthday", "date")
+    assert plan.trigger.date_field == "birthday" and plan.trigger.every_year
+    assert plan.offers == []
+    assert {v.cta_text for v in plan.variants if v.locale == "en"} <= {"Pick your birthday dinner", "Use your points"}
+
+
+def test_birthday_copy_never_names_an_age() -> None:
+    text = copy_of(assert_planned("kinetichouse", "birthdays", "birthday", "date")).lower()
+    assert not re.search(r"years old|turning|\bage\b", text)
+
+
+def test_birthday_for_a_brand_without_a_birthday_field_asks_for_the_role() -> None:
+    # alpenglow's only birth date is date_of_birth, for insurance: no field plays the birthday role
+    assert_asks_for("alpenglow", "birthday email to every traveller", "birthday")
+
+
+# -- trial ending ---------------------------------------------------------------------------------
+
+def test_trial_ending_on_a_reading_app_times_from_its_trial_end_date() -> None:
+    # pagewise: trial_end_date plays trial_ends_at; Plus lists its benefits; the trial policy says how to cancel
+    plan = assert_planned("pagewise", "trialists whose trial ends in three days - remind them what Plus includes "
+                                      "and how to cancel", "trial_ending", "date")
+    assert plan.trigger.date_field == "trial_end_date" and plan.trigger.offset_days == -3
+    text = copy_of(plan)
+    assert "Offline reading on up to 3 devices" in text
+    assert "unless you cancel at least 24 hours before it ends" in text
+    assert plan.offers == []
+    assert not re.search(r"last chance|hurry|don't lose", text, re.I)
+
+
+def test_trial_ending_brief_days_replace_the_playbooks() -> None:
+    plan = assert_planned("pagewise", "remind people a week before their trial ends", "trial_ending", "date")
+    assert plan.trigger.offset_days == -7
+
+
+@pytest.mark.parametrize("name", ["kinetichouse", "hollisvane"])
+def test_trial_ending_for_brands_without_trials_asks_for_the_role(name: str) -> None:
+    assert_asks_for(name, "remind people their free trial ends soon", "trial_ends_at")
+
+
+# -- payment failed -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "brief", "event", "ctas"), [
+    # kinetichouse: event payment_failed; payment stage CTAs; a half-off return offer it must not carry
+    ("kinetichouse", "members whose card payment failed - a plain email to update their card, no promotions",
+     "payment_failed", {"Update your card", "Update your payment details"}),
+    # pagewise: invoice_payment_failed implies the role; payment stage lists one CTA
+    ("pagewise", "renewal payment failed - ask them to update their payment method", "invoice_payment_failed",
+     {"Update your payment method"}),
+    # harbortable (a food bank): payment_failed; its payment stage forbids asking for more
+    ("harbortable", "monthly donors whose card failed - a short note to update their payment details",
+     "payment_failed", {"Update your payment details"}),
+])
+def test_payment_failed_is_a_plain_service_message(name: str, brief: str, event: str, ctas: set[str]) -> None:
+    plan = assert_planned(name, brief, "payment_failed", "event")
+    assert plan.trigger.entry_event == event
+    assert plan.offers == []
+    assert {v.cta_text for v in plan.variants if v.locale == "en"} <= ctas
+    text = copy_of(plan)
+    for offer in brand(name).facts.offers:
+        assert offer.terms not in text and (not offer.code or offer.code not in text)
+
+
+def test_payment_failed_carries_no_offer_even_when_the_brief_names_one() -> None:
+    # kinetichouse's fact sheet has half_off_return; a service message still carries none
+    plan = assert_planned("kinetichouse", "members whose card payment failed, with half off their first month back",
+                          "payment_failed", "event")
+    assert plan.offers == []
+
+
+def test_payment_failed_for_a_brand_without_the_event_asks_for_that_role_only() -> None:
+    # hollisvane tracks no failed payments (nor cancellations: an exit it cannot have is left out, not asked)
+    result = plan_for("hollisvane", "customers whose payment failed")
+    assert result.plan is None
+    assert any("role: payment_failed" in q and "role: cancellation" not in q for q in result.questions)
