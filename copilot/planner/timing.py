@@ -20,6 +20,7 @@ from copilot.plan import (
 from copilot.planner.audience import substitute
 from copilot.planner.copywriter import long_date
 from copilot.planner.timeline import DAY_NAMES
+from copilot.text import find_ordinals
 
 __all__ = ["Timing", "total_hours", "sent_messages", "hours_text", "keep_sends"]
 
@@ -125,17 +126,24 @@ class Timing:
                 return int(round(d.days))
         return self.book.trigger.offset_days
 
+    def _threshold_said(self) -> int | float | None:
+        """The number a threshold brief gives ("reaches 500 points", "their 50th class"), if any."""
+        said = [n.value for n in self.r.numbers if n.kind == "number" and n.value >= 1
+                and not any(d.start <= n.start < d.start + len(d.text) for d in self.r.durations)]
+        # "their 50th class": a count written as an ordinal (not a date's "February 20th")
+        said += [n.value for n in find_ordinals(self.r.text) if n.value >= 1
+                 and not any(d.start <= n.start < d.start + len(d.text) for d in (*self.r.dates, *self.r.durations))]
+        if not said:
+            return None
+        return int(said[0]) if said[0] == int(said[0]) else float(said[0])
+
     def threshold_condition(self) -> Rule | None:
         """A threshold moment's rule, with the brief's number ("reaches 500 points") as its value."""
         condition = self.book.trigger.condition
         if not isinstance(condition, FieldRule):
             return condition
-        said = [n.value for n in self.r.numbers if n.kind == "number" and n.value >= 1
-                and not any(d.start <= n.start < d.start + len(d.text) for d in self.r.durations)]
-        if said:
-            value = int(said[0]) if said[0] == int(said[0]) else float(said[0])
-            return condition.model_copy(update={"value": value})
-        return condition
+        value = self._threshold_said()
+        return condition if value is None else condition.model_copy(update={"value": value})
 
     def _entry_trigger(self, steps: list[Step]) -> Trigger:
         """A date or threshold trigger: contacts enter on their own day, at the local send time."""
@@ -145,7 +153,11 @@ class Timing:
             return Trigger(kind="date", date_field=spec.date_field, offset_days=self.entry_offset(),
                            every_year=spec.every_year, send_time=send_time, recipient_local_time=True,
                            steps=steps, exit_conditions=list(spec.exit_conditions))
-        return Trigger(kind="threshold", condition=self.threshold_condition(), send_time=send_time,
+        condition = self.threshold_condition()
+        if isinstance(condition, FieldRule) and self._threshold_said() is None:
+            self.notes.append(f"The brief gives no number, so contacts enter when {condition.field} reaches "
+                              f"{condition.value}, the playbook's default; say another (\"their 25th\") to change it.")
+        return Trigger(kind="threshold", condition=condition, send_time=send_time,
                        recipient_local_time=True, steps=steps, exit_conditions=list(spec.exit_conditions))
 
     def _cron(self, default: str | None, send_hour: int) -> str:

@@ -166,3 +166,42 @@ def test_payment_failed_for_a_brand_without_the_event_asks_for_that_role_only() 
     result = plan_for("hollisvane", "customers whose payment failed")
     assert result.plan is None
     assert any("role: payment_failed" in q and "role: cancellation" not in q for q in result.questions)
+
+
+# -- milestone ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "brief", "field", "value"), [
+    # kinetichouse: classes_attended plays usage_count; "50th" is the threshold
+    ("kinetichouse", "congratulate clients when they reach their 50th class", "classes_attended", 50),
+    # pagewise: books_finished plays usage_count
+    ("pagewise", "celebrate readers when they finish their 25th book", "books_finished", 25),
+    # harbortable: volunteer_hours plays usage_count, a plain number this time
+    ("harbortable", "celebrate volunteers when they reach 100 volunteer hours", "volunteer_hours", 100),
+])
+def test_milestone_enters_once_when_the_count_reaches_the_briefs_number(name: str, brief: str, field: str,
+                                                                      value: int) -> None:
+    plan = assert_planned(name, brief, "milestone", "threshold")
+    condition = plan.trigger.condition
+    assert condition is not None and condition.model_dump(include={"field", "op", "value"}) == {
+        "field": field, "op": "gte", "value": value}
+    assert plan.offers == []
+    assert not re.search(r"buy now|upgrade now|achetez", copy_of(plan), re.I)
+
+
+def test_milestone_without_a_number_keeps_the_default_and_says_so() -> None:
+    result = plan_for("pagewise", "milestones")
+    assert result.plan is not None and result.plan.trigger.condition.value == 10  # type: ignore[union-attr]
+    assert any("gives no number" in n and "books_finished" in n for n in result.notes)
+
+
+def test_milestone_for_a_brand_without_a_usage_count_asks_for_the_role() -> None:
+    # hollisvane and sprig count orders, not use
+    assert_asks_for("hollisvane", "congratulate customers when they reach their 10th visit", "usage_count")
+
+
+def test_ordinals_are_read_as_counts_in_every_language_but_not_inside_amounts() -> None:
+    from copilot.text import find_ordinals
+
+    assert [n.value for n in find_ordinals("their 50th class, le 3e cours, su 10.º libro, das 20. Buch")] == [
+        50, 3, 10, 20]
+    assert find_ordinals("costs 5.99, 10 classes, we turn five.") == []
