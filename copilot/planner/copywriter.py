@@ -114,6 +114,8 @@ class CopyContext:
     tones: tuple[str, ...] = ()
     period: str = "month"  # a recurring send's cadence: week, fortnight or month ("This week at ...")
     locale: str = "en"  # the language this copy is written in
+    event: CalendarDate | Product | None = None  # what an invitation invites to (its name), when named
+    event_day: date | None = None  # the day of that event
     missing: set[str] = field(default_factory=set)  # what had no translation into ``locale``
 
     def t(self, text: str) -> str:
@@ -134,6 +136,15 @@ class CopyContext:
         when = long_date(c.starts, self.locale) if c.ends is None else (
             f"{long_date(c.starts, self.locale)} – {long_date(c.ends, self.locale)}")
         return f"{localized(c, 'name', self.locale, self.missing)}, {when}"
+
+    def _event_line(self) -> str:
+        """'**Mobility Workshop**, February 20, 2027' (the date alone when the event has no name)."""
+        if self.event_day is None:
+            return ""
+        day = long_date(self.event_day, self.locale)
+        if self.event is None:
+            return day
+        return f"**{localized(self.event, 'name', self.locale, self.missing)}**, {day}"
 
     def value(self, name: str, segment_line: str) -> str:
         ws, offer, product, loc, missing = self.workspace, self.offer, self.product, self.locale, self.missing
@@ -181,6 +192,8 @@ class CopyContext:
             "period_adj": f"{self.period}ly",
             "sunset_date": long_date(self.sunset, loc) if self.sunset else "",
             "deadline_sentence": "",
+            "event_date": long_date(self.event_day, loc) if self.event_day else "",
+            "event_line": self._event_line(),
         }
         return simple.get(name, "")
 

@@ -3,12 +3,15 @@ cadence, how many emails), as a trigger with its first send."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import TypeAdapter
 
 from copilot.plan import (
+    BranchStep,
     DelayStep,
+    EventRule,
+    EventWindow,
     FieldRule,
     PropertyFilter,
     Rule,
@@ -20,6 +23,7 @@ from copilot.plan import (
 from copilot.planner.audience import substitute
 from copilot.planner.copywriter import long_date
 from copilot.planner.timeline import DAY_NAMES
+from copilot.workspace import CalendarDate
 from copilot.text import find_ordinals
 
 __all__ = ["Timing", "total_hours", "sent_messages", "hours_text", "keep_sends"]
@@ -62,9 +66,9 @@ class Timing:
             elapsed += _step_hours(step)
         return steps
 
-    def _send_at(self) -> datetime:
+    def _send_at(self, use_send_on: bool = True) -> datetime:
         c = self.r.constraints
-        day = c.send_on or self.today + timedelta(days=1)
+        day = (c.send_on if use_send_on else None) or self.today + timedelta(days=1)
         if c.not_before and day <= c.not_before:
             day = c.not_before + timedelta(days=1)
         if self.offer and self.offer.starts > day:
@@ -85,6 +89,9 @@ class Timing:
         cron = spec.cron
         if kind == "recurring":
             cron = self._cron(spec.cron, spec.send_hour)
+        elif kind == "schedule" and spec.remind_before_event_days:
+            steps, send_at = self._invitation(steps, spec.remind_before_event_days)
+            steps = self._fit_deadline(steps, send_at)
         elif kind == "schedule":
             send_at = self._send_at()
             steps = self._fit_deadline(steps, send_at)
@@ -116,6 +123,51 @@ class Timing:
             steps=steps, exit_conditions=list(spec.exit_conditions),
         )
         return trigger, steps, send_at
+
+    # -- an event on a date (invitations) ------------------------------------------------------------
+    def _event(self) -> tuple[date | None, CalendarDate | None]:
+        """The event an invitation is for: a fact-sheet calendar date the brief names (still ahead), else
+        the brief's "on <date>" (which then names the event's day, not the send's)."""
+        calendar = {c.id: c for c in self.ws.facts.calendar}
+        for moment in self.r.moments:
+            entry = calendar.get(moment)
+            if entry is not None and entry.starts > self.today:
+                return entry.starts, entry
+        return self.r.constraints.send_on, None
+
+    def _invitation(self, steps: list[Step], days_before: int) -> tuple[list[Step], datetime]:
+        """Send the invitation as soon as allowed, and retime the delay before the last step (the
+        reminder) so it lands ``days_before`` days before the event, at the same local time."""
+        day, entry = self._event()
+        self.event_day, self.event_entry = day, entry
+        on = self.r.constraints.send_on
+        send_at = self._send_at(use_send_on=entry is not None and on is not None and on < entry.starts)
+        first = next(i for i, s in enumerate(steps) if isinstance(s, SendStep))
+        if day is None:
+            self.questions.append("Which day is the event? Give its date (\"on March 3\") or add it to the fact "
+                                  "sheet's calendar, and I'll time the invitation and the reminder from it.")
+            return steps, send_at
+        if send_at.date() >= day:
+            self.questions.append(f"The event is on {long_date(day)}, and the invitation could go out on "
+                                  f"{long_date(send_at.date())} at the earliest. Which date should it go out?")
+            self.event_day = None
+            return steps, send_at
+        remind_at = datetime.combine(day - timedelta(days=days_before), send_at.timetz())
+        delay = steps[-2] if len(steps) >= 3 and isinstance(steps[-2], DelayStep) else None
+        before = total_hours(steps[:-2])
+        hours = (remind_at - send_at).total_seconds() / 3600 - before
+        if delay is None or hours < 24:
+            self.notes.append(f"The event on {long_date(day)} is too close for a reminder {days_before} day"
+                              f"{'s' if days_before != 1 else ''} before it; the plan sends the invitation only.")
+            return steps[:first + 1], send_at
+        delay.hours = round(hours, 2)
+        for step in steps[-1:]:
+            for node in _event_rules(step):
+                node.window = EventWindow(kind="since", on=send_at.date())
+        self.notes.append(f"The invitation goes out {long_date(send_at.date())}; the reminder, for those who "
+                          f"registered since, on {long_date(remind_at.date())}, the day before the event "
+                          f"({long_date(day)}).")
+        return steps, send_at
 
     def entry_offset(self) -> int:
         """A date moment's days from the date: the brief's "7 days before" / "3 days after", else the playbook's."""
@@ -201,6 +253,20 @@ class Timing:
                 kept.append(step)
             steps = _trim_tail(kept)
         return steps
+
+
+def _event_rules(step: Step) -> list[EventRule]:
+    """The event conditions of a branch step ("registered" since the invitation)."""
+    if not isinstance(step, BranchStep):
+        return []
+    rules: list[EventRule] = []
+    stack: list[object] = [step.rule]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, EventRule):
+            rules.append(node)
+        stack.extend(getattr(node, "rules", []) or [])
+    return rules
 
 
 def hours_text(h: float) -> str:

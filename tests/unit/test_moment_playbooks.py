@@ -205,3 +205,58 @@ def test_ordinals_are_read_as_counts_in_every_language_but_not_inside_amounts() 
     assert [n.value for n in find_ordinals("their 50th class, le 3e cours, su 10.º libro, das 20. Buch")] == [
         50, 3, 10, 20]
     assert find_ordinals("costs 5.99, 10 classes, we turn five.") == []
+
+
+# -- event invitation -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "brief", "event_name", "day", "registration"), [
+    # kinetichouse: calendar mobility_workshop (Feb 20) and a product of that name; class_booked plays registration
+    ("kinetichouse", "invite yogis to the Mobility Workshop on February 20", "Mobility Workshop", "2027-02-20",
+     "class_booked"),
+    # harbortable (a food bank): calendar volunteer_orientation (Feb 6); event_registered plays registration
+    ("harbortable", "invite people to the new volunteer orientation on Saturday February 6",
+     "New volunteer orientation", "2027-02-06", "event_registered"),
+])
+def test_event_invitation_invites_now_and_reminds_registrants_the_day_before(
+        name: str, brief: str, event_name: str, day: str, registration: str) -> None:
+    from datetime import date, timedelta
+
+    from copilot.plan import BranchStep, DelayStep, SendStep
+
+    plan = assert_planned(name, brief, "event_invitation", "schedule")
+    event_day = date.fromisoformat(day)
+    send_at = plan.trigger.send_at
+    assert send_at is not None and send_at.date() < event_day - timedelta(days=1)
+    first, delay, branch = plan.trigger.steps
+    assert isinstance(first, SendStep) and isinstance(delay, DelayStep) and isinstance(branch, BranchStep)
+    assert (send_at + timedelta(hours=delay.hours)).date() == event_day - timedelta(days=1)
+    assert branch.rule.event == registration  # type: ignore[union-attr]
+    assert branch.rule.window.kind == "since" and branch.rule.window.on == send_at.date()  # type: ignore[union-attr]
+    assert [s.message for s in branch.then_steps if isinstance(s, SendStep)] == ["email_2"]
+    invite = next(v for v in plan.variants if v.message == "email_1" and v.locale == "en")
+    assert event_name in invite.body and f"{event_day:%B} {event_day.day}, {event_day.year}" in invite.body
+    allowed = {c.lower() for c in brand(name).voice.cta_rules["event"]}
+    assert all(v.cta_text.lower() in allowed for v in plan.variants if v.locale == "en")
+
+
+def test_event_invitation_on_the_briefs_own_date_when_the_calendar_lacks_it() -> None:
+    # alpenglow: the brief's "on February 18" is the event's day, not the send's; webinar_registered
+    plan = assert_planned("alpenglow", "invite walkers to a live online talk on February 18", "event_invitation",
+                          "schedule")
+    assert plan.trigger.send_at is not None and plan.trigger.send_at.date().isoformat() == "2027-02-02"
+
+
+def test_event_invitation_too_close_for_a_reminder_sends_the_invitation_only() -> None:
+    result = plan_for("kinetichouse", "invite everyone to a workshop on February 3")
+    assert result.plan is not None and [s.type for s in result.plan.trigger.steps] == ["send"]
+    assert any("too close" in n for n in result.notes)
+
+
+def test_event_invitation_without_a_date_asks_for_the_day() -> None:
+    result = plan_for("kinetichouse", "invite everyone to our workshop")
+    assert result.plan is None and any("Which day is the event?" in q for q in result.questions)
+
+
+def test_event_invitation_for_a_brand_without_registrations_asks_for_the_role() -> None:
+    # pagewise and sprig track no registrations
+    assert_asks_for("pagewise", "invite readers to our author webinar on February 20", "registration")
