@@ -111,6 +111,8 @@ class Timing:
                     entry_filter.append(PropertyFilter(
                         property="category", op="in" if len(self.r.categories) > 1 else "eq",
                         value=list(self.r.categories) if len(self.r.categories) > 1 else self.r.categories[0]))
+        if kind == "date":
+            steps = self._keep_to_date(steps)
         if kind in {"date", "threshold"}:
             return self._entry_trigger(steps), steps, None
         trigger = Trigger(
@@ -168,6 +170,30 @@ class Timing:
                           f"registered since, on {long_date(remind_at.date())}, the day before the event "
                           f"({long_date(day)}).")
         return steps, send_at
+
+    def _keep_to_date(self, steps: list[Step]) -> list[Step]:
+        """When the brief moves a date moment's first email ("a week before" where the playbook says two),
+        the later emails keep their place before the date (a last reminder three days before stays
+        three days before); those that would now come before the first are left out."""
+        shift = (self.book.trigger.offset_days - self.entry_offset()) * 24
+        if not shift:
+            return steps
+        first = next((i for i, s in enumerate(steps) if isinstance(s, SendStep)), None)
+        gap = next((i for i in range(first + 1, len(steps)) if isinstance(steps[i], (DelayStep, WaitStep))), None) \
+            if first is not None else None
+        if first is None or gap is None:
+            return steps
+        step = steps[gap]
+        hours = (step.hours if isinstance(step, DelayStep) else step.timeout_hours) + shift  # type: ignore[union-attr]
+        if hours <= 0:
+            self.notes.append("The later emails of this moment would land before the first one at the brief's "
+                              "timing, so the plan sends the first email only.")
+            return steps[:first + 1]
+        if isinstance(step, DelayStep):
+            step.hours = round(hours, 2)
+        else:
+            step.timeout_hours = round(hours, 2)  # type: ignore[union-attr]
+        return steps
 
     def entry_offset(self) -> int:
         """A date moment's days from the date: the brief's "7 days before" / "3 days after", else the playbook's."""

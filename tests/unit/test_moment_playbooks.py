@@ -260,3 +260,40 @@ def test_event_invitation_without_a_date_asks_for_the_day() -> None:
 def test_event_invitation_for_a_brand_without_registrations_asks_for_the_role() -> None:
     # pagewise and sprig track no registrations
     assert_asks_for("pagewise", "invite readers to our author webinar on February 20", "registration")
+
+
+# -- points expiring ------------------------------------------------------------------------------
+
+def test_points_expiring_on_a_meal_kit_times_from_its_points_expiry_date() -> None:
+    # sprig: points_expire_on plays points_expire_at, kitchen_points plays points_balance; no "points" CTA stage,
+    # so the playbook's own CTA stays
+    plan = assert_planned("sprig", "points expiring", "points_expiring", "date")
+    assert plan.trigger.date_field == "points_expire_on" and plan.trigger.offset_days == -14
+    assert all("kitchen_points" in s.rule.model_dump_json() for s in plan.segments)
+    assert plan.offers == []
+    assert {v.cta_text for v in plan.variants if v.locale == "en"} == {"Use your points"}
+
+
+def test_a_briefs_earlier_days_move_the_first_email_and_the_last_keeps_its_place_before_the_date() -> None:
+    from copilot.plan import SendStep, WaitStep
+
+    plan = assert_planned("sprig", "remind members a week before their points expire", "points_expiring", "date")
+    assert plan.trigger.offset_days == -7
+    first, wait, last = plan.trigger.steps
+    assert isinstance(first, SendStep) and isinstance(wait, WaitStep) and isinstance(last, SendStep)
+    assert -7 + wait.timeout_hours / 24 == -3  # the last note still lands three days before
+    plan = assert_planned("sprig", "remind members 2 days before their points expire", "points_expiring", "date")
+    assert [s.type for s in plan.trigger.steps] == ["send"]
+
+
+def test_a_renewal_reminder_three_days_before_still_sends_its_second_email_on_the_day() -> None:
+    from copilot.plan import DelayStep
+
+    plan = assert_planned("pagewise", "renewal reminder 3 days before renewal", "renewal_reminder", "date")
+    delay = next(s for s in plan.trigger.steps if isinstance(s, DelayStep))
+    assert plan.trigger.offset_days == -3 and delay.hours == 72
+
+
+@pytest.mark.parametrize("name", ["kinetichouse", "harbortable"])
+def test_points_expiring_for_brands_without_points_asks_for_the_role(name: str) -> None:
+    assert_asks_for(name, "remind people their points are expiring", "points_expire_at")
