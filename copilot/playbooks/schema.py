@@ -154,6 +154,8 @@ class TriggerSpec(_Strict):
     send_hour: int = Field(default=10, ge=0, le=23, description="local hour for scheduled sends")
     date_field: str | None = Field(default=None, description="date: the role of the date field ('@renewal_at')")
     offset_days: int = Field(default=0, description="date: days from the date; a brief's 'N days before' replaces it")
+    date_field_or: list[str] = Field(default_factory=list, description="date: roles to time from instead, in order, "
+                                                                       "for a brand whose catalog lacks date_field's")
     every_year: bool = False
     remind_before_event_days: int | None = Field(
         default=None, ge=1, description="schedule: the moment is about an event on a date (a fact-sheet calendar "

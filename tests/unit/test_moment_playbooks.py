@@ -297,3 +297,37 @@ def test_a_renewal_reminder_three_days_before_still_sends_its_second_email_on_th
 @pytest.mark.parametrize("name", ["kinetichouse", "harbortable"])
 def test_points_expiring_for_brands_without_points_asks_for_the_role(name: str) -> None:
     assert_asks_for(name, "remind people their points are expiring", "points_expire_at")
+
+
+# -- anniversary ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("name", "brief", "field"), [
+    # harbortable: first_gift_date plays anniversary_at
+    ("harbortable", "thank donors on the anniversary of their first gift", "first_gift_date"),
+    # alpenglow: first_journey_date plays anniversary_at
+    ("alpenglow", "anniversary", "first_journey_date"),
+    # pagewise has no anniversary_at: the sign-up date stands in
+    ("pagewise", "anniversary emails for readers", "signed_up_at"),
+])
+def test_anniversary_thanks_each_year_on_the_brands_own_date(name: str, brief: str, field: str) -> None:
+    plan = assert_planned(name, brief, "anniversary", "date")
+    assert plan.trigger.date_field == field and plan.trigger.every_year and plan.trigger.offset_days == 0
+    assert plan.offers == []
+    # people who joined less than about a year ago are not thanked for "another year"
+    assert any("signed_up_at" in r.model_dump_json() for r in plan.suppression.exclusions)
+
+
+def test_anniversary_uses_the_brands_anniversary_ctas() -> None:
+    plan = assert_planned("harbortable", "giving anniversaries", "anniversary", "date")
+    allowed = {c.lower() for c in brand("harbortable").voice.cta_rules["anniversary"]}
+    assert all(v.cta_text.lower() in allowed for v in plan.variants if v.locale == "en")
+
+
+def test_a_date_moment_without_its_date_or_a_stand_in_asks_for_the_date_role() -> None:
+    from copilot.playbooks import fit_playbook
+
+    book = get_playbook("anniversary").model_copy(deep=True)
+    trigger = book.trigger.model_copy(update={"date_field_or": ["@renewal_at"]})
+    fitted = fit_playbook(book.model_copy(update={"trigger": trigger}), brand("hollisvane"))
+    assert fitted.missing == ("anniversary_at",)
+    assert "role: anniversary_at" in fitted.missing_text()
