@@ -375,7 +375,7 @@ class _Checker:
             if v.message not in sent:
                 self.add(f"{here}.message", f"no send step sends message {v.message!r}: this copy would never go "
                          "out", "variant_not_sent")
-            key = (v.segment, v.message, v.key)
+            key = (v.segment, v.message, v.key, v.locale)  # one variant per language of each A/B arm
             if key in seen:
                 self.add(f"{here}.key", f"variant {v.key} of {v.segment!r} / {v.message!r} is already "
                          f"variants[{seen[key]}]", "duplicate_variant")

@@ -331,3 +331,37 @@ def test_a_date_moment_without_its_date_or_a_stand_in_asks_for_the_date_role() -
     fitted = fit_playbook(book.model_copy(update={"trigger": trigger}), brand("hollisvane"))
     assert fitted.missing == ("anniversary_at",)
     assert "role: anniversary_at" in fitted.missing_text()
+
+
+# -- translations ---------------------------------------------------------------------------------
+
+NEW_MOMENTS = ("birthday", "trial_ending", "payment_failed", "milestone", "event_invitation", "points_expiring",
+               "anniversary")
+
+
+@pytest.mark.parametrize("book_id", NEW_MOMENTS)
+@pytest.mark.parametrize("lang", ["es", "de", "fr"])
+def test_every_copy_string_of_the_new_moments_is_translated_with_its_placeholders(book_id: str, lang: str) -> None:
+    from copilot.playbooks import merge_names_in, placeholders_in
+    from copilot.playbooks.catalogs import LOCALES_DIR, translate
+
+    assert (LOCALES_DIR / lang / f"{book_id}.po").exists()
+    book = get_playbook(book_id)
+    texts = [t for m in book.messages for t in m.copy_a.texts() if t != m.copy_a.cta_link]
+    texts += [t for m in book.messages if m.variant_b is not None for t in (
+        m.variant_b.subject, m.variant_b.subject_plain, m.variant_b.preheader, m.variant_b.cta) if t]
+    texts += [line for s in book.segments for line in s.lines.values()]
+    for text in texts:
+        if not re.sub(r"\[\[[^\]]+\]\]", "", text).strip():
+            continue  # nothing but placeholders
+        found = translate(text, lang)
+        assert found, (book_id, lang, text)
+        assert sorted(placeholders_in(found)) == sorted(placeholders_in(text)), (lang, text, found)
+        assert sorted(merge_names_in(found)) == sorted(merge_names_in(text)), (lang, text, found)
+
+
+def test_a_french_speaking_brand_gets_french_copy_for_a_new_moment() -> None:
+    plan = assert_planned("kinetichouse", "members whose card payment failed", "payment_failed", "event")
+    french = [v for v in plan.variants if v.locale.startswith("fr")]
+    assert french and all("Bonjour" in v.body for v in french)
+    assert any("Nous n'avons pas pu traiter votre paiement" == v.subject for v in french)
