@@ -21,6 +21,7 @@ from copilot.text.dates import (
 )
 from copilot.text.durations import Duration, count_word, find_durations, quantity
 from copilot.text.fold import Token, ascii_lower, fold, lowered, normalize, sentence_bounds, stem, tokenize
+from copilot.text.language import guess_language
 from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff
 from copilot.text.money import (
     COMMON_CURRENCIES,
@@ -48,6 +49,7 @@ from copilot.text.offers import code_context, find_free_shipping, find_introduce
 from copilot.text.words import FILLER_WORDS, LANGUAGES, NUMBER_WORDS, alternation, languages, pattern
 
 __all__ = [
+    "guess_language",
     "COMMON_CURRENCIES",
     "FIGURE",
     "FILLER_WORDS",
