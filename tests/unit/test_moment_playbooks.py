@@ -365,3 +365,24 @@ def test_a_french_speaking_brand_gets_french_copy_for_a_new_moment() -> None:
     french = [v for v in plan.variants if v.locale.startswith("fr")]
     assert french and all("Bonjour" in v.body for v in french)
     assert any("Nous n'avons pas pu traiter votre paiement" == v.subject for v in french)
+
+
+# -- the birthday the person gave ------------------------------------------------------------------
+
+def test_happy_birthday_on_the_birthday_the_person_gave_for_it_is_no_sensitive_use() -> None:
+    from copilot.services.checking import check
+
+    plan = assert_planned("hollisvane", "birthdays", "birthday", "date")
+    codes = {f.code for f in check(plan, brand("hollisvane")).findings}
+    assert "PROV_SENSITIVE_IN_COPY" not in codes and "PROV_USE_NOT_ALLOWED" not in codes
+
+
+def test_a_birthday_named_in_a_plan_not_timed_by_it_is_still_a_sensitive_use() -> None:
+    from copilot.services.checking import check
+
+    plan = assert_planned("hollisvane", "birthdays", "birthday", "date")
+    variant = plan.variants[0].model_copy(update={"body": plan.variants[0].body + "\n\nHappy birthday!"})
+    other = plan.model_copy(update={"trigger": plan.trigger.model_copy(update={"date_field": "signed_up_at"}),
+                                    "variants": [variant]})
+    codes = {f.code for f in check(other, brand("hollisvane")).findings}
+    assert "PROV_SENSITIVE_IN_COPY" in codes
