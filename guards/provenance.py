@@ -6,7 +6,9 @@ undisclosed. helpful = the segment gives the field a rationale tied to its hypot
 rule fields: the hypothesis or a rationale names it); unhelpful = it is only mentioned.
 expected+helpful passes; expected+unhelpful warns (self-centered flex); unexpected+helpful
 warns and needs a reviewer's acknowledgement; unexpected+unhelpful blocks (creepy).
-Sensitive fields in copy block; uses the catalog does not allow block; stale data warns.
+Sensitive fields in copy block; uses the catalog does not allow block; stale data warns. Naming the
+occasion of a date moment ("happy birthday") is no use of the field that times it when the person gave
+that field for exactly this (given_for: segmentation); its value or a merge of it still is.
 """
 
 from __future__ import annotations
@@ -142,6 +144,10 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
             continue
         evidence = {"name": name, "used_as": sorted(use.how), "said": use.said, "provenance": item.provenance,
                     "disclosed": item.disclosed}
+        trigger = ctx.plan.trigger
+        if use.how == {"concept"} and trigger.kind == "date" and trigger.date_field == name \
+                and "segmentation" in item.given_for:
+            continue  # "Happy birthday" on the birthday the person gave for it: the occasion, not the data
         if item.sensitive:
             yield ctx.finding(SENSITIVE, field=where_field, span=span, message=(  # type: ignore[arg-type]
                 f"{use.said!r} uses {name}, a sensitive field ({item.description}); sensitive data never goes in copy"),

@@ -28,7 +28,7 @@ from copilot.planner.timeline import describe_recurring
 from copilot.planner.timing import Timing, sent_messages, total_hours
 from copilot.playbooks import MessageSpec, Playbook, fit_playbook
 from copilot.playbooks.catalogs import catalog_languages
-from copilot.workspace import Offer, Product, Workspace
+from copilot.workspace import CalendarDate, Offer, Product, Workspace
 from copilot.workspace.roles import missing_role_text
 
 __all__ = ["Draft", "compose_plan"]
@@ -55,6 +55,8 @@ class _Composer(OfferAndProduct, Segments, Timing):
         self.product: Product | None = None
         self.category: str | None = None
         self._offer_note: int | None = None
+        self.event_day: date | None = None  # an invitation's event (set with the trigger)
+        self.event_entry: CalendarDate | None = None
 
     # -- the plan -----------------------------------------------------------------------------------
     def _past_dates(self) -> list[str]:
@@ -78,6 +80,8 @@ class _Composer(OfferAndProduct, Segments, Timing):
                                   "Who exactly should get it?")
             return Draft(None, self.questions, self.notes)
         trigger, steps, send_at = self.trigger()
+        if self.book.trigger.remind_before_event_days and self.event_day is None:
+            return Draft(None, self.questions, self.notes)  # no honest invitation without the event's day
         sent = sent_messages(steps)
         messages = [m for m in self.book.messages if m.key in sent]
         offer_messages = {m.key for m in messages
@@ -91,7 +95,9 @@ class _Composer(OfferAndProduct, Segments, Timing):
                           sunset=(send_at + timedelta(hours=total_hours(steps))).date() + timedelta(days=7)
                           if send_at else None, offer_messages=offer_messages,
                           period={"weekly": "week", "biweekly": "fortnight"}.get(
-                              self.r.constraints.recurrence or "", "month"))
+                              self.r.constraints.recurrence or "", "month"),
+                          event=self.event_entry or (self.product if self.event_day else None),
+                          event_day=self.event_day)
         personalizable = {f.name for f in self.ws.catalog.fields
                           if "personalization" in f.allowed_uses and risk_reason(self.ws, f.name) is None}
         variants = write_variants(self.book, [(s.name, spec) for s, spec in pairs], messages, ctx, personalizable,

@@ -138,6 +138,8 @@ class CopyContext:
     tones: tuple[str, ...] = ()
     period: str = "month"  # a recurring send's cadence: week, fortnight or month ("This week at ...")
     locale: str = "en"  # the language this copy is written in
+    event: CalendarDate | Product | None = None  # what an invitation invites to (its name), when named
+    event_day: date | None = None  # the day of that event
     missing: set[str] = field(default_factory=set)  # what had no translation into ``locale``
 
     def t(self, text: str) -> str:
@@ -178,11 +180,24 @@ class CopyContext:
             f"{long_date(c.starts, self.locale)} – {long_date(c.ends, self.locale)}")
         return f"{localized(c, 'name', self.locale, self.missing)}, {when}"
 
+    def _event_line(self) -> str:
+        """'**Mobility Workshop**, February 20, 2027' (the date alone when the event has no name)."""
+        if self.event_day is None:
+            return ""
+        day = long_date(self.event_day, self.locale)
+        if self.event is None:
+            return day
+        return f"**{localized(self.event, 'name', self.locale, self.missing)}**, {day}"
+
     def value(self, name: str, segment_line: str) -> str:
         ws, offer, product, loc, missing = self.workspace, self.offer, self.product, self.locale, self.missing
         currency = ws.brand.currency
         if name.startswith("policy:"):
             policy = next((p for p in ws.facts.policies if p.id == name.split(":", 1)[1]), None)
+            return localized(policy, "text", loc, missing) if policy else ""
+        if name.startswith("policy~"):
+            word = name.split("~", 1)[1].lower()
+            policy = next((p for p in ws.facts.policies if word in f"{p.id} {p.name}".lower()), None)
             return localized(policy, "text", loc, missing) if policy else ""
         if name.startswith("claim~"):
             word = name.split("~", 1)[1].lower()
@@ -213,6 +228,7 @@ class CopyContext:
             # where the email's call to action should land: the offer's page, else the product's, else home
             "landing_url": (offer.url if offer and offer.url else product.url if product else ws.brand.website),
             "product_claim": self._product_claim(),
+            "product_benefits": _product_benefits(product, loc, missing),
             "product_line": (f"**{localized(product, 'name', loc, missing)}**, "
                              f"{money(product.price, ws.currency_of(product), loc)}" if product else ""),
             "category": (self.category or "").replace("_", " "),
@@ -221,6 +237,8 @@ class CopyContext:
             "period_adj": self._word(_PERIODS.get(self.period, f"{self.period}ly"), _PERIOD_ADJ),
             "sunset_date": long_date(self.sunset, loc) if self.sunset else "",
             "deadline_sentence": "",
+            "event_date": long_date(self.event_day, loc) if self.event_day else "",
+            "event_line": self._event_line(),
         }
         return simple.get(name, "")
 
@@ -254,6 +272,17 @@ def _product_claim(ws: Workspace, product: Product | None) -> Claim | None:
             if wanted and wanted <= words:
                 return claim
     return None
+
+
+def _product_benefits(product: Product | None, locale: str, missing: set[str]) -> str:
+    """What the product does for the person, as the fact sheet lists it (one bullet each); its
+    benefits have no translations, so other languages leave them out and say so."""
+    if product is None or not product.benefits:
+        return ""
+    if not _english(locale):
+        missing.add(f"the benefits of {product.sku}")
+        return ""
+    return "\n".join(f"- {b}" for b in product.benefits)
 
 
 def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en") -> str:

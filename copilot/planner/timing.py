@@ -3,12 +3,15 @@ cadence, how many emails), as a trigger with its first send."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import TypeAdapter
 
 from copilot.plan import (
+    BranchStep,
     DelayStep,
+    EventRule,
+    EventWindow,
     FieldRule,
     PropertyFilter,
     Rule,
@@ -20,6 +23,8 @@ from copilot.plan import (
 from copilot.planner.audience import substitute
 from copilot.planner.copywriter import long_date
 from copilot.planner.timeline import DAY_NAMES
+from copilot.workspace import CalendarDate
+from copilot.text import find_ordinals
 
 __all__ = ["Timing", "total_hours", "sent_messages", "hours_text", "keep_sends"]
 
@@ -61,9 +66,9 @@ class Timing:
             elapsed += _step_hours(step)
         return steps
 
-    def _send_at(self) -> datetime:
+    def _send_at(self, use_send_on: bool = True) -> datetime:
         c = self.r.constraints
-        day = c.send_on or self.today + timedelta(days=1)
+        day = (c.send_on if use_send_on else None) or self.today + timedelta(days=1)
         if c.not_before and day <= c.not_before:
             day = c.not_before + timedelta(days=1)
         if self.offer and self.offer.starts > day:
@@ -84,6 +89,9 @@ class Timing:
         cron = spec.cron
         if kind == "recurring":
             cron = self._cron(spec.cron, spec.send_hour)
+        elif kind == "schedule" and spec.remind_before_event_days:
+            steps, send_at = self._invitation(steps, spec.remind_before_event_days)
+            steps = self._fit_deadline(steps, send_at)
         elif kind == "schedule":
             send_at = self._send_at()
             steps = self._fit_deadline(steps, send_at)
@@ -103,6 +111,8 @@ class Timing:
                     entry_filter.append(PropertyFilter(
                         property="category", op="in" if len(self.r.categories) > 1 else "eq",
                         value=list(self.r.categories) if len(self.r.categories) > 1 else self.r.categories[0]))
+        if kind == "date":
+            steps = self._keep_to_date(steps)
         if kind in {"date", "threshold"}:
             return self._entry_trigger(steps), steps, None
         trigger = Trigger(
@@ -116,6 +126,75 @@ class Timing:
         )
         return trigger, steps, send_at
 
+    # -- an event on a date (invitations) ------------------------------------------------------------
+    def _event(self) -> tuple[date | None, CalendarDate | None]:
+        """The event an invitation is for: a fact-sheet calendar date the brief names (still ahead), else
+        the brief's "on <date>" (which then names the event's day, not the send's)."""
+        calendar = {c.id: c for c in self.ws.facts.calendar}
+        for moment in self.r.moments:
+            entry = calendar.get(moment)
+            if entry is not None and entry.starts > self.today:
+                return entry.starts, entry
+        return self.r.constraints.send_on, None
+
+    def _invitation(self, steps: list[Step], days_before: int) -> tuple[list[Step], datetime]:
+        """Send the invitation as soon as allowed, and retime the delay before the last step (the
+        reminder) so it lands ``days_before`` days before the event, at the same local time."""
+        day, entry = self._event()
+        self.event_day, self.event_entry = day, entry
+        on = self.r.constraints.send_on
+        send_at = self._send_at(use_send_on=entry is not None and on is not None and on < entry.starts)
+        first = next(i for i, s in enumerate(steps) if isinstance(s, SendStep))
+        if day is None:
+            self.questions.append("Which day is the event? Give its date (\"on March 3\") or add it to the fact "
+                                  "sheet's calendar, and I'll time the invitation and the reminder from it.")
+            return steps, send_at
+        if send_at.date() >= day:
+            self.questions.append(f"The event is on {long_date(day)}, and the invitation could go out on "
+                                  f"{long_date(send_at.date())} at the earliest. Which date should it go out?")
+            self.event_day = None
+            return steps, send_at
+        remind_at = datetime.combine(day - timedelta(days=days_before), send_at.timetz())
+        delay = steps[-2] if len(steps) >= 3 and isinstance(steps[-2], DelayStep) else None
+        before = total_hours(steps[:-2])
+        hours = (remind_at - send_at).total_seconds() / 3600 - before
+        if delay is None or hours < 24:
+            self.notes.append(f"The event on {long_date(day)} is too close for a reminder {days_before} day"
+                              f"{'s' if days_before != 1 else ''} before it; the plan sends the invitation only.")
+            return steps[:first + 1], send_at
+        delay.hours = round(hours, 2)
+        for step in steps[-1:]:
+            for node in _event_rules(step):
+                node.window = EventWindow(kind="since", on=send_at.date())
+        self.notes.append(f"The invitation goes out {long_date(send_at.date())}; the reminder, for those who "
+                          f"registered since, on {long_date(remind_at.date())}, the day before the event "
+                          f"({long_date(day)}).")
+        return steps, send_at
+
+    def _keep_to_date(self, steps: list[Step]) -> list[Step]:
+        """When the brief moves a date moment's first email ("a week before" where the playbook says two),
+        the later emails keep their place before the date (a last reminder three days before stays
+        three days before); those that would now come before the first are left out."""
+        shift = (self.book.trigger.offset_days - self.entry_offset()) * 24
+        if not shift:
+            return steps
+        first = next((i for i, s in enumerate(steps) if isinstance(s, SendStep)), None)
+        gap = next((i for i in range(first + 1, len(steps)) if isinstance(steps[i], (DelayStep, WaitStep))), None) \
+            if first is not None else None
+        if first is None or gap is None:
+            return steps
+        step = steps[gap]
+        hours = (step.hours if isinstance(step, DelayStep) else step.timeout_hours) + shift  # type: ignore[union-attr]
+        if hours <= 0:
+            self.notes.append("The later emails of this moment would land before the first one at the brief's "
+                              "timing, so the plan sends the first email only.")
+            return steps[:first + 1]
+        if isinstance(step, DelayStep):
+            step.hours = round(hours, 2)
+        else:
+            step.timeout_hours = round(hours, 2)  # type: ignore[union-attr]
+        return steps
+
     def entry_offset(self) -> int:
         """A date moment's days from the date: the brief's "7 days before" / "3 days after", else the playbook's."""
         for d in self.r.durations:
@@ -125,17 +204,24 @@ class Timing:
                 return int(round(d.days))
         return self.book.trigger.offset_days
 
+    def _threshold_said(self) -> int | float | None:
+        """The number a threshold brief gives ("reaches 500 points", "their 50th class"), if any."""
+        said = [n.value for n in self.r.numbers if n.kind == "number" and n.value >= 1
+                and not any(d.start <= n.start < d.start + len(d.text) for d in self.r.durations)]
+        # "their 50th class": a count written as an ordinal (not a date's "February 20th")
+        said += [n.value for n in find_ordinals(self.r.text) if n.value >= 1
+                 and not any(d.start <= n.start < d.start + len(d.text) for d in (*self.r.dates, *self.r.durations))]
+        if not said:
+            return None
+        return int(said[0]) if said[0] == int(said[0]) else float(said[0])
+
     def threshold_condition(self) -> Rule | None:
         """A threshold moment's rule, with the brief's number ("reaches 500 points") as its value."""
         condition = self.book.trigger.condition
         if not isinstance(condition, FieldRule):
             return condition
-        said = [n.value for n in self.r.numbers if n.kind == "number" and n.value >= 1
-                and not any(d.start <= n.start < d.start + len(d.text) for d in self.r.durations)]
-        if said:
-            value = int(said[0]) if said[0] == int(said[0]) else float(said[0])
-            return condition.model_copy(update={"value": value})
-        return condition
+        value = self._threshold_said()
+        return condition if value is None else condition.model_copy(update={"value": value})
 
     def _entry_trigger(self, steps: list[Step]) -> Trigger:
         """A date or threshold trigger: contacts enter on their own day, at the local send time."""
@@ -145,7 +231,11 @@ class Timing:
             return Trigger(kind="date", date_field=spec.date_field, offset_days=self.entry_offset(),
                            every_year=spec.every_year, send_time=send_time, recipient_local_time=True,
                            steps=steps, exit_conditions=list(spec.exit_conditions))
-        return Trigger(kind="threshold", condition=self.threshold_condition(), send_time=send_time,
+        condition = self.threshold_condition()
+        if isinstance(condition, FieldRule) and self._threshold_said() is None:
+            self.notes.append(f"The brief gives no number, so contacts enter when {condition.field} reaches "
+                              f"{condition.value}, the playbook's default; say another (\"their 25th\") to change it.")
+        return Trigger(kind="threshold", condition=condition, send_time=send_time,
                        recipient_local_time=True, steps=steps, exit_conditions=list(spec.exit_conditions))
 
     def _cron(self, default: str | None, send_hour: int) -> str:
@@ -189,6 +279,20 @@ class Timing:
                 kept.append(step)
             steps = _trim_tail(kept)
         return steps
+
+
+def _event_rules(step: Step) -> list[EventRule]:
+    """The event conditions of a branch step ("registered" since the invitation)."""
+    if not isinstance(step, BranchStep):
+        return []
+    rules: list[EventRule] = []
+    stack: list[object] = [step.rule]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, EventRule):
+            rules.append(node)
+        stack.extend(getattr(node, "rules", []) or [])
+    return rules
 
 
 def hours_text(h: float) -> str:

@@ -114,6 +114,14 @@ def fit_playbook(book: Playbook, workspace: Workspace) -> FittedPlaybook:
     if key in _FITTED:
         return _FITTED[key]
     data = book.model_dump(mode="json")
+    date_field, alternatives = data["trigger"]["date_field"], data["trigger"].pop("date_field_or")
+    if date_field and resolve_role_refs(date_field, workspace)[1]:
+        # the first stand-in the catalog has ("@signed_up_at" for an anniversary without "@anniversary_at")
+        data["trigger"]["date_field"] = next((a for a in alternatives if not resolve_role_refs(a, workspace)[1]),
+                                             date_field)
+    # an exit on an event the catalog does not track can never happen: it is left out, not asked about
+    data["trigger"]["exit_conditions"] = [c for c in data["trigger"]["exit_conditions"]
+                                          if not resolve_role_refs(c, workspace)[1]]
     trigger, missing = resolve_role_refs(data["trigger"], workspace)
     data["trigger"] = trigger
     data["events"] = [e for e in resolve_role_refs(data["events"], workspace)[0] if not str(e).startswith(ROLE_REF)]

@@ -32,13 +32,15 @@ __all__ = [
     "merge_names_in",
 ]
 
-# Planning-time placeholders a copy pattern may use ([[policy:ID]] and [[claim~WORD]] are
-# families: a fact-sheet policy by id, the first claim whose text contains WORD).
+# Planning-time placeholders a copy pattern may use ([[policy:ID]], [[policy~WORD]] and [[claim~WORD]]
+# are families: a fact-sheet policy by id, the first policy whose id or name contains WORD (a moment
+# for any brand cannot know its policy ids: [[policy~trial]]), the first claim whose text contains WORD).
 PLACEHOLDERS = frozenset({
     "brand", "website", "preference_center", "segment_line",
     "offer_sentence", "offer_short", "offer_name", "offer_code", "offer_ends",
     "product_name", "product_price", "product_previous_price", "product_url", "product_line",
-    "product_claim", "category", "next_moment", "period", "period_adj", "sunset_date", "customers", "landing_url",
+    "product_claim", "product_benefits", "category", "next_moment", "period", "period_adj", "sunset_date",
+    "customers", "landing_url", "event_line", "event_date",
 })
 # Placeholders that always have a value, whatever the brief and the fact sheet say.
 ALWAYS = frozenset({"brand", "website", "preference_center", "period", "period_adj", "customers", "landing_url"})
@@ -56,7 +58,7 @@ def merge_names_in(text: str) -> list[str]:
 
 
 def _known(name: str) -> bool:
-    return name in PLACEHOLDERS or name.startswith("policy:") or name.startswith("claim~")
+    return name in PLACEHOLDERS or name.startswith(("policy:", "policy~", "claim~"))
 
 
 class _Strict(BaseModel):
@@ -152,7 +154,13 @@ class TriggerSpec(_Strict):
     send_hour: int = Field(default=10, ge=0, le=23, description="local hour for scheduled sends")
     date_field: str | None = Field(default=None, description="date: the role of the date field ('@renewal_at')")
     offset_days: int = Field(default=0, description="date: days from the date; a brief's 'N days before' replaces it")
+    date_field_or: list[str] = Field(default_factory=list, description="date: roles to time from instead, in order, "
+                                                                       "for a brand whose catalog lacks date_field's")
     every_year: bool = False
+    remind_before_event_days: int | None = Field(
+        default=None, ge=1, description="schedule: the moment is about an event on a date (a fact-sheet calendar "
+                                        "date the brief names, else the brief's 'on <date>'); the delay before the "
+                                        "last step is retimed so it lands this many days before the event")
     condition: Rule | None = Field(default=None, description="threshold: the rule whose start enters a contact; "
                                                              "a number in the brief ('reaches 500') replaces its value")
     steps: list[Step] = Field(min_length=1)
@@ -168,6 +176,11 @@ class TriggerSpec(_Strict):
             raise ValueError("a threshold playbook needs condition")
         if self.kind == "recurring" and not self.cron:
             raise ValueError("a recurring playbook needs cron")
+        if self.remind_before_event_days is not None:
+            if self.kind != "schedule":
+                raise ValueError("remind_before_event_days is for schedule playbooks (an event on a date)")
+            if len(self.steps) < 3 or self.steps[-2].type != "delay":
+                raise ValueError("remind_before_event_days needs the steps to end with a delay and the reminder")
         return self
 
 

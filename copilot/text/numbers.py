@@ -13,7 +13,7 @@ from babel.numbers import NumberFormatError, get_decimal_symbol, get_group_symbo
 from copilot.text.fold import fold, lowered
 from copilot.text.words import NUMBER_JOINERS, NUMBER_WORDS, alternation, canonical, languages
 
-__all__ = ["FIGURE", "FIGURE_SPACED", "Number", "find_numbers", "parse_amount", "parse_number", "spelled_number", "spells_number", "numbers_in",
+__all__ = ["FIGURE", "FIGURE_SPACED", "Number", "find_numbers", "find_ordinals", "parse_amount", "parse_number", "spelled_number", "spells_number", "numbers_in",
            "count_of"]
 
 _SPACES = "\u00a0\u202f "
@@ -129,6 +129,17 @@ def find_numbers(text: str, locale: str | tuple[str, ...] = "en", *, alone: bool
         if value is not None:
             out.append(Number(text[m.start():m.end()], value, m.start(), m.end()))
     return out
+
+
+# A count written as an ordinal: "50th", "10th", "3rd" (en), "50.º"/"50º"/"50ª" (es), "50e"/"50ème"/"1er"
+# (fr); German "50." only before a word ("50. Kurs"), since a full stop ends sentences.
+_ORDINAL = re.compile(r"(?<![\w$€£¥.,])(\d{1,6})(?:(?:st|nd|rd|th|er|re|e|ème|eme)(?!\w)|\.?[ºª](?!\w)"
+                      r"|\.(?=\s+[^\W\d_]))", re.I)
+
+
+def find_ordinals(text: str) -> list[Number]:
+    """Every count written as an ordinal ("their 50th class" -> 50), in any supported language."""
+    return [Number(m.group(0), Decimal(m.group(1)), m.start(), m.end()) for m in _ORDINAL.finditer(text)]
 
 
 def numbers_in(text: str, locale: str | tuple[str, ...] = "en") -> set[Decimal]:
