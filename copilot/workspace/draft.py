@@ -685,7 +685,9 @@ def check_workspace(folder: str | Path) -> CheckReport:
             if found:
                 what = found.group(1).strip().strip("\"'").strip() or "marked for review"
                 key = line.split(":", 1)[0].strip(" -") if ":" in line.split("#", 1)[0] else ""
-                report.markers.append(f"{name}:{number}: {key + ': ' if key and key not in what else ''}{what}")
+                # A catalog item's marker names the item itself ("field birthday (from 'Birthday'): ...").
+                named = not key or what.startswith(("field ", "event ", f"{key}:"))
+                report.markers.append(f"{name}:{number}: {'' if named else key + ': '}{what}")
     if workspace is not None:
         for r in (*FIELD_ROLES, *EVENT_ROLES):
             if r.name not in workspace.roles:
