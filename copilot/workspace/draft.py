@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import random
 import re
 import tempfile
 from collections import Counter
@@ -38,6 +39,10 @@ MARKER = "TODO(review)"
 CONSENT_STATES = ("subscribed", "unsubscribed", "bounced")
 ENUM_MAX = 12  # at most this many distinct values (each repeated) make an enum
 DISTINCT_KEPT = 50  # distinct values remembered per column; more only counts as "many"
+EVENT_NAMES_MAX = 200  # more different event names than this is not an event column
+SAMPLE_KEPT = 2_000  # numbers kept per column (a reservoir sample) to propose a cut-off from
+# Roles whose number fields plan with a "high" cut-off (big spenders, heavy users): the draft proposes one.
+_HIGH_ROLES = ("lifetime_value", "order_count", "usage_count", "points_balance")
 _TRUE_FALSE = {"true", "false", "yes", "no", "y", "n", "t", "f"}
 _INT = re.compile(r"^[+-]?\d+$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -64,12 +69,24 @@ class ColumnProfile:
     distinct: Counter[str] = field(default_factory=Counter)  # up to DISTINCT_KEPT values
     many: bool = False  # more distinct values than kept
     longest: int = 0
+    numbers: list[float] = field(default_factory=list)  # a reservoir sample of the numeric cells
+    _seen_numbers: int = 0
+    _rng: random.Random = field(default_factory=lambda: random.Random(17), repr=False)
 
     def add(self, text: str) -> None:
         self.filled += 1
         self.longest = max(self.longest, len(text))
-        for kind in _shapes(text):
+        kinds = _shapes(text)
+        for kind in kinds:
             self.kinds[kind] += 1
+        if "number" in kinds:
+            self._seen_numbers += 1
+            if len(self.numbers) < SAMPLE_KEPT:
+                self.numbers.append(float(text))
+            else:
+                slot = self._rng.randrange(self._seen_numbers)
+                if slot < SAMPLE_KEPT:
+                    self.numbers[slot] = float(text)
         if text in self.distinct or len(self.distinct) < DISTINCT_KEPT:
             self.distinct[text] += 1
         else:
@@ -80,6 +97,14 @@ class ColumnProfile:
 
     def example(self) -> str:
         return next(iter(self.distinct), "")
+
+    def top_tenth(self) -> float | None:
+        """The value the top tenth of the (sampled) numbers reach, or None without enough numbers."""
+        values = sorted(v for v in self.numbers if v > 0)
+        if len(values) < 10:
+            return None
+        cut = values[int(len(values) * 0.9)]
+        return float(round(cut)) if cut >= 10 else cut
 
 
 def _shapes(text: str) -> list[str]:
@@ -172,6 +197,10 @@ def profile_csv(path: Path, *, split_by: str | None = None) -> tuple[list[Column
         if split is not None:
             key = fields[split].strip()
             if key:
+                if key not in groups and len(groups) >= EVENT_NAMES_MAX:
+                    raise DraftError(f"{path.name}:{line}: column {columns[split].header!r} has more than "
+                                     f"{EVENT_NAMES_MAX} different values; it should name the event (a few names "
+                                     "like 'Order Completed', repeated)", file=str(path), line=line)
                 group = groups.setdefault(key, {})
         for col, text in zip(columns, fields, strict=True):
             text = text.strip()
@@ -503,6 +532,11 @@ def _catalog(columns: list[ColumnProfile], rows: int, file_name: str, ev: _Event
             note = (f"{MARKER}: the values of {name} seen in {file_name}, most common first; list them lowest "
                     "first (a tier is read that way) and add any missing") if role == "tier" else ""
             lines.append(f"    values: {_y(values)}" + (f"  # {note}" if note else ""))
+        if role in _HIGH_ROLES and type_ in ("integer", "number") and col.top_tenth() is not None:
+            high = col.top_tenth()
+            shown = int(high) if type_ == "integer" or float(high).is_integer() else high  # type: ignore[arg-type]
+            lines.append(f"    thresholds: {{high: {shown}}}" + _todo(
+                f"what counts as high {name} for the brand; the top tenth of {file_name} reach {shown}"))
         sensitive = _sensitive(col.name)
         uses = (["analytics"] if sensitive else ["segmentation", "personalization", "analytics"]
                 if role == "first_name" else ["segmentation", "analytics"])

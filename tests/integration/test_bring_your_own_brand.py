@@ -48,10 +48,10 @@ def _edit_like_a_person(folder: Path) -> None:
     """The edits the page tells a person to make, in the order it lists them."""
     brand = folder / "brand.yaml"
     for key, value in (("name", "Moss & Meadow"), ("website", "https://mossmeadow.example"), ("currency", "EUR"),
-                       ("timezone", "Europe/Amsterdam"),
+                       ("timezone", "Europe/Berlin"),
                        ("preference_center_url", "https://mossmeadow.example/preferences"),
                        ("from_email", "hello@mossmeadow.example"),
-                       ("postal_address", '"Moss & Meadow, Lindengracht 12, 1015 KE Amsterdam, NL"')):
+                       ("postal_address", '"Moss & Meadow, Pflugstrasse 12, 10115 Berlin, DE"')):
         _set(brand, key, value)
     _keep(brand)  # locales [en, nl] as drafted
 
@@ -86,7 +86,7 @@ offers:
     starts: 2026-01-01
     terms: 10% off one order. Not combinable with other offers.
 policies:
-  - {id: free_shipping, name: Free shipping, text: Free shipping in the Netherlands on orders over 40 euros., threshold: 40}
+  - {id: free_shipping, name: Free shipping, text: Free shipping in Germany on orders over 40 euros., threshold: 40}
 """, encoding="utf-8")
 
     catalog = folder / "catalog.yaml"
