@@ -146,7 +146,9 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
         raise DraftError(f"{path}: cannot read the file ({exc.strerror})", file=str(path)) from None
     line = 0
     try:
-        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline=""), strict=True)
+        # surrogateescape keeps undecodable bytes, so the record holding them can be named by its line.
+        reader = csv.reader(io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline=""),
+                            strict=True)
         while True:
             start = line + 1
             try:
@@ -156,14 +158,22 @@ def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
             except csv.Error as exc:
                 raise DraftError(f"{path.name}:{reader.line_num or start}: malformed CSV ({exc})", file=str(path),
                                  line=reader.line_num or start) from None
-            except UnicodeDecodeError:
-                raise DraftError(f"{path.name}:{line + 1}: not UTF-8 text (save the file as UTF-8 CSV)",
-                                 file=str(path), line=line + 1) from None
+            if not all(f.isascii() or _is_utf8(f) for f in fields):
+                raise DraftError(f"{path.name}:{start}: not UTF-8 text (save the file as UTF-8 CSV)",
+                                 file=str(path), line=start)
             line = reader.line_num
             if fields and any(f.strip() for f in fields):
                 yield start, fields
     finally:
         raw.close()
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def profile_csv(path: Path, *, split_by: str | None = None) -> tuple[list[ColumnProfile], int,
