@@ -66,7 +66,7 @@ def normalize(text: str, *, join_hyphens: bool = False) -> str:
     return " ".join(t.norm for t in tokenize(text, join_hyphens=join_hyphens))
 
 
-_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _NOT_IDENT = re.compile(r"[^a-z0-9]+")
 
 
