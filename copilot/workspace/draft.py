@@ -512,6 +512,13 @@ def _catalog(columns: list[ColumnProfile], rows: int, file_name: str, ev: _Event
                            "for every person (only people who agreed to marketing email are subscribed)")
     else:
         lines[-1] += rename(consent, "consent")
+        other = sorted(v for v in consent.distinct if v.lower() not in CONSENT_STATES)
+        if other or consent.many:
+            shown = ", ".join(map(repr, other[:5])) + (" ..." if len(other) > 5 or consent.many else "")
+            draft.before_import.append(f"{file_name}: write the {consent.header!r} column as subscribed, "
+                                       f"unsubscribed or bounced (it holds {shown})")
+            lines[-1] += _todo(f"{file_name}'s {consent.header!r} column holds {shown}: write it as subscribed, "
+                               "unsubscribed or bounced before importing")
     draft.fields = 2
     for col in columns:
         if col is email or col is consent:

@@ -91,10 +91,12 @@ policies:
 
     catalog = folder / "catalog.yaml"
     text = catalog.read_text(encoding="utf-8")
-    # The tier's values, lowest first; the postcode is not needed for email: analytics only, as drafted.
-    text = text.replace("values: [seedling, sprout, bloom]", "values: [seedling, sprout, bloom]")
+    assert "values: [seedling, sprout, bloom]" in text  # the tier's values are lowest first already
+    # The first name may greet people (drafted so); the birthday was given for a birthday email.
+    text = re.sub(r"(- name: birthday.*?allowed_uses: )\[analytics\]", r"\1[segmentation, personalization, analytics]\n"
+                  "    given_for: [personalization]", text, count=1, flags=re.S)
     catalog.write_text(text, encoding="utf-8")
-    _keep(catalog)
+    _keep(catalog)  # everything else as drafted: first-party, disclosed, the proposed roles
 
 
 @pytest.fixture

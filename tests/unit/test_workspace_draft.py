@@ -169,6 +169,14 @@ def test_columns_to_rename_and_a_missing_consent_column_are_said(tmp_path: Path)
     assert load_workspace(tmp_path / "ws").field("locale").role == "locale"  # type: ignore[union-attr]
 
 
+def test_a_consent_column_in_other_words_is_said(tmp_path: Path) -> None:
+    contacts = _write(tmp_path / "c.csv", "email,consent\na@example.com,yes\nb@example.com,no\n")
+    draft = draft_workspace(contacts, tmp_path / "ws")
+    assert draft.before_import == ["c.csv: write the 'consent' column as subscribed, unsubscribed or bounced "
+                                   "(it holds 'no', 'yes')"]
+    assert any("holds 'no', 'yes'" in m for m in check_workspace(tmp_path / "ws").markers)
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("", "c.csv:1: the file is empty"),
     ("email,consent\n", "c.csv:2: the file has a header but no rows"),
