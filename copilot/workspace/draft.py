@@ -58,6 +58,9 @@ class DraftError(ImportDataError):
 # -- reading the CSV files -----------------------------------------------------------------------
 
 
+_SHAPES = frozenset({"int", "number", "bit", "bool", "date", "datetime", "email", "locale"})
+
+
 @dataclass
 class ColumnProfile:
     """What one column's values look like, gathered while streaming (memory stays flat)."""
@@ -65,35 +68,39 @@ class ColumnProfile:
     header: str
     name: str
     filled: int = 0
-    kinds: Counter[str] = field(default_factory=Counter)  # shape -> number of cells of that shape
+    possible: set[str] = field(default_factory=lambda: set(_SHAPES))  # shapes every cell so far has
     distinct: Counter[str] = field(default_factory=Counter)  # up to DISTINCT_KEPT values
     many: bool = False  # more distinct values than kept
     longest: int = 0
     numbers: list[float] = field(default_factory=list)  # a reservoir sample of the numeric cells
-    _seen_numbers: int = 0
-    _rng: random.Random = field(default_factory=lambda: random.Random(17), repr=False)
+    _rng: random.Random | None = field(default=None, repr=False)
 
     def add(self, text: str) -> None:
         self.filled += 1
-        self.longest = max(self.longest, len(text))
-        kinds = _shapes(text)
-        for kind in kinds:
-            self.kinds[kind] += 1
-        if "number" in kinds:
-            self._seen_numbers += 1
-            if len(self.numbers) < SAMPLE_KEPT:
-                self.numbers.append(float(text))
-            else:
-                slot = self._rng.randrange(self._seen_numbers)
-                if slot < SAMPLE_KEPT:
-                    self.numbers[slot] = float(text)
+        if len(text) > self.longest:
+            self.longest = len(text)
+        if self.possible:  # once a cell breaks a shape, no later cell is tested for it
+            self.possible = _shapes(text, self.possible)
+            if "number" in self.possible:
+                self._sample(float(text))
         if text in self.distinct or len(self.distinct) < DISTINCT_KEPT:
             self.distinct[text] += 1
         else:
             self.many = True
 
+    def _sample(self, value: float) -> None:
+        if len(self.numbers) < SAMPLE_KEPT:
+            self.numbers.append(value)
+            return
+        if self._rng is None:
+            self._rng = random.Random(17)  # the same file always proposes the same cut-off
+        slot = self._rng.randrange(self.filled)
+        if slot < SAMPLE_KEPT:
+            self.numbers[slot] = value
+
     def all(self, kind: str) -> bool:
-        return self.filled > 0 and self.kinds[kind] == self.filled
+        """Does every filled cell have this shape (int, number, bit, bool, date, datetime, email, locale)?"""
+        return self.filled > 0 and kind in self.possible
 
     def example(self) -> str:
         return next(iter(self.distinct), "")
@@ -107,35 +114,36 @@ class ColumnProfile:
         return float(round(cut)) if cut >= 10 else cut
 
 
-def _shapes(text: str) -> list[str]:
-    """Every shape a cell fits: int, number, bool, date, datetime, email, locale."""
-    out = []
-    low = text.lower()
-    if _INT.match(text):
-        out += ["int", "number"]
-        if text in {"0", "1"}:
-            out.append("bit")
-    elif _NUMBER.match(text):
-        out.append("number")
-    if low in _TRUE_FALSE:
-        out.append("bool")
-    if _DATE.match(text):
-        try:
-            date.fromisoformat(text)
-            out += ["date", "datetime"]
-        except ValueError:
-            pass
-    elif len(text) >= 16 and text[:4].isdigit() and text[4:5] == "-":
-        try:
-            datetime.fromisoformat(text)
-            out.append("datetime")
-        except ValueError:
-            pass
-    if _EMAIL.match(text):
-        out.append("email")
-    if _LOCALE.match(text):
-        out.append("locale")
-    return out
+def _shapes(text: str, possible: set[str]) -> set[str]:
+    """The shapes among ``possible`` that a cell fits."""
+    out: set[str] = set()
+    if "number" in possible or "int" in possible:
+        if _INT.match(text):
+            out |= {"int", "number"}
+            if text in {"0", "1"}:
+                out.add("bit")
+        elif _NUMBER.match(text):
+            out.add("number")
+    if "bool" in possible and text.lower() in _TRUE_FALSE:
+        out.add("bool")
+    if "datetime" in possible:
+        if _DATE.match(text):
+            try:
+                date.fromisoformat(text)
+                out |= {"date", "datetime"}
+            except ValueError:
+                pass
+        elif len(text) >= 16 and text[:4].isdigit() and text[4:5] == "-":
+            try:
+                datetime.fromisoformat(text)
+                out.add("datetime")
+            except ValueError:
+                pass
+    if "email" in possible and _EMAIL.match(text):
+        out.add("email")
+    if "locale" in possible and _LOCALE.match(text):
+        out.add("locale")
+    return out & possible
 
 
 def _records(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -312,7 +320,12 @@ _SENSITIVE = (frozenset({"birth"}), frozenset({"birthday"}), frozenset({"dob"}),
               frozenset({"address"}), frozenset({"street"}), frozenset({"phone"}), frozenset({"mobile"}),
               frozenset({"postcode"}), frozenset({"zip"}), frozenset({"postal", "code"}), frozenset({"ssn"}),
               frozenset({"credit"}), frozenset({"card"}), frozenset({"weight"}), frozenset({"diet"}),
-              frozenset({"allergy"}), frozenset({"allergie"}), frozenset({"political"}))
+              frozenset({"allergy"}), frozenset({"allergie"}), frozenset({"political"}), frozenset({"injury"}),
+              frozenset({"medication"}), frozenset({"disability"}), frozenset({"sexual"}),
+              frozenset({"orientation"}), frozenset({"pregnancy"}))
+# Words of a model's guess: drafted as inferred and not disclosed (the cautious reading; a person confirms).
+_INFERRED = frozenset({"predicted", "prediction", "propensity", "likelihood", "probability", "risk", "inferred",
+                       "estimated", "affinity"})
 
 
 def _matches(name: str, alternatives: tuple[frozenset[str], ...]) -> bool:
@@ -388,13 +401,14 @@ def _slug(name: str) -> str:
 
 
 def _governance(lines: list[str], indent: str, kind: str, name: str, header: str, source: str, *, sensitive: bool,
-                uses: list[str], role: str | None, role_note: str) -> None:
+                uses: list[str], role: str | None, role_note: str, inferred: bool = False) -> None:
     """The keys only a person can settle, drafted conservatively with one marker naming them all."""
     lines.append(f"{indent}description: {_y(source)}  # say what it is in your words (optional)")
     what = (f"{kind} {name} (from {header!r}): confirm provenance, disclosed, sensitive and allowed_uses"
-            + (f"; {role_note}" if role_note else ""))
-    lines.append(f"{indent}provenance: first_party" + _todo(what))
-    lines.append(f"{indent}disclosed: true")
+            + (f"; {role_note}" if role_note else "")
+            + ("; drafted as a model's guess (inferred, not disclosed) from its name" if inferred else ""))
+    lines.append(f"{indent}provenance: {'inferred' if inferred else 'first_party'}" + _todo(what))
+    lines.append(f"{indent}disclosed: {_y(not inferred)}")
     lines.append(f"{indent}sensitive: {_y(sensitive)}")
     lines.append(f"{indent}allowed_uses: {_y(uses)}")
     if role:
@@ -563,9 +577,10 @@ def _catalog(columns: list[ColumnProfile], rows: int, file_name: str, ev: _Event
             role_note = f"role: {_ROLE_HELP}"
         if sensitive:
             role_note += "; drafted as sensitive from its name (personalization needs given_for)"
+        inferred = role is None and bool(_tokens(col.name) & _INFERRED)
         _governance(lines, "    ", "field", name, col.header, f"The {col.header!r} column of {file_name}",
-                    sensitive=sensitive, uses=uses, role=role,
-                    role_note=role_note)
+                    sensitive=sensitive, uses=["analytics"] if inferred else uses, role=role, role_note=role_note,
+                    inferred=inferred)
     products: list[str] = []
     if ev is not None:
         lines += _events(ev, taken, draft, products)

@@ -169,6 +169,15 @@ def test_columns_to_rename_and_a_missing_consent_column_are_said(tmp_path: Path)
     assert load_workspace(tmp_path / "ws").field("locale").role == "locale"  # type: ignore[union-attr]
 
 
+def test_a_models_guess_and_health_data_are_drafted_cautiously(tmp_path: Path) -> None:
+    rows = "".join(f"p{i}@example.com,subscribed,0.{i % 9 + 1},{'knee' if i % 2 else 'none'}\n" for i in range(6))
+    draft_workspace(_write(tmp_path / "c.csv", "email,consent,Churn Risk,Injury Notes\n" + rows), tmp_path / "ws")
+    workspace = load_workspace(tmp_path / "ws")
+    risk, injury = workspace.field("churn_risk"), workspace.field("injury_notes")
+    assert (risk.provenance, risk.disclosed, risk.allowed_uses) == ("inferred", False, ["analytics"])  # type: ignore[union-attr]
+    assert injury.sensitive and injury.allowed_uses == ["analytics"]  # type: ignore[union-attr]
+
+
 def test_a_consent_column_in_other_words_is_said(tmp_path: Path) -> None:
     contacts = _write(tmp_path / "c.csv", "email,consent\na@example.com,yes\nb@example.com,no\n")
     draft = draft_workspace(contacts, tmp_path / "ws")
