@@ -20,7 +20,17 @@ from copilot.text.dates import (
     weekday_pattern,
 )
 from copilot.text.durations import Duration, count_word, find_durations, quantity
-from copilot.text.fold import Token, ascii_lower, fold, identifier, lowered, normalize, sentence_bounds, stem, tokenize
+from copilot.text.fold import (
+    Token,
+    ascii_lower,
+    fold,
+    identifier,
+    lowered,
+    normalize,
+    sentence_bounds,
+    stem,
+    tokenize,
+)
 from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff
 from copilot.text.money import (
     COMMON_CURRENCIES,

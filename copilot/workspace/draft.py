@@ -18,7 +18,7 @@ import random
 import re
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -335,7 +335,7 @@ def _matches(name: str, alternatives: tuple[frozenset[str], ...]) -> bool:
                (len(alt) == 1 and next(iter(alt)) == joined) for alt in alternatives)
 
 
-def guess_field_role(col: ColumnProfile, type_: str, taken: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
+def guess_field_role(col: ColumnProfile, type_: str, taken: Collection[str] = ()) -> str | None:
     """The role a contact column plays, from its name (and, for a locale, its values); None when nothing
     in the name or the values says so (a person decides)."""
     for role_name, alternatives in _FIELD_PATTERNS.items():
@@ -350,7 +350,7 @@ def guess_field_role(col: ColumnProfile, type_: str, taken: set[str] = frozenset
     return None
 
 
-def guess_event_role(event_name: str, taken: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
+def guess_event_role(event_name: str, taken: Collection[str] = ()) -> str | None:
     """The role an event plays: implied by a common name, else guessed from the words of its name."""
     implied = implied_event_role(event_name)
     if implied:
@@ -467,7 +467,7 @@ class _Events:
 
 
 def _profile_events(path: Path) -> _Events:
-    columns, _, _ = _peek_header(path)
+    columns = _header(path)
     names = [c.name for c in columns]
     name_col = next((n for n in ("event", "event_name", "event_type", "name", "type", "action", "activity")
                      if n in names), None)
@@ -484,12 +484,12 @@ def _profile_events(path: Path) -> _Events:
     return _Events(path.name, rows, email, by_name[name_col], time_col, columns, groups)
 
 
-def _peek_header(path: Path) -> tuple[list[ColumnProfile], int, None]:
-    records = _records(path)
-    first = next(records, None)
+def _header(path: Path) -> list[ColumnProfile]:
+    """The columns of the header line alone (the rest of the file is not read)."""
+    first = next(_records(path), None)
     if first is None:
         raise DraftError(f"{path.name}:1: the file is empty; expected a header line", file=str(path), line=1)
-    return [ColumnProfile(h.strip(), identifier(h)) for h in first[1]], 0, None
+    return [ColumnProfile(h.strip(), identifier(h)) for h in first[1]]
 
 
 def _catalog(columns: list[ColumnProfile], rows: int, file_name: str, ev: _Events | None,
@@ -572,7 +572,8 @@ def _catalog(columns: list[ColumnProfile], rows: int, file_name: str, ev: _Event
         uses = (["analytics"] if sensitive else ["segmentation", "personalization", "analytics"]
                 if role == "first_name" else ["segmentation", "analytics"])
         if role:
-            role_note = f"role {role} was proposed from {'its values' if role == 'locale' and not _matches(col.name, _FIELD_PATTERNS['locale']) else 'its name'}: keep or change it"  # noqa: E501
+            by_values = role == "locale" and not _matches(col.name, _FIELD_PATTERNS["locale"])
+            role_note = f"role {role} was proposed from {'its values' if by_values else 'its name'}: keep or change it"
         else:
             role_note = f"role: {_ROLE_HELP}"
         if sensitive:
