@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from copilot.errors import ImportDataError, WorkspaceError
+from copilot.models import CONSENT_STATES
 from copilot.text import identifier
 from copilot.workspace.loader import FILES, load_workspace
 from copilot.workspace.roles import EVENT_ROLES, FIELD_ROLES, ROLES, implied_event_role
@@ -36,7 +37,6 @@ __all__ = ["MARKER", "DraftError", "ColumnProfile", "Draft", "profile_csv", "gue
            "guess_event_role", "draft_workspace", "check_workspace", "CheckReport"]
 
 MARKER = "TODO(review)"
-CONSENT_STATES = ("subscribed", "unsubscribed", "bounced")
 ENUM_MAX = 12  # at most this many distinct values (each repeated) make an enum
 DISTINCT_KEPT = 50  # distinct values remembered per column; more only counts as "many"
 EVENT_NAMES_MAX = 200  # more different event names than this is not an event column
@@ -597,6 +597,8 @@ def _events(ev: _Events, taken: set[str], draft: Draft, products: list[str]) -> 
                              "of each event", file=ev.file, line=1)
         if col.name != column:
             draft.before_import.append(f"{ev.file}: rename the column {col.header!r} to {column}")
+            lines.insert(0, f"# {MARKER}: {ev.file} calls the {column} column {col.header!r}: rename it to "
+                            f"{column} before importing")
     skip = {c.name for c in need.values() if c is not None}
     events_seen: dict[str, str] = {}
     for raw in sorted(ev.groups, key=lambda k: -ev.groups[k][ev.name_col.name].filled):

@@ -186,6 +186,20 @@ def test_a_consent_column_in_other_words_is_said(tmp_path: Path) -> None:
     assert any("holds 'no', 'yes'" in m for m in check_workspace(tmp_path / "ws").markers)
 
 
+def test_event_columns_in_other_words_are_found_and_to_be_renamed(tmp_path: Path) -> None:
+    events = _write(tmp_path / "e.csv", "Customer,Action,When,Amount\n" + "".join(
+        f"p{i}@example.com,{'Purchase' if i % 2 else 'Page Viewed'},2026-05-0{1 + i % 9}T10:00:00Z,{i}\n"
+        for i in range(6)))
+    draft = draft_workspace(_write(tmp_path / "c.csv", CONTACTS), tmp_path / "ws", events=events)
+    assert draft.before_import == ["e.csv: rename the column 'Customer' to email",
+                                   "e.csv: rename the column 'Action' to event",
+                                   "e.csv: rename the column 'When' to occurred_at"]
+    workspace = load_workspace(tmp_path / "ws")
+    assert (workspace.roles["purchase"], workspace.roles["browse"]) == ("purchase", "page_viewed")
+    assert [p.name for p in workspace.event("purchase").properties] == ["amount"]  # type: ignore[union-attr]
+    assert sum("e.csv calls the" in m for m in check_workspace(tmp_path / "ws").markers) == 3
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("", "c.csv:1: the file is empty"),
     ("email,consent\n", "c.csv:2: the file has a header but no rows"),
