@@ -415,6 +415,23 @@ def _governance(lines: list[str], indent: str, kind: str, name: str, header: str
         lines.append(f"{indent}role: {role}")
 
 
+# The stand-ins the draft writes where only the brand knows the value; check_workspace finds any left.
+_SITE = "https://example.com"
+_PREFERENCES = f"{_SITE}/preferences"
+_FROM = "hello@example.com"
+
+
+def _placeholders(workspace: Any) -> list[str]:
+    brand = workspace.brand
+    out = [f"brand.yaml: {key} is still {value}" for key, value, stand_in in (
+        ("website", brand.website, _SITE), ("preference_center_url", brand.preference_center_url, _PREFERENCES),
+        ("sender.from_email", brand.sender.from_email, _FROM)) if value == stand_in]
+    for i, product in enumerate(workspace.facts.products):
+        if product.url == _SITE and product.name == product.sku:
+            out.append(f"facts.yaml: products[{i}] ({product.sku}) still has the drafted name, price and page")
+    return out
+
+
 _ROLE_HELP = "none guessed; if it means one of the roles in docs/workspace.md, add role: NAME"
 
 
@@ -650,17 +667,17 @@ def _brand(name: str, draft: Draft, locales: list[str]) -> str:
         "# Drafted by `copilot workspace draft`: replace each line marked for review with the brand's own details.",
         f"name: {_y(name)}" + _todo("the brand's name as readers know it"),
         f"slug: {draft.slug}",
-        "website: https://example.com" + _todo("the brand's website"),
+        f"website: {_SITE}" + _todo("the brand's website"),
         "currency: USD" + _todo("the currency of your prices (three letters, e.g. EUR)"),
         f"default_locale: {locales[0]}",
         f"locales: {_y(locales)}" + (_todo("languages seen in the contacts' locale column, most common first; "
                                            "keep those you write in") if len(locales) > 1 else ""),
         "timezone: UTC" + _todo("the IANA time zone you plan in, e.g. Europe/Amsterdam"),
-        "preference_center_url: https://example.com/preferences" + _todo("where readers change what they get"),
+        f"preference_center_url: {_PREFERENCES}" + _todo("where readers change what they get"),
         "customer_words: []  # what you call your customers (members, guests ...), optional",
         "sender:",
         f"  from_name: {_y(name)}",
-        "  from_email: hello@example.com" + _todo("the From address of your emails"),
+        f"  from_email: {_FROM}" + _todo("the From address of your emails"),
         f"  postal_address: {_y(f'{MARKER}: the postal address every marketing email must carry')}",
     ]
     return "\n".join(lines) + "\n"
@@ -685,7 +702,7 @@ def _facts(products: list[str], events_file: str | None) -> str:
     for sku in products[:DISTINCT_KEPT] or ["MY-PRODUCT"]:
         seen = f" (seen in {events_file})" if products else ""
         lines += [f"  - sku: {_y(sku)}" + _todo(f"name, category, price and page of {sku}{seen}"),
-                  f"    name: {_y(sku)}", "    category: general", "    price: 0", "    url: https://example.com"]
+                  f"    name: {_y(sku)}", "    category: general", "    price: 0", f"    url: {_SITE}"]
     lines += ["offers: []", "policies: []", "claims: []"]
     return "\n".join(lines) + "\n"
 
@@ -700,23 +717,26 @@ class CheckReport:
     folder: Path
     problems: list[str] = field(default_factory=list)
     markers: list[str] = field(default_factory=list)
+    placeholders: list[str] = field(default_factory=list)  # drafted stand-ins still there (marker deleted or not)
     missing_roles: list[str] = field(default_factory=list)
 
     @property
     def ready(self) -> bool:
-        return not self.problems and not self.markers
+        return not self.problems and not self.markers and not self.placeholders
 
     def lines(self) -> list[str]:
         if self.ready:
             out = [f"ready: {self.folder} loads and nothing is marked for review"]
         else:
-            out = [f"not ready: {self.folder} has {len(self.problems)} problems and {len(self.markers)} items "
-                   "marked for review"]
+            out = [f"not ready: {self.folder} has {len(self.problems)} problems, {len(self.markers)} items "
+                   f"marked for review and {len(self.placeholders)} drafted placeholders"]
         if self.problems:
             out += ["", "The loader found (fix each, then check again):"] + [f"  {p}" for p in self.problems]
         if self.markers:
             out += ["", f"Marked for review (decide, set the value, then delete the {MARKER} marker):"]
             out += [f"  {m}" for m in self.markers]
+        if self.placeholders:
+            out += ["", "Still the draft's placeholder (give the real value):"] + [f"  {p}" for p in self.placeholders]
         if self.missing_roles:
             out += ["", "Roles no field or event plays (optional; a plan that needs one says so): "
                     + ", ".join(self.missing_roles)]
@@ -758,6 +778,7 @@ def check_workspace(folder: str | Path) -> CheckReport:
                 named = not key or what.startswith(("field ", "event ", f"{key}:"))
                 report.markers.append(f"{name}:{number}: {'' if named else key + ': '}{what}")
     if workspace is not None:
+        report.placeholders = _placeholders(workspace)
         for r in (*FIELD_ROLES, *EVENT_ROLES):
             if r.name not in workspace.roles:
                 report.missing_roles.append(r.name)

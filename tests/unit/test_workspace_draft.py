@@ -136,10 +136,21 @@ def test_the_draft_loads_as_written_and_check_lists_every_marker(tmp_path: Path)
     assert re.match(r"catalog\.yaml:\d+: field care_score \(from 'Care Score'\): confirm provenance", care)
     assert "none guessed" in care
 
-    for name in ("brand.yaml", "voice.yaml", "facts.yaml", "catalog.yaml"):  # a person decides everything
+    for name in ("brand.yaml", "voice.yaml", "facts.yaml", "catalog.yaml"):  # markers deleted, nothing set
         path = tmp_path / "ws" / name
         text = re.sub(rf"  # {re.escape(MARKER)}:.*$", "", path.read_text(encoding="utf-8"), flags=re.M)
         path.write_text(text.replace(f"{MARKER}: ", ""), encoding="utf-8")
+    report = check_workspace(tmp_path / "ws")
+    assert report.markers == [] and not report.ready
+    assert report.placeholders[:3] == ["brand.yaml: website is still https://example.com",
+                                       "brand.yaml: preference_center_url is still https://example.com/preferences",
+                                       "brand.yaml: sender.from_email is still hello@example.com"]
+    assert "facts.yaml: products[0] (SKU-0) still has the drafted name, price and page" in report.placeholders
+
+    for name in ("brand.yaml", "facts.yaml"):  # the real values
+        path = tmp_path / "ws" / name
+        text = path.read_text(encoding="utf-8").replace("https://example.com", "https://plottwist.example")
+        path.write_text(text.replace("hello@example.com", "hi@plottwist.example"), encoding="utf-8")
     assert check_workspace(tmp_path / "ws").ready
 
 
