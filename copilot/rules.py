@@ -20,6 +20,7 @@ __all__ = [
     "fields_in_rule",
     "events_in_rule",
     "segment_refs",
+    "pinned_values",
     "value_problem",
     "parse_when",
 ]
@@ -71,6 +72,28 @@ def events_in_rule(rule: Rule) -> list[str]:
         if isinstance(node, (EventRule, LastPerformedRule)):
             seen.setdefault(node.event, None)
     return list(seen)
+
+
+def pinned_values(rule: Rule, field: str) -> set[str] | None:
+    """The values of ``field`` a rule restricts its contacts to (through AND, unions through OR), or None
+    when it does not pin them ("Spanish speakers": {'es'})."""
+    if isinstance(rule, FieldRule):
+        if rule.field != field:
+            return None
+        if rule.op == "eq" and isinstance(rule.value, str):
+            return {rule.value}
+        if rule.op == "in" and isinstance(rule.value, list):
+            return {str(v) for v in rule.value}
+        return None
+    if isinstance(rule, AllRule):
+        found = [p for p in (pinned_values(r, field) for r in rule.rules) if p is not None]
+        return set.intersection(*found) if found else None
+    if isinstance(rule, AnyRule):
+        branches = [pinned_values(r, field) for r in rule.rules]
+        if not branches or any(b is None for b in branches):
+            return None
+        return set().union(*(b for b in branches if b is not None))
+    return None
 
 
 def segment_refs(rule: Rule, path: str = "") -> list[tuple[str, str]]:

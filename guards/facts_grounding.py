@@ -242,7 +242,7 @@ class _Grounding:
                     yield self.finding(OFFER_NOT_IN_PLAN, c.span, (
                         f"code {c.word} belongs to offer {offer.id!r}, which this plan does not include"),
                         f"Add {offer.id} to the plan's offers, or use the plan's own code.", offer=offer.id)
-            elif c.looks_like_code:
+            elif c.looks_like_code and c.word.upper() not in self.index.caps_words:
                 self.stated["code"].add(c.word.upper())
                 yield self.finding(CODE_UNKNOWN, c.span, f"code {c.word} is not on the fact sheet",
                                    "Use the code of one of the plan's offers, exactly.",

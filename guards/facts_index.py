@@ -99,6 +99,16 @@ def fact_index(workspace: Workspace) -> FactIndex:
     return cached
 
 
+def _caps_words(workspace: Workspace, product_names: list[str]) -> frozenset[str]:
+    """Upper-cased words of the brand's own names (products, offers, calendar dates, categories, the brand)
+    and the words its voice writes in capitals: "SS27" in "SS27 preview evening" is a name, not a code."""
+    facts = workspace.facts
+    texts = [*product_names, workspace.brand.name, *(o.name for o in facts.offers),
+             *(c.name for c in facts.calendar), *(p.category for p in facts.products),
+             *workspace.voice.allowed_caps]
+    return frozenset(w.upper() for t in texts if t for w in normalize(t.replace("_", " ")).split())
+
+
 def _build(workspace: Workspace) -> FactIndex:
     exact: dict[str, Product] = {}
     names: list[str] = []
@@ -120,7 +130,7 @@ def _build(workspace: Workspace) -> FactIndex:
                       codes={o.code: o for o in workspace.facts.offers if o.code},
                       brand_words=frozenset(normalize(workspace.brand.name).split()),
                       first_words=frozenset(n.split()[0] for n in names),
-                      caps_words=frozenset(w.upper() for n in names for w in n.split()),
+                      caps_words=_caps_words(workspace, names),
                       currencies=tuple(dict.fromkeys([workspace.brand.currency, *(p.currency for p in
                                                                                    workspace.facts.products
                                                                                    if p.currency)])))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
-from copilot.plan import PROSE_FIELD_NAMES, AllRule, AnyRule, FieldRule, NotRule
+from copilot.plan import PROSE_FIELD_NAMES
 from copilot.render import (
     RenderedFields,
     merge_context,
@@ -17,6 +17,7 @@ from copilot.render import (
     template_info,
     variant_names,
 )
+from copilot.rules import pinned_values
 from guards.context import VariantContext
 from guards.finding import Code, Finding, Guard
 from guards.profiles import Profile, edge_profiles
@@ -57,6 +58,7 @@ _GREETINGS = (r"hi|hello|hey|dear|hiya|howdy|hola|hallo|bonjour|ciao|good (?:mor
               r"|welcome(?: back)?|congrats|congratulations|thanks|thank you|happy birthday|guten tag|liebe[rs]?")
 _GREETING_BEFORE_MERGE = re.compile(rf"(?i)\b(?:{_GREETINGS})\s*\{{\{{")
 _EMPTY_GREETING = re.compile(rf"(?i)\b(?:{_GREETINGS})[ \t]*(?:[,;:.!?]|$)", re.M)
+_MERGE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
 _DOUBLE_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
 _SPACE_PUNCT = re.compile(r"(?<=\w) [,;:.!?](?=\s|$)", re.M)
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][\w-]*)([^>]*)>")
@@ -193,7 +195,10 @@ def _text_problems(source: str, prose: str, text: str, french: bool) -> tuple[tu
             out.append((NULL_LITERAL, nulls[0], f"shows {nulls[0]!r}"))
     empty_greeting = False
     if "{{" in source and _GREETING_BEFORE_MERGE.search(source):
-        m = _EMPTY_GREETING.search(text)
+        # more bare greetings than the copy itself writes ("Welcome back, $30 off" is the copy's own)
+        own = len(_EMPTY_GREETING.findall(_MERGE_TAG.sub("X", source)))
+        found = list(_EMPTY_GREETING.finditer(text))
+        m = found[0] if len(found) > own else None
         if m:
             empty_greeting = True
             out.append((EMPTY_SALUTATION, m.group(0).strip(), f"greets with {m.group(0).strip()!r}"))
@@ -231,7 +236,8 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
             f"the variant's locale {locale!r} is not one of the brand's locales ({', '.join(brand_locales)})"),
             evidence={"locale": locale, "brand_locales": list(brand_locales)})
     segment = ctx.segment
-    pinned = _pinned_locales(segment.rule) if segment else None
+    locale_field = ctx.workspace.role_field("locale")
+    pinned = pinned_values(segment.rule, locale_field.name) if segment and locale_field else None
     if pinned is not None and base not in {p.split("-")[0].split("_")[0].lower() for p in pinned}:
         yield ctx.finding(LOCALE_MISMATCH, message=(
             f"the variant is written for {locale!r} but segment {ctx.variant.segment!r} only holds "
@@ -245,13 +251,10 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     if not others:
         return
     count = sum(1 for c in ctx.samples if str(c.get("locale") or locale) in others)
-    brand_bases = {_base(b) for b in brand_locales}
-    # The brand's default language is the designed fallback for readers of another brand
-    # language the segment has no copy in: a reviewer should know (warn), it is not broken.
-    # Copy in a non-default language, or readers of a language the brand does not write,
-    # is a mismatch (block).
-    as_fallback = base == _base(ctx.workspace.brand.default_locale) and all(
-        _base(o) in brand_bases for o in others)
+    # The brand's default language is the designed fallback for every reader the segment has no
+    # copy for (another brand language, or one the brand does not write at all): a reviewer should
+    # know (warn), it is not broken. Copy in a non-default language read by others is a mismatch (block).
+    as_fallback = base == _base(ctx.workspace.brand.default_locale)
     yield ctx.finding(LOCALE_DEFAULT if as_fallback else LOCALE_MISMATCH, message=(
         f"{count} of {len(ctx.samples)} sample contacts of {ctx.variant.segment!r} read {', '.join(others)}, "
         f"not {locale!r}" + (" (they get this default-language copy)" if as_fallback else "")),
@@ -261,25 +264,6 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
 
 def _base(locale: str) -> str:
     return locale.split("-")[0].split("_")[0].lower()
-
-
-def _pinned_locales(rule: Any) -> set[str] | None:
-    """Locales a rule restricts its segment to (through AND), or None when it does not."""
-    if isinstance(rule, FieldRule) and rule.field == "locale":
-        if rule.op == "eq" and isinstance(rule.value, str):
-            return {rule.value}
-        if rule.op == "in" and isinstance(rule.value, list):
-            return {str(v) for v in rule.value}
-        return None
-    if isinstance(rule, AllRule):
-        found = [p for p in (_pinned_locales(r) for r in rule.rules) if p is not None]
-        return set.intersection(*found) if found else None
-    if isinstance(rule, AnyRule):
-        found = [_pinned_locales(r) for r in rule.rules]
-        return set.union(*found) if found and all(p is not None for p in found) else None  # type: ignore[arg-type]
-    if isinstance(rule, NotRule):
-        return None
-    return None
 
 
 def _who(labels: list[str]) -> str:

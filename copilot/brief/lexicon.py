@@ -14,7 +14,7 @@ from copilot.playbooks import Playbook, Vocabulary, fit_playbook, load_playbooks
 from copilot.rules import walk_rule
 from copilot.text import FILLER_WORDS, Phrase, PhraseMatcher, graded_cutoff, normalize
 from copilot.workspace import Workspace
-from copilot.workspace.roles import resolve_role_refs
+from copilot.workspace.roles import ROLES, resolve_role_refs
 
 __all__ = ["Lexicon", "brief_form", "lexicon", "STRONG", "EVENT", "WEAK"]
 
@@ -60,13 +60,15 @@ class Lexicon:
     def __init__(self, workspace: Workspace, books: tuple[Playbook, ...], vocab: Vocabulary) -> None:
         self.vocab = vocab
         self.books = {b.id: fit_playbook(b, workspace).book for b in books}
+        cart = workspace.role_event("cart")
+        self.cart_event = cart.name if cart is not None else None
         customers = [brief_form(w) for w in workspace.brand.customer_words]
         entries: list[Phrase] = []
         for b in books:
             entries += [Phrase(p, "goal", b.id, STRONG) for p in _with_customer_words(b.vocabulary, customers)]
             entries += [Phrase(p, "goal", b.id, WEAK) for p in _with_customer_words(b.weak_vocabulary, customers)]
         for e in workspace.catalog.events:
-            entries += [Phrase(w, "event", e.name, EVENT) for w in (_phrase(e.name), *e.words)]
+            entries += [Phrase(w, "event", e.name, EVENT) for w in _event_words(workspace, e.name, e.words)]
         for f in workspace.catalog.fields:
             entries += [Phrase(w, "field", f.name) for w in (_phrase(f.name), *f.words)]
         self.audience: list[AudienceHint] = []
@@ -128,6 +130,20 @@ class Lexicon:
         self.exclusion = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(vocab.exclusion_words,
                                                                                    key=len, reverse=True)) + r")\b",
                                     re.I)
+
+
+def _event_words(workspace: Workspace, name: str, own: list[str]) -> list[str]:
+    """How a brief may name an event: its name either way round ("checkout started", "started checkout"),
+    its catalog words, and the words of the role it plays ("waitlist" for the restock request)."""
+    words = [_phrase(name), *own]
+    parts = _phrase(name).split()
+    if len(parts) == 2:
+        words.append(f"{parts[1]} {parts[0]}")
+    played = workspace.role_of(name)
+    found = ROLES.get(played) if played else None
+    if found is not None and found.kind == "event":
+        words += [w for w in found.words if len(w) > 3]
+    return list(dict.fromkeys(words))
 
 
 _CUSTOMER_NOUNS = ("customers", "customer", "buyers", "subscribers")

@@ -26,7 +26,7 @@ from copilot.text import (
     date_role,
     find_free_shipping,
     find_introduced_codes,
-    normalize,
+    guess_language,
     pattern,
     tokenize,
 )
@@ -68,13 +68,6 @@ def risk_reason(workspace: Workspace, name: str) -> str | None:
 
 # --- reading -----------------------------------------------------------------------------------------
 
-_STOPWORDS = {
-    "en": {"the", "and", "with", "for", "who", "to", "of", "our", "customers", "people", "them", "send", "off"},
-    "es": {"el", "la", "los", "las", "que", "con", "para", "por", "una", "clientes", "correo", "hace", "sin",
-           "del", "meses", "envía", "enviar", "quienes"},
-    "de": {"der", "die", "das", "und", "mit", "für", "nicht", "den", "kunden", "seit", "eine", "ein", "an",
-           "alle", "schick", "schicke", "haben", "wer", "rabatt", "zurückholen", "monaten", "wochen"},
-}
 _INJECTION_RE = [
     re.compile(r"\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(rules?|instructions?|guidelines?|"
                r"guards?|checks?|polic(y|ies)|constraints?)\b", re.I),
@@ -88,7 +81,9 @@ _INJECTION_RE = [
 _BOGO = re.compile(r"\b(bogo|buy one,? get one( free)?|2 ?for ?1|2x1|two for one|dos por uno|zwei für eins|"
                    r"1\+1)\b", re.I)
 _GIFT = re.compile(r"\b(free gift|gift with purchase|regalo|geschenk|gratis-?geschenk)\b", re.I)
-_EARLY = re.compile(r"\b(early access|first access|acceso anticipado|früh(er|zeitige[rn]?) zugang)\b", re.I)
+_EARLY = re.compile(r"\b(early access|first access|(?:shop|buy|book|order) (?:it |them |the \w+ |\w+ )?(?:a (?:day|week) |"
+                    r"\w+ days )?(?:early|before everyone)|acceso anticipado|früh(er|zeitige[rn]?) zugang|"
+                    r"accès anticipé|en avant-première)\b", re.I)
 _DISCOUNT_WORD = re.compile(rf"(?<![^\W_]){pattern('discount_after', LANGUAGES)}(?![^\W_])", re.I)
 _GENERIC_OFFER = re.compile(r"\b(discount|coupon|promo( code)?|incentive|deal|% off|descuento|cup[oó]n|oferta|"
                             r"rabatt|gutschein|angebot)\b", re.I)
@@ -97,13 +92,6 @@ _REFUSED = re.compile(r"\b(no (discount|offer|incentive|coupon|promo)s?|without 
                       r"discount))\b", re.I)
 
 
-_FOLDED_STOPWORDS = {lang: {normalize(w) for w in words} for lang, words in _STOPWORDS.items()}
-
-
-def _language(tokens: list[str]) -> str:
-    counts = {lang: sum(t in words for t in tokens) for lang, words in _FOLDED_STOPWORDS.items()}
-    best = max(counts, key=lambda k: (counts[k], k == "en"))
-    return best if counts[best] > 0 else "en"
 
 
 def read_brief(text: str, workspace: Workspace, *, today: date | None = None) -> BriefReading:
@@ -119,7 +107,7 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
     lex = lexicon(workspace)
     tokens = tokenize(text, join_hyphens=True)
     hits = lex.matcher.find(text)
-    reading = BriefReading(text=text, language=_language([t.norm for t in tokens]))
+    reading = BriefReading(text=text, language=guess_language(text))
     by_kind: dict[str, list[PhraseMatch]] = defaultdict(list)
     for h in hits:
         by_kind[h.label].append(h)
@@ -131,9 +119,9 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
     _read_products(reading, by_kind["product"], text, workspace)
     reading.categories = _unique(h.target for h in by_kind["category"])
     _read_moments(reading, by_kind, text, tokens, workspace)
+    _read_injections(reading, by_kind, text)
     _read_goal(reading, by_kind, lex)
     _read_fields(reading, by_kind, workspace)
-    _read_injections(reading, by_kind, text)
     reading.tones = _unique(h.target for h in by_kind["tone"])
     channels = _unique(h.target for h in by_kind["channel"])
     reading.constraints.channels = channels or ["email"]
@@ -311,6 +299,22 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], t
         reading.offers = [o for o in found if o.kind not in {"unspecified"}]
 
 
+# Someone began something and did not complete it (English, Spanish, German, French).
+_UNFINISHED = re.compile(
+    r"\b(?:didn'?t|did not|never|haven'?t|have not|hasn'?t|without|no)\s+(?:\w+\s+)?"
+    r"(?:finish(?:ing)?|complet(?:e|ing)|pay(?:ing)?|book(?:ing)?|check(?:ing)?\s?out|sign(?:ing)? up)\b"
+    r"|\bunfinished\b|\bsin (?:terminar|completar|pagar|reservar|comprar)\b|\bno (?:terminaron|completaron|pagaron)\b"
+    r"|\bsans (?:réserver|reserver|finaliser|payer|acheter|commander)\b|\bn'ont pas (?:finalisé|payé|réservé)\b"
+    r"|\bohne (?:zu )?(?:buchen|bezahlen|abzuschließen|kaufen)\b|\bnicht abgeschlossen\b", re.I)
+
+
+def _event_books(lex: Lexicon, events: list[str | None]) -> list[str]:
+    """Playbooks triggered by one of ``events`` (the catalog's names), cart and browse moments first."""
+    return [b.id for b in sorted(lex.books.values(), key=lambda b: b.order)
+            if any(e and e in b.events for e in events) and b.trigger.kind == "event"
+            and b.trigger.entry_event in events][:1]
+
+
 def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: Lexicon) -> None:
     scores: dict[str, float] = defaultdict(float)
     words: dict[str, list[str]] = defaultdict(list)
@@ -322,6 +326,15 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
             if h.target in b.events:
                 scores[b.id] += EVENT * h.score / 100
                 words[b.id].append(h.text)
+    unfinished = _UNFINISHED.search(reading.text)
+    if unfinished:
+        # "started checkout and didn't finish", "viewed the walk without booking": the moment is the one
+        # whose event the person started; with no such event named, the one that follows a cart.
+        started = [h.target for h in by_kind["event"]]
+        cart = _event_books(lex, started) or _event_books(lex, [lex.cart_event])
+        for book_id in cart:
+            scores[book_id] += STRONG
+            words[book_id].append(unfinished.group(0))
     if reading.inactive_days and not reading.lapse_days and "reengagement" in lex.books:
         scores["reengagement"] += STRONG  # "haven't been in for three weeks": their activity lapsed
         words["reengagement"].append(next(d.text for d in reading.durations if d.role == "inactive"))
@@ -343,6 +356,12 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
     if named and "announcement" in lex.books:
         scores["announcement"] += WEAK  # naming a sale or an event hints at announcing it
         words["announcement"].append(named[0].text if isinstance(named[0], OfferMention) else named[0])
+    concrete = [o.text for o in reading.offers if o.kind != "unspecified"] + list(reading.moments)
+    if concrete and "announcement" in lex.books and max(scores.values(), default=0) < _MIN_GOAL_SCORE \
+            and not reading.lapse_days and not reading.inactive_days and not reading.injections:
+        # an offer or a dated moment and nothing else ("free shipping over $35", "Supper tickets"): news
+        scores["announcement"] += EVENT
+        words["announcement"].append(concrete[0])
     ranked = sorted(scores, key=lambda g: (-scores[g], lex.books[g].order))
     if ranked and scores[ranked[0]] >= _MIN_GOAL_SCORE:
         best = ranked[0]

@@ -95,7 +95,7 @@ class _Composer(OfferAndProduct, Segments, Timing):
         personalizable = {f.name for f in self.ws.catalog.fields
                           if "personalization" in f.allowed_uses and risk_reason(self.ws, f.name) is None}
         variants = write_variants(self.book, [(s.name, spec) for s, spec in pairs], messages, ctx, personalizable,
-                                  self._locales())
+                                  self._locales(), rules={s.name: s.rule for s, _ in pairs})
         self._locale_note(ctx.missing)
         offer_used = self.offer is not None and any(
             self.offer.terms.strip() in v.body or (self.offer.code and self.offer.code in v.body) for v in variants)

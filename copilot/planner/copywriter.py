@@ -18,9 +18,10 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_currency
 
-from copilot.plan import PROSE_FIELD_NAMES, MergeField, Variant
+from copilot.plan import PROSE_FIELD_NAMES, MergeField, Rule, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
 from copilot.playbooks.catalogs import translate
+from copilot.rules import pinned_values
 from copilot.workspace import CalendarDate, Offer, Product, Workspace
 
 __all__ = ["CopyContext", "money", "long_date", "localized", "offer_short", "offer_sentence", "write_variants"]
@@ -293,20 +294,37 @@ def _merge_fields(parts: dict[str, object], merge: dict[str, str], ws: Workspace
 
 
 def write_variants(playbook: Playbook, segments: list[tuple[str, SegmentSpec]], messages: list[MessageSpec],
-                   ctx: CopyContext, personalizable: set[str], locales: list[str] | None = None) -> list[Variant]:
+                   ctx: CopyContext, personalizable: set[str], locales: list[str] | None = None,
+                   rules: dict[str, Rule] | None = None) -> list[Variant]:
     """Variants A (and B where the playbook tests something) per segment and message, in each of
     ``locales`` (default: the brand's default language).
 
     ``segments`` pairs the plan's segment name with its playbook spec; ``personalizable``
     names the catalog fields copy may merge. What had no translation is left in ``ctx.missing``
-    as "locale: what".
+    as "locale: what". ``rules`` (segment name -> the plan's rule) lets a segment pinned to some
+    languages ("Spanish speakers") get copy in those only.
     """
     out: list[Variant] = []
-    for locale in locales or [ctx.workspace.brand.default_locale]:
+    written = locales or [ctx.workspace.brand.default_locale]
+    for locale in written:
         local = replace(ctx, locale=locale, missing=set())
-        out += _variants_in(playbook, segments, messages, local, personalizable)
+        mine = [(name, seg) for name, seg in segments
+                if locale in _segment_locales((rules or {}).get(name, seg.rule), written, ctx.workspace)]
+        out += _variants_in(playbook, mine, messages, local, personalizable)
         ctx.missing |= {f"{locale}: {what}" for what in local.missing}
     return out
+
+
+def _segment_locales(rule: Rule, written: list[str], workspace: Workspace) -> list[str]:
+    """The languages a segment gets copy in: those its rule pins it to ("Spanish speakers": es), else all
+    written; a pinned language the plan does not write falls back to the first (the default)."""
+    field = workspace.role_field("locale")
+    pinned = pinned_values(rule, field.name) if field is not None else None
+    if pinned is None:
+        return written
+    base = {p.replace("-", "_").split("_")[0].lower() for p in pinned}
+    mine = [loc for loc in written if loc in pinned or loc.replace("-", "_").split("_")[0].lower() in base]
+    return mine or written[:1]
 
 
 def _variants_in(playbook: Playbook, segments: list[tuple[str, SegmentSpec]], messages: list[MessageSpec],

@@ -18,7 +18,7 @@ from copilot.workspace import Workspace
 
 __all__ = ["OfflinePlanner", "honesty_notes"]
 
-_LANGUAGES = {"es": "Spanish", "de": "German"}
+_LANGUAGES = {"es": "Spanish", "de": "German", "fr": "French"}
 
 
 def honesty_notes(reading: BriefReading, workspace: Workspace) -> list[str]:

@@ -1,4 +1,5 @@
-"""Playbook copy in other languages: gettext catalogs (copilot/playbooks/locales/<lang>.po) read with Babel.
+"""Playbook copy in other languages: gettext catalogs (copilot/playbooks/locales/<lang>/<playbook>.po,
+one per playbook and language, plus ``common.po`` for the planner's own lines) read with Babel.
 
 A catalog maps each English copy string of the playbooks, exactly as written, to its translation
 with the same [[placeholders]] and {{ merge fields }}. A string with no translation stays English
@@ -23,17 +24,17 @@ def _lang(locale: str) -> str:
 
 @lru_cache(maxsize=16)
 def _catalog(lang: str) -> dict[str, str]:
-    path = LOCALES_DIR / f"{lang}.po"
-    if not path.exists():
-        return {}
-    with path.open("rb") as handle:
-        catalog = read_po(handle, locale=lang)
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string}
+    out: dict[str, str] = {}
+    for path in sorted((LOCALES_DIR / lang).glob("*.po")):
+        with path.open("rb") as handle:
+            catalog = read_po(handle, locale=lang)
+        out.update({m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string})
+    return out
 
 
 def catalog_languages() -> list[str]:
     """Languages the playbook copy is translated into (besides English)."""
-    return sorted(p.stem for p in LOCALES_DIR.glob("*.po"))
+    return sorted(p.name for p in LOCALES_DIR.glob("*") if p.is_dir() and any(p.glob("*.po")))
 
 
 def translate(text: str, locale: str) -> str | None:

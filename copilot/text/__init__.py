@@ -31,6 +31,7 @@ from copilot.text.fold import (
     stem,
     tokenize,
 )
+from copilot.text.language import guess_language
 from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff
 from copilot.text.money import (
     COMMON_CURRENCIES,
@@ -57,6 +58,7 @@ from copilot.text.offers import code_context, find_free_shipping, find_introduce
 from copilot.text.words import FILLER_WORDS, LANGUAGES, NUMBER_WORDS, alternation, languages, pattern
 
 __all__ = [
+    "guess_language",
     "COMMON_CURRENCIES",
     "FIGURE",
     "FILLER_WORDS",

@@ -59,9 +59,17 @@ def test_a_plan_that_does_not_fit_exits_2_naming_the_path(tmp_path, plan_data) -
 
 def test_samples_file_feeds_the_render_checks(tmp_path, plan_data) -> None:  # type: ignore[no-untyped-def]
     samples = tmp_path / "samples.json"
+    # A reader of a language the brand does not write gets the default-language copy: a warning.
     samples.write_text(json.dumps({"Lapsed customers": [{"first_name": "Jeanne", "locale": "fr"}]}))
     result = CliRunner().invoke(cli, ["guard", str(_write(tmp_path, plan_data)), "--samples", str(samples), "--json"])
+    assert result.exit_code == 0
+    assert [f["code"] for f in json.loads(result.output)["findings"]] == ["FB_LOCALE_DEFAULT"]
+    # Copy in another of the brand's languages read by someone else is a mismatch: it blocks.
+    for variant in plan_data["variants"]:
+        variant["locale"] = "es"
+    samples.write_text(json.dumps({"Lapsed customers": [{"first_name": "Jana", "locale": "de"}]}))
+    result = CliRunner().invoke(cli, ["guard", str(_write(tmp_path, plan_data)), "--samples", str(samples), "--json"])
     assert result.exit_code == 1
-    assert [f["code"] for f in json.loads(result.output)["findings"]] == ["FB_LOCALE_MISMATCH"]
+    assert "FB_LOCALE_MISMATCH" in [f["code"] for f in json.loads(result.output)["findings"]]
     samples.write_text("[1, 2]")
     assert CliRunner().invoke(cli, ["guard", str(_write(tmp_path, plan_data)), "--samples", str(samples)]).exit_code == 2

@@ -12,6 +12,17 @@ def test_the_public_names_of_copilot_text_are_pinned() -> None:
         "find_percents", "find_relative_deadlines", "find_weekdays", "fold", "format_money", "graded_cutoff", "identifier",
         "languages", "lowered", "month_names", "normalize", "numbers_in", "parse_amount", "parse_number", "pattern",
         "percent_role", "quantity", "sentence_bounds", "spelled_number", "stem", "time_of_day", "tokenize", "weekday",
-        "weekday_names", "weekday_pattern",
+        "weekday_names", "weekday_pattern", "guess_language",
     ])
     assert all(hasattr(copilot.text, name) for name in copilot.text.__all__)
+
+
+def test_guess_language_reads_each_supported_language() -> None:
+    from copilot.text import guess_language
+
+    assert guess_language("win back customers who haven't bought in six months") == "en"
+    assert guess_language("recuperar a los clientes que no han comprado con un descuento") == "es"
+    assert guess_language("Wanderfreunde bekommen bis Ende Februar 10 % auf alle Reisen") == "de"
+    assert guess_language("relancer les voyageurs qui ont consulté la page sans réserver") == "fr"
+    assert guess_language("SS27") == "en"
+    assert guess_language("SS27", default="de") == "de"
