@@ -193,6 +193,12 @@ def profile_csv(path: Path, *, split_by: str | None = None) -> tuple[list[Column
     if first is None:
         raise DraftError(f"{path.name}:1: the file is empty; expected a header line", file=str(path), line=1)
     _, header = first
+    if len(header) == 1:
+        sep = next((name for sep, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "bars")) if sep in header[0]),
+                   None)
+        if sep:
+            raise DraftError(f"{path.name}:1: the columns are separated by {sep}; save the file as comma-separated "
+                             "CSV (the import reads commas)", file=str(path), line=1)
     columns = [ColumnProfile(h.strip(), identifier(h)) for h in header]
     seen: dict[str, str] = {}
     for col in columns:

@@ -218,6 +218,7 @@ def test_event_columns_in_other_words_are_found_and_to_be_renamed(tmp_path: Path
     ('email,consent\na@example.com,subscribed\n"b@example.com,subscribed\n', "c.csv:3: malformed CSV"),
     ("Email,EMAIL\na@x.io,b@x.io\n", "c.csv:1: columns 'Email' and 'EMAIL' would both be named 'email'"),
     ("name\nAna\nBen\n", "c.csv:1: no column holds email addresses"),
+    ("email;consent\na@example.com;subscribed\n", "c.csv:1: the columns are separated by semicolons"),
 ])
 def test_bad_csv_files_are_named_by_file_and_line_and_nothing_is_written(tmp_path: Path, text: str,
                                                                           message: str) -> None:
