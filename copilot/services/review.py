@@ -575,10 +575,8 @@ def possible_actions(state: str, *, paused: bool = False) -> frozenset[Action]:
         possible |= {Action.APPROVE, Action.REQUEST_CHANGES, Action.REJECT, Action.OVERRIDE, Action.ACKNOWLEDGE}
     if state == "approved":
         possible |= {Action.REQUEST_CHANGES, Action.SCHEDULE}
-    if state in PAUSABLE:
-        possible.add(Action.RESUME if paused else Action.PAUSE)
-    if state == "scheduled":
-        possible.add(Action.CANCEL)
+    if state in PAUSABLE:  # scheduled or sending: it can be held, resumed or stopped
+        possible |= {Action.RESUME if paused else Action.PAUSE, Action.CANCEL}
     return frozenset(possible)
 
 
