@@ -114,11 +114,11 @@ class Lexicon:
             words = _phrase(category)
             entries += [Phrase(words, "category", category), Phrase(words.rstrip("s"), "category", category)]
         for o in workspace.facts.offers:
-            names = (o.name, *(tr.get("name", "") for tr in o.translations.values()))
+            names = _without_years((o.name, *o.words, *(tr.get("name", "") for tr in o.translations.values())))
             entries += [Phrase(n, "offer", o.id, cutoff=88) for n in names if n]
             entries.append(Phrase(_phrase(o.id), "offer", o.id, cutoff=95))
         for c in workspace.facts.calendar:
-            names = (c.name, *(tr.get("name", "") for tr in c.translations.values()))
+            names = _without_years((c.name, *(tr.get("name", "") for tr in c.translations.values())))
             entries += [Phrase(n, "calendar", c.id, cutoff=88) for n in names if n]
             entries.append(Phrase(_phrase(c.id), "calendar", c.id))
         self.matcher = _vocabulary_matcher(entries)
@@ -130,6 +130,19 @@ class Lexicon:
         self.exclusion = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(vocab.exclusion_words,
                                                                                    key=len, reverse=True)) + r")\b",
                                     re.I)
+
+
+_YEAR = re.compile(r"\s*\b(?:19|20)\d\d\b\s*")
+
+
+def _without_years(names: tuple[str, ...]) -> list[str]:
+    """Names as written, and without a year ("Early booking 2027" is also "early booking"), as briefs say them."""
+    out = [n for n in names if n]
+    for n in names:
+        bare = _YEAR.sub(" ", n or "").strip(" -:,")
+        if bare and bare != n and len(bare.split()) >= 2:
+            out.append(bare)
+    return list(dict.fromkeys(out))
 
 
 def _event_words(workspace: Workspace, name: str, own: list[str]) -> list[str]:

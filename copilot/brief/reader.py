@@ -82,7 +82,8 @@ _BOGO = re.compile(r"\b(bogo|buy one,? get one( free)?|2 ?for ?1|2x1|two for one
                    r"1\+1)\b", re.I)
 _GIFT = re.compile(r"\b(free gift|gift with purchase|regalo|geschenk|gratis-?geschenk)\b", re.I)
 _EARLY = re.compile(r"\b(early access|first access|(?:shop|buy|book|order) (?:it |them |the \w+ |\w+ )?(?:a (?:day|week) |"
-                    r"\w+ days )?(?:early|before everyone)|acceso anticipado|früh(er|zeitige[rn]?) zugang|"
+                    r"\w+ days )?(?:early|before everyone)|(?:shop|buy|book|order) from [^.;]{1,40}?\b(?:everyone|"
+                    r"the rest|others)(?: else)? (?:from|on)|acceso anticipado|früh(er|zeitige[rn]?) zugang|"
                     r"accès anticipé|en avant-première)\b", re.I)
 _DISCOUNT_WORD = re.compile(rf"(?<![^\W_]){pattern('discount_after', LANGUAGES)}(?![^\W_])", re.I)
 _GENERIC_OFFER = re.compile(r"\b(discount|coupon|promo( code)?|incentive|deal|% off|descuento|cup[oó]n|oferta|"

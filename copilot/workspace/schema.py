@@ -195,6 +195,8 @@ class Offer(_Strict):
     min_order: Decimal | None = Field(default=None, ge=0)
     applies_to: list[str] = Field(default_factory=list, description="categories or SKUs; empty means everything")
     audience: str = Field(default="", description="who the offer is for, in words")
+    words: list[str] = Field(default_factory=list, description="how the brand's marketers name the offer in a "
+                                                               "brief (\"the gift match\", \"dollar for dollar\")")
     terms: str = Field(min_length=1)
     new_customers_only: bool = False
     once_per_customer: bool = False

@@ -56,3 +56,16 @@ def test_an_injection_with_an_offer_is_not_read_as_news() -> None:
 def test_unfinished_words_without_a_started_action_do_not_invent_a_moment() -> None:
     # "never bought" is an audience (people who never bought), not an abandoned cart
     assert read_brief("welcome series for people who signed up but never bought", _brand("sprig")).goal == "welcome"
+
+
+@pytest.mark.parametrize(("brand", "brief", "offer"), [
+    # the offer's name without its year
+    ("alpenglow", "remind them the early booking discount ends Feb 28", "early_booking_2027"),
+    # the offer's own words in facts.yaml
+    ("harbortable", "tell everyone that gifts are matched dollar for dollar until February 14", "valentine_match"),
+    # some may book before everyone else: early access
+    ("alpenglow", "announce Provence Villages on Foot - Pathfinders can book from Feb 10, everyone else from Feb 17",
+     "provence_preview"),
+])
+def test_fact_sheet_offers_are_read_as_the_brand_names_them(brand: str, brief: str, offer: str) -> None:
+    assert [o.offer_id for o in read_brief(brief, _brand(brand)).offers] == [offer]
