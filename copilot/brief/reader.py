@@ -351,7 +351,8 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
             and not any(s <= h.start < e for s, e in deadlines)]
     priced = any(o.kind in {"percent_off", "amount_off", "code", "named"} for o in reading.offers)
     timed = bool(reading.dates or reading.moments or any(d.role in {"window", ""} for d in reading.durations))
-    if news and (priced or timed) and "announcement" in lex.books and not reading.lapse_days:
+    featured = bool(reading.products or reading.categories)  # "the new menswear", "Linen Boiler Suit is back"
+    if news and (priced or timed or featured) and "announcement" in lex.books and not reading.lapse_days:
         scores["announcement"] += EVENT
     named = [o for o in reading.offers if o.kind == "named"] + [m for m in reading.moments]
     if named and "announcement" in lex.books:
