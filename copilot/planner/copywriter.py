@@ -241,7 +241,7 @@ def _product_benefits(product: Product | None, locale: str, missing: set[str]) -
     return "\n".join(f"- {b}" for b in product.benefits)
 
 
-def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en") -> str:
+def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en", about: str = "") -> str:
     """The playbook's CTA when the brand's voice lists it for the playbook's stage, else the
     stage's first CTA (the tone guard checks the CTA against that stage's list). In another
     language the translated CTA stays unless the brand lists one in that language (its first
@@ -253,7 +253,9 @@ def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en"
         translated = [translate(a, locale) for a in allowed]
         listed = {a.lower() for a in allowed}
         return next((tr for tr in translated if tr and tr.lower() in listed), text)
-    return allowed[0]
+    # the listed CTA that names what the email is about ("Sign up for orientation" for an orientation), else the first
+    wanted = {w for w in _words(about) if len(w) > 3}
+    return max(allowed, key=lambda a: len(wanted & _words(a))) if wanted else allowed[0]
 
 
 def _pick(base: str | None, with_offer: str | None, offer_here: bool) -> str | None:
@@ -301,7 +303,8 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
         "subject": filled_subject,
         "preheader": ctx.fill(ctx.t(preheader)) or "",
         "body": "\n\n".join(paragraphs),
-        "cta_text": _cta(ctx.fill(ctx.t(cta)) or ctx.t(cta), playbook, ws, ctx.locale),
+        "cta_text": _cta(ctx.fill(ctx.t(cta)) or ctx.t(cta), playbook, ws, ctx.locale,
+                         about=str(getattr(ctx.event, "name", "") or "")),
         "cta_url": ctx.fill(spec.cta_link) or ws.brand.website,
         "merge": merge,
     }

@@ -239,6 +239,15 @@ def test_event_invitation_invites_now_and_reminds_registrants_the_day_before(
     assert all(v.cta_text.lower() in allowed for v in plan.variants if v.locale == "en")
 
 
+@pytest.mark.parametrize(("name", "brief", "cta"), [
+    ("harbortable", "invite people to the new volunteer orientation on Saturday February 6", "Sign up for orientation"),
+    ("kinetichouse", "invite yogis to the Mobility Workshop on February 20", "Register for the workshop"),
+])
+def test_an_invitation_takes_the_brands_event_cta_that_names_the_event(name: str, brief: str, cta: str) -> None:
+    plan = assert_planned(name, brief, "event_invitation", "schedule")
+    assert {v.cta_text for v in plan.variants if v.locale == "en" and v.message == "email_1"} == {cta}
+
+
 def test_event_invitation_on_the_briefs_own_date_when_the_calendar_lacks_it() -> None:
     # alpenglow: the brief's "on February 18" is the event's day, not the send's; webinar_registered
     plan = assert_planned("alpenglow", "invite walkers to a live online talk on February 18", "event_invitation",
