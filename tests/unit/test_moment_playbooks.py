@@ -395,3 +395,12 @@ def test_a_birthday_named_in_a_plan_not_timed_by_it_is_still_a_sensitive_use() -
                                     "variants": [variant]})
     codes = {f.code for f in check(other, brand("hollisvane")).findings}
     assert "PROV_SENSITIVE_IN_COPY" in codes
+
+
+def test_an_anniversary_of_a_date_no_field_holds_is_a_question_not_a_plan_on_another_date() -> None:
+    # harbortable's anniversary field is first_gift_date; nothing holds the date of a death
+    result = plan_for("harbortable", "remind tribute donors on the anniversary of their loved one's death")
+    assert result.plan is None
+    assert any("their loved one's death" in q and "first_gift_date" in q for q in result.questions)
+    # the field's own words and its role's words are the same date
+    assert plan_for("pagewise", "thank readers on the anniversary of their sign-up").plan is not None
