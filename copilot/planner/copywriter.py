@@ -22,6 +22,7 @@ from copilot.plan import PROSE_FIELD_NAMES, MergeField, Rule, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
 from copilot.playbooks.catalogs import translate
 from copilot.rules import pinned_values
+from copilot.text import guess_language, normalize, similarity
 from copilot.workspace import CalendarDate, Offer, Product, Workspace
 
 __all__ = ["CopyContext", "money", "long_date", "localized", "offer_short", "offer_sentence", "write_variants"]
@@ -249,13 +250,30 @@ def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en"
     allowed = workspace.voice.cta_rules.get(playbook.stage)
     if not allowed or text.lower() in {a.lower() for a in allowed}:
         return text
+    wanted = {w for w in _letters(about) if len(w) > 3}
     if not _english(locale):
         translated = [translate(a, locale) for a in allowed]
         listed = {a.lower() for a in allowed}
-        return next((tr for tr in translated if tr and tr.lower() in listed), text)
+        found = next((tr for tr in translated if tr and tr.lower() in listed), None)
+        if found:
+            return found
+        # the brand's own CTA in this language: one naming what the email is about, else the closest wording
+        own = [a for a in allowed if guess_language(a, default="") != "en" and a not in translated]
+        named = [a for a in own if wanted & _letters(a)]
+        if named:
+            return max(named, key=lambda a: len(wanted & _letters(a)))
+        close = max(own, key=lambda a: similarity(a, text), default=None)
+        return close if close is not None and similarity(close, text) >= _CLOSE_CTA else text
     # the listed CTA that names what the email is about ("Sign up for orientation" for an orientation), else the first
-    wanted = {w for w in _words(about) if len(w) > 3}
-    return max(allowed, key=lambda a: len(wanted & _words(a))) if wanted else allowed[0]
+    return max(allowed, key=lambda a: len(wanted & _letters(a))) if wanted else allowed[0]
+
+
+_CLOSE_CTA = 65  # "Actualizar mis datos de pago" is the brand's "Actualiza tus datos de pago" (84); not "Compra tu boleto"
+
+
+def _letters(text: str) -> set[str]:
+    """A text's words in their matching form, in any language ("orientación" -> "orientacion")."""
+    return {w.rstrip("s") for w in normalize(text).split()}
 
 
 def _pick(base: str | None, with_offer: str | None, offer_here: bool) -> str | None:
@@ -304,7 +322,7 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
         "preheader": ctx.fill(ctx.t(preheader)) or "",
         "body": "\n\n".join(paragraphs),
         "cta_text": _cta(ctx.fill(ctx.t(cta)) or ctx.t(cta), playbook, ws, ctx.locale,
-                         about=str(getattr(ctx.event, "name", "") or "")),
+                         about=localized(ctx.event, "name", ctx.locale) if ctx.event is not None else ""),
         "cta_url": ctx.fill(spec.cta_link) or ws.brand.website,
         "merge": merge,
     }

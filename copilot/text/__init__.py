@@ -22,7 +22,7 @@ from copilot.text.dates import (
 from copilot.text.durations import Duration, count_word, find_durations, quantity
 from copilot.text.fold import Token, ascii_lower, fold, lowered, normalize, sentence_bounds, stem, tokenize
 from copilot.text.language import guess_language
-from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff
+from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff, similarity
 from copilot.text.money import (
     COMMON_CURRENCIES,
     Money,
@@ -63,6 +63,7 @@ __all__ = [
     "Phrase",
     "PhraseMatch",
     "PhraseMatcher",
+    "similarity",
     "RelativeDay",
     "Token",
     "WeekdayMatch",

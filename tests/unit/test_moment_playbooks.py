@@ -404,3 +404,26 @@ def test_an_anniversary_of_a_date_no_field_holds_is_a_question_not_a_plan_on_ano
     assert any("their loved one's death" in q and "first_gift_date" in q for q in result.questions)
     # the field's own words and its role's words are the same date
     assert plan_for("pagewise", "thank readers on the anniversary of their sign-up").plan is not None
+
+
+@pytest.mark.parametrize(("name", "brief", "locale", "cta"), [
+    # the brand's own Spanish CTA for its payment stage, close in wording to the catalog's
+    ("harbortable", "monthly donors whose card failed - a short note to update their payment details", "es",
+     "Actualiza tus datos de pago"),
+    ("kinetichouse", "members whose card payment failed", "fr", "Mettre à jour le paiement"),
+    # the brand's Spanish CTA that names the event
+    ("harbortable", "invite people to the new volunteer orientation on Saturday February 6", "es",
+     "Inscríbete a la orientación"),
+])
+def test_other_languages_take_the_brands_own_stage_cta(name: str, brief: str, locale: str, cta: str) -> None:
+    result = plan_for(name, brief)
+    assert result.plan is not None
+    first = {v.cta_text for v in result.plan.variants if v.locale == locale and v.message == "email_1"}
+    assert first == {cta}
+
+
+def test_similarity_reads_close_wordings_as_close() -> None:
+    from copilot.text import similarity
+
+    assert similarity("Actualizar mis datos de pago", "Actualiza tus datos de pago") > 80
+    assert similarity("Reservar mi plaza", "Compra tu boleto") < 40
