@@ -366,7 +366,7 @@ class _Checker:
     def variants(self) -> None:
         segments = {s.name for s in self.plan.segments}
         sent = {step.message for _, step in iter_steps(self.plan.trigger.steps) if isinstance(step, SendStep)}
-        seen: dict[tuple[str, str, str], int] = {}
+        seen: dict[tuple[str, str, str, str], int] = {}
         for i, v in enumerate(self.plan.variants):
             here = f"variants[{i}]"
             if v.segment not in segments:
@@ -377,7 +377,7 @@ class _Checker:
                          "out", "variant_not_sent")
             key = (v.segment, v.message, v.key, v.locale)  # one variant per language of each A/B arm
             if key in seen:
-                self.add(f"{here}.key", f"variant {v.key} of {v.segment!r} / {v.message!r} is already "
+                self.add(f"{here}.key", f"variant {v.key} ({v.locale}) of {v.segment!r} / {v.message!r} is already "
                          f"variants[{seen[key]}]", "duplicate_variant")
             seen.setdefault(key, i)
             if v.locale not in self.ws.brand.locales:

@@ -17,6 +17,7 @@ from textstat.textstat import textstatistics
 
 from copilot.errors import RenderError
 from copilot.playbooks import stage_for_goal
+from copilot.playbooks.catalogs import translate
 from copilot.render import merge_context, render_field, variant_names
 from copilot.text import (
     PhraseMatcher,
@@ -238,7 +239,9 @@ def _cta(ctx: VariantContext) -> Iterator[Finding]:
         return
 
     def fits(options: list[str]) -> bool:
-        return any(fuzz.ratio(cta, normalize(o)) >= 85 for o in options)
+        # a listed CTA fits in the variant's language too, as the playbook catalogs translate it
+        local = [t for t in (translate(o, ctx.variant.locale) for o in options) if t]
+        return any(fuzz.ratio(cta, normalize(o)) >= 85 for o in (*options, *local))
 
     if fits(rules[stage]):
         return

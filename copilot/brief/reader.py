@@ -356,7 +356,9 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
     if named and "announcement" in lex.books:
         scores["announcement"] += WEAK  # naming a sale or an event hints at announcing it
         words["announcement"].append(named[0].text if isinstance(named[0], OfferMention) else named[0])
-    concrete = [o.text for o in reading.offers if o.kind != "unspecified"] + list(reading.moments)
+    # an offer the fact sheet holds, or a dated moment of its calendar (an unknown offer is a question)
+    concrete = [o.text for o in reading.offers if o.kind != "unspecified" and (o.offer_id or o.candidates)]
+    concrete += list(reading.moments)
     if concrete and "announcement" in lex.books and max(scores.values(), default=0) < _MIN_GOAL_SCORE \
             and not reading.lapse_days and not reading.inactive_days and not reading.injections:
         # an offer or a dated moment and nothing else ("free shipping over $35", "Supper tickets"): news

@@ -30,6 +30,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("copilot.cli.segments", "segments"),
     ("copilot.cli.worker", "worker"),
     ("copilot.cli.campaigns", "campaigns"),
+    ("copilot.cli.workspace", "workspace"),
 ]
 
 

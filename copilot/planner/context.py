@@ -66,14 +66,16 @@ def workspace_context(workspace: Workspace) -> dict[str, Any]:
         "fields": [
             {"name": f.name, "type": f.type, "choices": list(f.values),
              "governance": _governance(f) + ("" if "segmentation" in f.allowed_uses else ", not for rules"),
-             "about": _first_clause(f.description)}
+             "about": _first_clause(f.description), "role": workspace.role_of(f.name) or "",
+             "words": list(f.words)}
             for f in usable
         ],
         "analytics_only": [f.name for f in workspace.catalog.fields
                            if f not in usable and f.name not in {"email", "consent"}],
         "events": [
             {"name": e.name, "governance": _governance(e), "about": _first_clause(e.description),
-             "properties": [p.name for p in e.properties]}
+             "properties": [p.name for p in e.properties], "role": workspace.role_of(e.name) or "",
+             "words": list(e.words)}
             for e in workspace.catalog.events
         ],
         "offers": [
@@ -81,6 +83,8 @@ def workspace_context(workspace: Workspace) -> dict[str, Any]:
              "ends": o.ends.isoformat() if o.ends else None, "audience": o.audience}
             for o in workspace.facts.offers
         ],
+        "customers": list(workspace.brand.customer_words),
+        "audiences": [{"label": a.label, "phrases": list(a.phrases)} for a in workspace.catalog.audiences],
         "calendar": [
             {"name": c.name, "starts": c.starts.isoformat(), "ends": c.ends.isoformat() if c.ends else ""}
             for c in workspace.facts.calendar

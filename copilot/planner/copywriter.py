@@ -20,16 +20,40 @@ from babel.numbers import format_currency
 
 from copilot.plan import PROSE_FIELD_NAMES, MergeField, Rule, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
-from copilot.playbooks.catalogs import translate
+from copilot.playbooks.catalogs import reads_as, translate
 from copilot.rules import pinned_values
-from copilot.text import guess_language, normalize, similarity
-from copilot.workspace import CalendarDate, Offer, Product, Workspace
+from copilot.text import normalize, similarity
+from copilot.workspace import CalendarDate, Claim, Offer, Product, Workspace
 
-__all__ = ["CopyContext", "money", "long_date", "localized", "offer_short", "offer_sentence", "write_variants"]
+__all__ = ["CopyContext", "PLANNER_STRINGS", "money", "long_date", "localized", "offer_short", "offer_sentence",
+           "write_variants"]
 
 _PLACEHOLDER = re.compile(r"\[\[([a-z_]+(?::[a-z0-9_]+|~[a-z0-9 -]+)?)\]\]")
 _MERGE = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+
+# The copy this module writes itself, translated through locales/<lang>/common.po.
+_OFFER_WORDS = {"percent_off": "{value}% off", "amount_off": "{value} off", "free_shipping": "Free shipping",
+                "early_access": "Early access"}
+_CODE_SENTENCE = "Use code **{code}** at checkout."
+_UNTIL_SENTENCE = "Valid until {date}."
+# [[period]] / [[period_adj]] are English words in English copy ("This [[period]] at ..."); other languages
+# read them with what must agree with the noun ("esta semana", "cada mes"), under these gettext contexts.
+_PERIOD, _PERIOD_ADJ, _CUSTOMERS = "[[period]]", "[[period_adj]]", "[[customers]]"
+_PERIODS = {"week": "weekly", "fortnight": "fortnightly", "month": "monthly"}
+# (English, gettext context, note for translators): scripts/extract_playbook_strings.py writes them to common.po
+PLANNER_STRINGS: tuple[tuple[str, str | None, str], ...] = (
+    *((text, None, f"[[offer_short]] for an offer of kind {kind}" + ("; {value} is the amount" if "{" in text else ""))
+      for kind, text in _OFFER_WORDS.items()),
+    (_CODE_SENTENCE, None, "after the offer's terms in [[offer_sentence]]; keep the Markdown bold"),
+    (_UNTIL_SENTENCE, None, "after the offer's terms in [[offer_sentence]]; {date} is the long date"),
+    *((word, _PERIOD, "[[period]]: write it with its demonstrative, as 'this ...' reads in your language "
+                      "(es 'esta semana', de 'diese Woche', fr 'cette semaine')") for word in _PERIODS),
+    ("customers", _CUSTOMERS, "[[customers]] in other languages than English (brand.yaml's customer_words are "
+                              "English): the plural noun, as 'other customers', 'our most loyal customers' read"),
+    *((adj, _PERIOD_ADJ, "[[period_adj]]: write it as how often, as 'every ...' reads in your language "
+                         "(es 'cada semana', de 'jede Woche', fr 'chaque semaine')") for adj in _PERIODS.values()),
+)
 
 
 def _english(locale: str) -> bool:
@@ -71,8 +95,7 @@ def localized(item: object, key: str, locale: str, missing: set[str] | None = No
 
 
 def offer_short(offer: Offer, currency: str, locale: str = "en") -> str:
-    words = {"percent_off": "{value}% off", "amount_off": "{value} off", "free_shipping": "Free shipping",
-             "early_access": "Early access"}
+    words = _OFFER_WORDS
     if offer.kind not in words or (offer.kind in {"percent_off", "amount_off"} and offer.value is None):
         return localized(offer, "name", locale)
     value = (f"{offer.value.normalize():f}" if offer.kind == "percent_off" and offer.value is not None
@@ -87,10 +110,10 @@ def offer_sentence(offer: Offer, locale: str = "en", missing: set[str] | None = 
     terms = localized(offer, "terms", locale, missing).strip()
     text = f"**{localized(offer, 'name', locale, missing)}:** {terms}"
     if offer.code and offer.code not in terms:
-        pattern = "Use code **{code}** at checkout."
+        pattern = _CODE_SENTENCE
         text += " " + (translate(pattern, locale) or pattern).format(code=offer.code)
     if offer.ends is not None and long_date(offer.ends, locale) not in terms:
-        pattern = "Valid until {date}."
+        pattern = _UNTIL_SENTENCE
         text += " " + (translate(pattern, locale) or pattern).format(date=long_date(offer.ends, locale))
     return text
 
@@ -127,6 +150,25 @@ class CopyContext:
             self.missing.add("some of the playbook's copy")
             return text
         return found
+
+    def _word(self, word: str, context: str) -> str:
+        """One of the copywriter's own words (``context``: the placeholder it fills) in this copy's language."""
+        found = translate(word, self.locale, context)
+        if found is None:
+            self.missing.add("some of the playbook's copy")
+            return word
+        return found
+
+    def _product_claim(self) -> str:
+        """The fact sheet's claim about the product, word for word: in English copy only (claims are stated
+        as sourced, so another language leaves it out and notes it, as [[claim~...]] does)."""
+        claim = _product_claim(self.workspace, self.product)
+        if claim is None:
+            return ""
+        if not _english(self.locale):
+            self.missing.add(f"the claim {claim.id}")
+            return ""
+        return claim.text if claim.text.endswith(".") else claim.text + "."
 
     def _next_moment(self) -> str:
         after = self.send_date or date.min
@@ -169,7 +211,9 @@ class CopyContext:
             "brand": ws.brand.name,
             "website": ws.brand.website.rstrip("/"),
             # what the brand calls its customers ("runners", "members"), plural; "customers" when it says nothing
-            "customers": next((w for w in ws.brand.customer_words if w.endswith("s")), "customers"),
+            # (brand.yaml's words are English: other languages read the catalog's word for customers)
+            "customers": (next((w for w in ws.brand.customer_words if w.endswith("s")), "customers")
+                          if _english(loc) else self._word("customers", _CUSTOMERS)),
             "preference_center": ws.brand.preference_center_url,
             "segment_line": segment_line,
             "offer_sentence": offer_sentence(offer, loc, missing) if offer else "",
@@ -184,14 +228,14 @@ class CopyContext:
             "product_url": product.url if product else "",
             # where the email's call to action should land: the offer's page, else the product's, else home
             "landing_url": (offer.url if offer and offer.url else product.url if product else ws.brand.website),
-            "product_claim": _product_claim(ws, product),
+            "product_claim": self._product_claim(),
             "product_benefits": _product_benefits(product, loc, missing),
             "product_line": (f"**{localized(product, 'name', loc, missing)}**, "
                              f"{money(product.price, ws.currency_of(product), loc)}" if product else ""),
             "category": (self.category or "").replace("_", " "),
             "next_moment": self._next_moment(),
-            "period": self.period,
-            "period_adj": f"{self.period}ly",
+            "period": self._word(self.period, _PERIOD),
+            "period_adj": self._word(_PERIODS.get(self.period, f"{self.period}ly"), _PERIOD_ADJ),
             "sunset_date": long_date(self.sunset, loc) if self.sunset else "",
             "deadline_sentence": "",
             "event_date": long_date(self.event_day, loc) if self.event_day else "",
@@ -218,17 +262,17 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in re.findall(r"[a-z]+", text.lower())}
 
 
-def _product_claim(ws: Workspace, product: Product | None) -> str:
-    """The fact sheet's claim about this product, word for word, when there is one."""
+def _product_claim(ws: Workspace, product: Product | None) -> Claim | None:
+    """The fact sheet's claim about this product, when there is one."""
     if product is None:
-        return ""
+        return None
     for claim in ws.facts.claims:
         words = _words(claim.text)
         for name in (product.name, *product.aliases):
             wanted = {w for w in _words(name) if w not in {"pack", "pk"}}
             if wanted and wanted <= words:
-                return claim.text if claim.text.endswith(".") else claim.text + "."
-    return ""
+                return claim
+    return None
 
 
 def _product_benefits(product: Product | None, locale: str, missing: set[str]) -> str:
@@ -245,8 +289,10 @@ def _product_benefits(product: Product | None, locale: str, missing: set[str]) -
 def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en", about: str = "") -> str:
     """The playbook's CTA when the brand's voice lists it for the playbook's stage, else the
     stage's first CTA (the tone guard checks the CTA against that stage's list). In another
-    language the translated CTA stays unless the brand lists one in that language (its first
-    listed CTA that the catalog's translation of an English one gives)."""
+    language: the brand's CTA that the catalog's translation of a listed English one gives, else of the
+    listed CTAs in that language (voice.yaml mixes languages in one list) the one naming what the email
+    is ``about``, the one closest to the translated CTA, or the first; else the translated playbook CTA.
+    In English too, a listed CTA naming what the email is about wins over the first."""
     allowed = workspace.voice.cta_rules.get(playbook.stage)
     if not allowed or text.lower() in {a.lower() for a in allowed}:
         return text
@@ -257,13 +303,16 @@ def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en"
         found = next((tr for tr in translated if tr and tr.lower() in listed), None)
         if found:
             return found
-        # the brand's own CTA in this language: one naming what the email is about, else the closest wording
-        own = [a for a in allowed if guess_language(a, default="") != "en" and a not in translated]
+        # the brand's own CTAs in this language: the one naming what the email is about, else the closest
+        # wording to the translated one, else the first
+        own = [a for a in allowed if reads_as(a, locale)]
         named = [a for a in own if wanted & _letters(a)]
         if named:
             return max(named, key=lambda a: len(wanted & _letters(a)))
         close = max(own, key=lambda a: similarity(a, text), default=None)
-        return close if close is not None and similarity(close, text) >= _CLOSE_CTA else text
+        if close is not None and similarity(close, text) >= _CLOSE_CTA:
+            return close
+        return own[0] if own else text
     # the listed CTA that names what the email is about ("Sign up for orientation" for an orientation), else the first
     return max(allowed, key=lambda a: len(wanted & _letters(a))) if wanted else allowed[0]
 
@@ -305,6 +354,7 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
         else:
             cta = _pick(override.cta, override.cta_with_offer, offer_here)
     assert cta is not None
+    merge = {name: ctx.t(fallback) for name, fallback in merge.items()}  # "there" in "Hi {{ first_name }},"
     limit = ws.voice.subject_max_length
     candidates = [ctx.fill(ctx.t(s)) for s in subjects if s]
     fitting = [c for c in candidates if c is not None and len(_MERGE.sub("x" * 8, c)) <= limit]

@@ -8,14 +8,24 @@ and the planner says so; English needs no catalog.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-__all__ = ["LOCALES_DIR", "catalog_languages", "translate"]
+__all__ = ["LOCALES_DIR", "catalog_languages", "language_neutral", "reads_as", "translate"]
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
+
+
+# nothing but [[placeholders]], {{ merge fields }}, spaces and punctuation: the same in every language
+_NEUTRAL = re.compile(r"(?:\s|\[\[[^\]]*\]\]|\{\{[^}]*\}\}|[.,:;!?()\-–—·*])*")
+
+
+def language_neutral(text: str) -> bool:
+    """True for copy with no words of its own (``[[offer_sentence]]``): it needs no translation."""
+    return _NEUTRAL.fullmatch(text) is not None
 
 
 def _lang(locale: str) -> str:
@@ -23,13 +33,44 @@ def _lang(locale: str) -> str:
 
 
 @lru_cache(maxsize=16)
-def _catalog(lang: str) -> dict[str, str]:
-    out: dict[str, str] = {}
+def _catalog(lang: str) -> dict[tuple[str | None, str], str]:
+    """(context, English) -> translation, over every catalog of ``lang`` (fuzzy entries are not translations)."""
+    out: dict[tuple[str | None, str], str] = {}
     for path in sorted((LOCALES_DIR / lang).glob("*.po")):
         with path.open("rb") as handle:
             catalog = read_po(handle, locale=lang)
-        out.update({m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string})
+        out.update({(m.context, m.id): m.string for m in catalog
+                    if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy})
     return out
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(re.sub(r"\[\[[^\]]*\]\]|\{\{[^}]*\}\}|\{[^}]*\}", " ", text).lower()))
+
+
+@lru_cache(maxsize=16)
+def _vocabulary(lang: str) -> tuple[frozenset[str], frozenset[str]]:
+    """(words only ``lang``'s translations use, words only the English uses), from its catalogs."""
+    english: set[str] = set()
+    local: set[str] = set()
+    for (_, text), translated in _catalog(lang).items():
+        english |= _words(text)
+        local |= _words(translated)
+    return frozenset(local - english), frozenset(english - local)
+
+
+def reads_as(text: str, locale: str) -> bool:
+    """Whether ``text`` (a short line such as a brand's CTA) reads as ``locale``'s language rather than
+    English, judged by the words the catalogs use in each; False for a language with no catalog."""
+    lang = _lang(locale)
+    words = _words(text)
+    if lang == "en":
+        return True
+    local, english = _vocabulary(lang)
+    return len(words & local) > len(words & english)
 
 
 def catalog_languages() -> list[str]:
@@ -37,9 +78,12 @@ def catalog_languages() -> list[str]:
     return sorted(p.name for p in LOCALES_DIR.glob("*") if p.is_dir() and any(p.glob("*.po")))
 
 
-def translate(text: str, locale: str) -> str | None:
-    """``text`` in ``locale``'s language; the text itself for English; None when not translated."""
+def translate(text: str, locale: str, context: str | None = None) -> str | None:
+    """``text`` in ``locale``'s language; the text itself for English; None when not translated.
+
+    ``context`` is the gettext msgctxt of a word that reads differently where it is used (the
+    newsletter's ``[[period]]``)."""
     lang = _lang(locale)
-    if lang == "en" or not text.strip():
+    if lang == "en" or language_neutral(text):
         return text
-    return _catalog(lang).get(text)
+    return _catalog(lang).get((context, text))

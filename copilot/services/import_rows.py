@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from copilot.audience.values import attribute_datetime
 from copilot.models import CONSENT_STATES
+from copilot.text import identifier
 from copilot.workspace import CONTACT_COLUMNS, Workspace
 
 __all__ = ["RowProblem", "ContactRow", "EventRow", "ContactSchema", "EventSchema", "parse_timestamp"]
@@ -148,7 +149,8 @@ class _Schema:
     def __init__(self, workspace: Workspace, header: list[str], *, now: datetime) -> None:
         self.workspace = workspace
         self.now = now
-        self.columns = [name.strip().lower() for name in header]
+        # 'First Name' is the catalog's first_name (the same names `copilot workspace draft` gives).
+        self.columns = [identifier(name) or name.strip().lower() for name in header]
         self.header_problems: list[RowProblem] = []
         if not _is_utf8(header):
             self.header_problems.append(RowProblem(1, _NOT_UTF8))
@@ -278,7 +280,7 @@ class EventSchema(_Schema):
         errors = _Errors()
         email = cells.pop("email").lower()
         name = cells.pop("event")
-        spec = self.workspace.event(name)
+        spec = self.workspace.event(name) or self.workspace.event(identifier(name))  # 'Order Completed'
         if spec is None:
             raise RowError("event", f"unknown event {name!r}; the catalog has "
                                     f"{', '.join(e.name for e in self.workspace.catalog.events)}")
@@ -299,7 +301,7 @@ class EventSchema(_Schema):
             if cell is not None and (not isinstance(cell, str) or len(cell) > limit):
                 errors.add(RowError(column, f"{column} must be text of at most {limit} characters"))
         errors.raise_any()
-        return EventRow(email=email, name=name, occurred_at=occurred_at, category=category, product=product,
+        return EventRow(email=email, name=spec.name, occurred_at=occurred_at, category=category, product=product,
                         value=None if value is None else float(value), properties=props)
 
 

@@ -20,7 +20,17 @@ from copilot.text.dates import (
     weekday_pattern,
 )
 from copilot.text.durations import Duration, count_word, find_durations, quantity
-from copilot.text.fold import Token, ascii_lower, fold, lowered, normalize, sentence_bounds, stem, tokenize
+from copilot.text.fold import (
+    Token,
+    ascii_lower,
+    fold,
+    identifier,
+    lowered,
+    normalize,
+    sentence_bounds,
+    stem,
+    tokenize,
+)
 from copilot.text.language import guess_language
 from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff, similarity
 from copilot.text.money import (
@@ -87,6 +97,7 @@ __all__ = [
     "find_relative_deadlines",
     "find_weekdays",
     "fold",
+    "identifier",
     "format_money",
     "graded_cutoff",
     "languages",

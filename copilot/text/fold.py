@@ -15,7 +15,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 __all__ = ["Token", "tokenize", "normalize", "fold", "ascii_lower", "lowered", "word_start", "word_end", "stem",
-           "sentence_bounds"]
+           "sentence_bounds", "identifier"]
 
 # Combining marks are word characters too, so text in decomposed form ("e" + U+0301) stays one word.
 _LETTER = r"(?:[^\W_]|[\u0300-\u036f])"
@@ -64,6 +64,20 @@ def tokenize(text: str, *, join_hyphens: bool = False) -> tuple[Token, ...]:
 def normalize(text: str, *, join_hyphens: bool = False) -> str:
     """The matching form of a phrase: folded words joined by single spaces."""
     return " ".join(t.norm for t in tokenize(text, join_hyphens=join_hyphens))
+
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+_NOT_IDENT = re.compile(r"[^a-z0-9]+")
+
+
+def identifier(text: str) -> str:
+    """A column header or an event name as a catalog identifier: 'First Name' -> 'first_name',
+    'lastOrderDate' -> 'last_order_date', 'Order Completed' -> 'order_completed', 'Größe' -> 'grosse';
+    one starting with a digit gets an 'f_' prefix; at most 63 characters; '' when nothing is left."""
+    words = _NOT_IDENT.sub("_", fold(_CAMEL.sub("_", text.strip()))).strip("_")
+    if words[:1].isdigit():
+        words = f"f_{words}"
+    return words[:63].rstrip("_")
 
 
 def ascii_lower(text: str) -> str:

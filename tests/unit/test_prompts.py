@@ -107,3 +107,26 @@ def test_the_brief_is_delimited_data_at_the_end(name: str) -> None:
 def test_delimit_neutralises_tags_that_would_close_the_block() -> None:
     wrapped = delimit("a </conversation> b <conversation> c", "conversation")
     assert wrapped.count("</conversation>") == 1 and wrapped.count("<conversation>") == 1
+
+
+def test_the_plan_prompt_for_another_brand_names_its_roles_words_and_audiences() -> None:
+    """Another vertical's workspace (a meal-kit brand): the prompt says which of its fields and events play
+    which role, in its own words, and carries nothing of the demo brand."""
+    from copilot.workspace.loader import demo_workspace_dir
+    from copilot.workspace.roles import ROLES
+
+    demo = load_workspace()
+    ws = load_workspace(demo_workspace_dir().parent / "sprig")
+    audience = audience_context(AudienceStats(contacts=10, subscribed=9, event_contacts={}))
+    text = load_prompt("plan").render(workspace=workspace_context(ws), audience=audience, today="2027-02-01",
+                                      history=HistoryWindow([]), brief="win back lapsed subscribers")
+    last_purchase = ws.role_field("last_purchase_at")
+    cart = ws.role_event("cart")
+    assert last_purchase is not None and cart is not None
+    assert f"{last_purchase.name} ({last_purchase.type}) [last_purchase_at]" in text
+    assert f"{cart.name}(" in text and "[cart]" in text
+    assert all(a.label in text for a in ws.catalog.audiences)
+    demo_only = {f.name for f in demo.catalog.fields} - {f.name for f in ws.catalog.fields}
+    demo_only -= set(ROLES)  # role names are the product's words (the demo names some fields after them)
+    demo_only |= {p.name for p in demo.facts.products} | {demo.brand.name}
+    assert sorted(w for w in demo_only if w in text) == []

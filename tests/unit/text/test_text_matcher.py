@@ -3,6 +3,8 @@ side (the brief reader). Both quote the text as written."""
 
 from __future__ import annotations
 
+import pytest
+
 from copilot.text import Phrase, PhraseMatcher, graded_cutoff, normalize, tokenize
 
 LISTS = [("act now", "spam"), ("click here", "spam"), ("last chance", "urgency"), ("chance", "plain"),
@@ -78,3 +80,19 @@ def test_a_long_phrase_takes_a_word_more_or_less() -> None:
     assert [h.target for h in matcher.find("people who ditched carts yesterday")] == ["cart"]
     assert [h.text for h in matcher.find("people who just ditched carts")] == ["people who just ditched carts"]
     assert matcher.find("people that ditched carts") == []  # same length: every word must agree
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("First Name", "first_name"),
+    ("lastOrderDate", "last_order_date"),
+    ("Order Completed", "order_completed"),
+    ("  E-mail Address ", "e_mail_address"),
+    ("Größe (cm)", "grosse_cm"),
+    ("2FA enabled", "f_2fa_enabled"),
+    ("occurred_at", "occurred_at"),
+    ("#", ""),
+])
+def test_identifier_names_a_header_or_event_as_the_catalog_does(text: str, expected: str) -> None:
+    from copilot.text import identifier
+
+    assert identifier(text) == expected
