@@ -244,8 +244,12 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
             f"{', '.join(sorted(pinned))} speakers"), evidence={"locale": locale, "segment_locales": sorted(pinned)},
             fix="Write this variant in the segment's language, or change the segment rule.")
     # Readers of a language the segment has its own variant in get that variant, not this one.
-    covered = {_base(v.locale) for v in ctx.plan.variants
-               if v.segment == ctx.variant.segment and v.message == ctx.variant.message} - {base}
+    siblings = {_base(v.locale) for v in ctx.plan.variants
+                if v.segment == ctx.variant.segment and v.message == ctx.variant.message}
+    default = _base(ctx.workspace.brand.default_locale)
+    if base != default and default in siblings:
+        return  # readers with no copy of their own get the default-language variant, checked there
+    covered = siblings - {base}
     others = sorted({str(c.get("locale")) for c in ctx.samples if c.get("locale")
                      and _base(str(c.get("locale"))) not in covered | {base}})
     if not others:
@@ -254,7 +258,7 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     # The brand's default language is the designed fallback for every reader the segment has no
     # copy for (another brand language, or one the brand does not write at all): a reviewer should
     # know (warn), it is not broken. Copy in a non-default language read by others is a mismatch (block).
-    as_fallback = base == _base(ctx.workspace.brand.default_locale)
+    as_fallback = base == default
     yield ctx.finding(LOCALE_DEFAULT if as_fallback else LOCALE_MISMATCH, message=(
         f"{count} of {len(ctx.samples)} sample contacts of {ctx.variant.segment!r} read {', '.join(others)}, "
         f"not {locale!r}" + (" (they get this default-language copy)" if as_fallback else "")),

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -108,6 +109,24 @@ class FittedPlaybook:
 _FITTED: dict[tuple[str, str], FittedPlaybook] = {}
 
 
+def _match_property(trigger: dict[str, Any], workspace: Workspace) -> str | None:
+    """The entry event's property that keys one journey: the playbook's when the event has it, else the
+    event's own identifier of that kind ("checkout_id" for a cart keyed by "cart_id"), else any identifier,
+    else none (one journey per person)."""
+    wanted = trigger.get("match_property")
+    event = workspace.events_by_name.get(trigger.get("entry_event") or "")
+    if not wanted or event is None:
+        return wanted if event is None else None
+    names = [p.name for p in event.properties]
+    if wanted in names:
+        return wanted
+    ids = [n for n in names if n == "id" or n.endswith("_id")]
+    if ids:
+        return ids[0]
+    # a keyed property other than an id ("product" for a browse): the event's property of the same kind
+    return next((n for n in names if n in {"sku", "product", "product_id", "item"}), None)
+
+
 def fit_playbook(book: Playbook, workspace: Workspace) -> FittedPlaybook:
     """``book`` for ``workspace``: roles resolved to the catalog's names; what cannot be resolved reported."""
     key = (book.model_dump_json(), workspace.content_hash)
@@ -123,6 +142,7 @@ def fit_playbook(book: Playbook, workspace: Workspace) -> FittedPlaybook:
     data["trigger"]["exit_conditions"] = [c for c in data["trigger"]["exit_conditions"]
                                           if not resolve_role_refs(c, workspace)[1]]
     trigger, missing = resolve_role_refs(data["trigger"], workspace)
+    trigger["match_property"] = _match_property(trigger, workspace)
     data["trigger"] = trigger
     data["events"] = [e for e in resolve_role_refs(data["events"], workspace)[0] if not str(e).startswith(ROLE_REF)]
     lapse, _ = resolve_role_refs(data["lapse"], workspace)

@@ -138,3 +138,18 @@ def test_a_subject_that_can_come_out_empty_needs_a_plain_fallback(tmp_path: Path
     folder = _copy_library(tmp_path, "welcome", risky_subject)
     with pytest.raises(PlannerError, match="subject_plain"):
         load_from(folder)
+
+
+def test_a_journey_is_keyed_by_the_entry_events_own_identifier() -> None:
+    """The cart playbook keys a journey by cart_id; a brand whose cart event calls it checkout_id gets that,
+    and a browse event with no identifier or product property runs one journey per person."""
+    from copilot.playbooks import fit_playbook, load_playbooks
+    from copilot.workspace import load_workspace
+    from copilot.workspace.loader import demo_workspace_dir
+
+    books = {b.id: b for b in load_playbooks()}
+    sprig = load_workspace(demo_workspace_dir().parent / "sprig")
+    cart = fit_playbook(books["cart_abandonment"], sprig).book.trigger
+    assert (cart.entry_event, cart.match_property) == ("checkout_started", "checkout_id")
+    browse = fit_playbook(books["browse_abandonment"], sprig).book.trigger
+    assert (browse.entry_event, browse.match_property) == ("recipe_viewed", None)

@@ -73,3 +73,17 @@ def test_samples_file_feeds_the_render_checks(tmp_path, plan_data) -> None:  # t
     assert "FB_LOCALE_MISMATCH" in [f["code"] for f in json.loads(result.output)["findings"]]
     samples.write_text("[1, 2]")
     assert CliRunner().invoke(cli, ["guard", str(_write(tmp_path, plan_data)), "--samples", str(samples)]).exit_code == 2
+
+
+def test_readers_without_copy_of_their_own_are_the_default_variants_concern(tmp_path, plan_data) -> None:  # type: ignore[no-untyped-def]
+    """With English and German copy, an Italian reader gets the English variant (a warning there); the
+    German variant, which only German readers get, has nothing to say about them."""
+    german = [dict(v, locale="de") for v in plan_data["variants"]]
+    plan_data["variants"] = plan_data["variants"] + german
+    samples = tmp_path / "samples.json"
+    samples.write_text(json.dumps({"Lapsed customers": [{"first_name": "Gianna", "locale": "it"},
+                                                        {"first_name": "Jana", "locale": "de"}]}))
+    result = CliRunner().invoke(cli, ["guard", str(_write(tmp_path, plan_data)), "--samples", str(samples), "--json"])
+    locale_findings = [(f["code"], f["evidence"]["locale"]) for f in json.loads(result.output)["findings"]
+                       if f["code"].startswith("FB_LOCALE")]
+    assert locale_findings == [("FB_LOCALE_DEFAULT", "en")] * len(german)
