@@ -427,3 +427,15 @@ def test_similarity_reads_close_wordings_as_close() -> None:
 
     assert similarity("Actualizar mis datos de pago", "Actualiza tus datos de pago") > 80
     assert similarity("Reservar mi plaza", "Compra tu boleto") < 40
+
+
+@pytest.mark.parametrize(("name", "brief"), [
+    ("alpenglow", "invite walkers to the live Dolomites Q&A on February 18"),  # German and French copy too
+    ("kinetichouse", "invite yogis to the Mobility Workshop on February 20"),
+])
+def test_an_invitation_and_its_reminder_pass_the_guards_in_every_language(name: str, brief: str) -> None:
+    from copilot.services.checking import check
+
+    plan = assert_planned(name, brief, "event_invitation", "schedule")
+    blocking = [f for f in check(plan, brand(name)).findings if f.severity == "block"]
+    assert not blocking, [f.message for f in blocking]  # "Bis morgen" read as a deadline once
