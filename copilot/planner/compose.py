@@ -79,6 +79,9 @@ class _Composer(OfferAndProduct, Segments, Timing):
             self.questions.append("Every segment of this playbook conflicts with the audience the brief names. "
                                   "Who exactly should get it?")
             return Draft(None, self.questions, self.notes)
+        elsewhere = self.date_named_elsewhere()
+        if elsewhere:
+            return Draft(None, [elsewhere], self.notes)
         trigger, steps, send_at = self.trigger()
         if self.book.trigger.remind_before_event_days and self.event_day is None:
             return Draft(None, self.questions, self.notes)  # no honest invitation without the event's day

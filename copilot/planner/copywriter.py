@@ -22,6 +22,7 @@ from copilot.plan import PROSE_FIELD_NAMES, MergeField, Rule, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
 from copilot.playbooks.catalogs import reads_as, translate
 from copilot.rules import pinned_values
+from copilot.text import normalize, similarity
 from copilot.workspace import CalendarDate, Claim, Offer, Product, Workspace
 
 __all__ = ["CopyContext", "PLANNER_STRINGS", "money", "long_date", "localized", "offer_short", "offer_sentence",
@@ -285,21 +286,43 @@ def _product_benefits(product: Product | None, locale: str, missing: set[str]) -
     return "\n".join(f"- {b}" for b in product.benefits)
 
 
-def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en") -> str:
+def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en", about: str = "") -> str:
     """The playbook's CTA when the brand's voice lists it for the playbook's stage, else the
     stage's first CTA (the tone guard checks the CTA against that stage's list). In another
-    language: the brand's CTA that the catalog's translation of a listed English one gives, else the
-    first listed CTA in that language (voice.yaml mixes languages in one list), else the translated
-    playbook CTA."""
+    language: the brand's CTA that the catalog's translation of a listed English one gives, else of the
+    listed CTAs in that language (voice.yaml mixes languages in one list) the one naming what the email
+    is ``about``, the one closest to the translated CTA, or the first; else the translated playbook CTA.
+    In English too, a listed CTA naming what the email is about wins over the first."""
     allowed = workspace.voice.cta_rules.get(playbook.stage)
     if not allowed or text.lower() in {a.lower() for a in allowed}:
         return text
+    wanted = {w for w in _letters(about) if len(w) > 3}
     if not _english(locale):
         translated = [translate(a, locale) for a in allowed]
         listed = {a.lower() for a in allowed}
-        return next((tr for tr in translated if tr and tr.lower() in listed),
-                    next((a for a in allowed if reads_as(a, locale)), text))
-    return allowed[0]
+        found = next((tr for tr in translated if tr and tr.lower() in listed), None)
+        if found:
+            return found
+        # the brand's own CTAs in this language: the one naming what the email is about, else the closest
+        # wording to the translated one, else the first
+        own = [a for a in allowed if reads_as(a, locale)]
+        named = [a for a in own if wanted & _letters(a)]
+        if named:
+            return max(named, key=lambda a: len(wanted & _letters(a)))
+        close = max(own, key=lambda a: similarity(a, text), default=None)
+        if close is not None and similarity(close, text) >= _CLOSE_CTA:
+            return close
+        return own[0] if own else text
+    # the listed CTA that names what the email is about ("Sign up for orientation" for an orientation), else the first
+    return max(allowed, key=lambda a: len(wanted & _letters(a))) if wanted else allowed[0]
+
+
+_CLOSE_CTA = 65  # "Actualizar mis datos de pago" is the brand's "Actualiza tus datos de pago" (84); not "Compra tu boleto"
+
+
+def _letters(text: str) -> set[str]:
+    """A text's words in their matching form, in any language ("orientación" -> "orientacion")."""
+    return {w.rstrip("s") for w in normalize(text).split()}
 
 
 def _pick(base: str | None, with_offer: str | None, offer_here: bool) -> str | None:
@@ -348,7 +371,8 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
         "subject": filled_subject,
         "preheader": ctx.fill(ctx.t(preheader)) or "",
         "body": "\n\n".join(paragraphs),
-        "cta_text": _cta(ctx.fill(ctx.t(cta)) or ctx.t(cta), playbook, ws, ctx.locale),
+        "cta_text": _cta(ctx.fill(ctx.t(cta)) or ctx.t(cta), playbook, ws, ctx.locale,
+                         about=localized(ctx.event, "name", ctx.locale) if ctx.event is not None else ""),
         "cta_url": ctx.fill(spec.cta_link) or ws.brand.website,
         "merge": merge,
     }

@@ -3,6 +3,7 @@ cadence, how many emails), as a trigger with its first send."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import TypeAdapter
@@ -24,6 +25,7 @@ from copilot.planner.audience import substitute
 from copilot.planner.copywriter import long_date
 from copilot.planner.timeline import DAY_NAMES
 from copilot.workspace import CalendarDate
+from copilot.workspace.roles import ROLES
 from copilot.text import find_ordinals
 
 __all__ = ["Timing", "total_hours", "sent_messages", "hours_text", "keep_sends"]
@@ -195,6 +197,25 @@ class Timing:
             step.timeout_hours = round(hours, 2)  # type: ignore[union-attr]
         return steps
 
+    def date_named_elsewhere(self) -> str | None:
+        """A question when the brief times a yearly moment from a date this catalog's field does not hold
+        ("the anniversary of their loved one's death" where the anniversary field is the first gift)."""
+        spec = self.book.trigger
+        field = self.ws.field(spec.date_field or "") if spec.kind == "date" and spec.every_year else None
+        m = _ANNIVERSARY_OF.search(self.r.text)
+        if field is None or m is None:
+            return None
+        said = {w for w in _content_words(m.group(1))}
+        role = self.ws.role_of(field.name)
+        known = _content_words(" ".join((field.name.replace("_", " "), field.description, *field.words,
+                                         *(ROLES[role].words if role in ROLES else ()))))
+        if not said or any(a.startswith(b) or b.startswith(a) for a in said for b in known if min(len(a), len(b)) >= 4):
+            return None
+        return (f"The brief times this from “{m.group(1).strip()}”, but the date this plan can use is "
+                f"{field.name} ({field.description.rstrip('.')}); no catalog field holds that date. Which date "
+                "should it follow? Add a date field for it to catalog.yaml, or say the plan may use "
+                f"{field.name}.")
+
     def entry_offset(self) -> int:
         """A date moment's days from the date: the brief's "7 days before" / "3 days after", else the playbook's."""
         for d in self.r.durations:
@@ -279,6 +300,18 @@ class Timing:
                 kept.append(step)
             steps = _trim_tail(kept)
         return steps
+
+
+# "the anniversary of <what>" in a brief (en, es, fr, de): what a yearly date moment is timed from
+_ANNIVERSARY_OF = re.compile(r"\b(?:anniversary of|aniversario de|anniversaire de|jahrestag (?:von|des|der))\s+"
+                             r"((?:(?!\s[-–—]\s|\s(?:and|y|et|und)\s)[^,.;:!?()])+)", re.I)
+_FUNCTION_WORDS = frozenset({"their", "the", "his", "her", "your", "our", "them", "they", "when", "with", "from",
+                             "that", "this", "and", "mention", "name", "person", "people", "each", "every", "year",
+                             "su", "sus", "del", "leur", "leurs", "ihres", "ihrer", "seines", "seiner"})
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.rstrip("s") for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) > 2 and w not in _FUNCTION_WORDS}
 
 
 def _event_rules(step: Step) -> list[EventRule]:

@@ -32,7 +32,7 @@ from copilot.text.fold import (
     tokenize,
 )
 from copilot.text.language import guess_language
-from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff
+from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff, similarity
 from copilot.text.money import (
     COMMON_CURRENCIES,
     Money,
@@ -73,6 +73,7 @@ __all__ = [
     "Phrase",
     "PhraseMatch",
     "PhraseMatcher",
+    "similarity",
     "RelativeDay",
     "Token",
     "WeekdayMatch",

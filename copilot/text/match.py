@@ -27,7 +27,7 @@ from rapidfuzz.process import cdist
 
 from copilot.text.fold import Token, normalize, tokenize
 
-__all__ = ["Phrase", "PhraseMatch", "PhraseMatcher", "graded_cutoff"]
+__all__ = ["Phrase", "PhraseMatch", "PhraseMatcher", "graded_cutoff", "similarity"]
 
 EXACT_ONLY = 101  # a cutoff no ratio reaches
 
@@ -70,6 +70,12 @@ class PhraseMatch:
     @property
     def size(self) -> int:
         return self.norm.count(" ") + 1
+
+
+def similarity(a: str, b: str) -> float:
+    """How alike two short texts are, 0-100, in their matching form and whatever their word order
+    ("Actualizar mis datos de pago" and "Actualiza tus datos de pago" score about 84)."""
+    return float(fuzz.token_sort_ratio(normalize(a), normalize(b)))
 
 
 def graded_cutoff(norm: str) -> int:

@@ -239,6 +239,15 @@ def test_event_invitation_invites_now_and_reminds_registrants_the_day_before(
     assert all(v.cta_text.lower() in allowed for v in plan.variants if v.locale == "en")
 
 
+@pytest.mark.parametrize(("name", "brief", "cta"), [
+    ("harbortable", "invite people to the new volunteer orientation on Saturday February 6", "Sign up for orientation"),
+    ("kinetichouse", "invite yogis to the Mobility Workshop on February 20", "Register for the workshop"),
+])
+def test_an_invitation_takes_the_brands_event_cta_that_names_the_event(name: str, brief: str, cta: str) -> None:
+    plan = assert_planned(name, brief, "event_invitation", "schedule")
+    assert {v.cta_text for v in plan.variants if v.locale == "en" and v.message == "email_1"} == {cta}
+
+
 def test_event_invitation_on_the_briefs_own_date_when_the_calendar_lacks_it() -> None:
     # alpenglow: the brief's "on February 18" is the event's day, not the send's; webinar_registered
     plan = assert_planned("alpenglow", "invite walkers to a live online talk on February 18", "event_invitation",
@@ -386,3 +395,47 @@ def test_a_birthday_named_in_a_plan_not_timed_by_it_is_still_a_sensitive_use() -
                                     "variants": [variant]})
     codes = {f.code for f in check(other, brand("hollisvane")).findings}
     assert "PROV_SENSITIVE_IN_COPY" in codes
+
+
+def test_an_anniversary_of_a_date_no_field_holds_is_a_question_not_a_plan_on_another_date() -> None:
+    # harbortable's anniversary field is first_gift_date; nothing holds the date of a death
+    result = plan_for("harbortable", "remind tribute donors on the anniversary of their loved one's death")
+    assert result.plan is None
+    assert any("their loved one's death" in q and "first_gift_date" in q for q in result.questions)
+    # the field's own words and its role's words are the same date
+    assert plan_for("pagewise", "thank readers on the anniversary of their sign-up").plan is not None
+
+
+@pytest.mark.parametrize(("name", "brief", "locale", "cta"), [
+    # the brand's own Spanish CTA for its payment stage, close in wording to the catalog's
+    ("harbortable", "monthly donors whose card failed - a short note to update their payment details", "es",
+     "Actualiza tus datos de pago"),
+    ("kinetichouse", "members whose card payment failed", "fr", "Mettre à jour le paiement"),
+    # the brand's Spanish CTA that names the event
+    ("harbortable", "invite people to the new volunteer orientation on Saturday February 6", "es",
+     "Inscríbete a la orientación"),
+])
+def test_other_languages_take_the_brands_own_stage_cta(name: str, brief: str, locale: str, cta: str) -> None:
+    result = plan_for(name, brief)
+    assert result.plan is not None
+    first = {v.cta_text for v in result.plan.variants if v.locale == locale and v.message == "email_1"}
+    assert first == {cta}
+
+
+def test_similarity_reads_close_wordings_as_close() -> None:
+    from copilot.text import similarity
+
+    assert similarity("Actualizar mis datos de pago", "Actualiza tus datos de pago") > 80
+    assert similarity("Reservar mi plaza", "Compra tu boleto") < 40
+
+
+@pytest.mark.parametrize(("name", "brief"), [
+    ("alpenglow", "invite walkers to the live Dolomites Q&A on February 18"),  # German and French copy too
+    ("kinetichouse", "invite yogis to the Mobility Workshop on February 20"),
+])
+def test_an_invitation_and_its_reminder_pass_the_guards_in_every_language(name: str, brief: str) -> None:
+    from copilot.services.checking import check
+
+    plan = assert_planned(name, brief, "event_invitation", "schedule")
+    blocking = [f for f in check(plan, brand(name)).findings if f.severity == "block"]
+    assert not blocking, [f.message for f in blocking]  # "Bis morgen" read as a deadline once
