@@ -7,6 +7,7 @@ from functools import lru_cache
 from typing import Any
 
 from copilot.plan import COPY_FIELD_BY_NAME, COPY_FIELDS
+from copilot.text import find_money
 from evals.assertions.base import Outcome, Scope, assertion, skip
 from evals.assertions.plan_checks import _first_contact_renders, _no_plan_reason, values_of
 from evals.results import RenderRecord
@@ -32,11 +33,13 @@ def _where(render: RenderRecord) -> str:
     return f"{render.segment}/{render.message}/{render.variant} for {render.contact}"
 
 
-def _share(spec: AssertionSpec, scope: Scope, test, describe: str) -> Outcome:  # type: ignore[no-untyped-def]
+def _share(spec: AssertionSpec, scope: Scope, test, describe: str, *,  # type: ignore[no-untyped-def]
+           by_render: bool = False) -> Outcome:
     renders = _renders(scope, spec)
     if not renders:
         return Outcome(0, f"no rendered copy ({_no_plan_reason(scope)})")
-    hits = [r for r in renders if test(render_text(r, spec.field))]
+    hits = [r for r in renders if (test(render_text(r, spec.field), r) if by_render
+                                   else test(render_text(r, spec.field)))]
     misses = [r for r in renders if r not in hits]
     score = len(hits) / len(renders)
     detail = f"{len(hits)} of {len(renders)} renders {describe}"
@@ -49,10 +52,24 @@ def _share(spec: AssertionSpec, scope: Scope, test, describe: str) -> Outcome:  
 
 @assertion("contains", needs=("value",))
 def contains(spec: AssertionSpec, scope: Scope) -> Outcome:
-    """Every render contains the text (case-insensitive; a list means all of them); score = share."""
+    """Every render contains the text (case-insensitive; a list means all of them); score = share. An
+    amount of money ("$150") is found as the render's language writes it ("150,00 $" in German copy)."""
     wanted = [w.lower() for w in values_of(spec)]
-    return _share(spec, scope, lambda text: all(w in text.lower() for w in wanted),
-                  f"contain {' and '.join(map(repr, values_of(spec)))}")
+    currencies = (scope.workspace.brand.currency,)
+
+    def has(text: str, render: RenderRecord) -> bool:
+        low = text.lower()
+        for w in wanted:
+            if w in low:
+                continue
+            money = find_money(w, "en", currencies=currencies)
+            if not (money and render.locale) or not any(
+                    (m.amount, m.currency) == (money[0].amount, money[0].currency)
+                    for m in find_money(text, render.locale, currencies=currencies)):
+                return False
+        return True
+
+    return _share(spec, scope, has, f"contain {' and '.join(map(repr, values_of(spec)))}", by_render=True)
 
 
 @assertion("not_contains", needs=("value",))

@@ -216,3 +216,14 @@ def test_reading_grade_measures_each_body_offline(demo_workspace: Workspace) -> 
     assert result.passed and result.score == 0.5
     assert "Lapsed customers/A at" in result.reason
     assert check({"type": "reading_grade", "max": 40}, t, demo_workspace).passed
+
+
+def test_contains_finds_an_amount_as_each_variants_language_writes_it(demo_workspace: Workspace) -> None:
+    english = render("Lapsed customers", "Now $150", "The Ridgeline Trail is back at $150.")
+    german = RenderRecord(segment="Lapsed customers", variant="A", message="email_1", contact="b@example.com",
+                          locale="de", subject="Jetzt 150,00 $", text="Der Ridgeline Trail ist zurück: 150,00 $.")
+    spanish_wrong = RenderRecord(segment="Lapsed customers", variant="A", message="email_1", contact="c@example.com",
+                                 locale="es", subject="Ahora 160,00 US$", text="Vuelve a 160,00 US$.")
+    assert check({"type": "contains", "value": "$150"}, turn(renders=[english, german]), demo_workspace).passed
+    result = check({"type": "contains", "value": "$150"}, turn(renders=[english, spanish_wrong]), demo_workspace)
+    assert result.score == 0.5
