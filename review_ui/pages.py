@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from copilot.models import Message, User
+from copilot.models import Message, User, utcnow
+from copilot.plan import Plan
+from copilot.planner.clock import planning_now
 from copilot.runtime import Runtime
 from copilot.services import access
 from copilot.services import conversations as chat
@@ -16,7 +18,8 @@ from copilot.services import review_queue as queue
 from copilot.services.copy_check import segment_samples
 from review_ui.views import PlanView, plan_view
 
-__all__ = ["ChatPage", "chat_page", "pending_message", "plan_panel", "detail_page", "diff_summary"]
+__all__ = ["ChatPage", "chat_page", "pending_message", "plan_panel", "detail_page", "diff_summary",
+           "schedule_start"]
 
 
 @dataclass
@@ -74,9 +77,19 @@ def diff_summary(session: Session, detail: queue.ReviewDetail) -> dict[str, Any]
                                detail.revision.number).to_dict()
 
 
-def detail_page(session: Session, runtime: Runtime, review_id: int, user: User) -> dict[str, Any]:
+def schedule_start(runtime: Runtime, plan: Plan) -> gate.ScheduleProposal:
+    """The schedule form's starting time: from now in the brand's zone (the planner's clock, which a
+    fixed COPILOT_NOW moves, but never before the wall clock: a send cannot go out in the past)."""
+    workspace = runtime.default_workspace
+    return gate.schedule_proposal(plan, workspace.brand.timezone, max(planning_now(workspace), utcnow()))
+
+
+def detail_page(session: Session, runtime: Runtime, review_id: int, user: User,
+                schedule_error: dict[str, str] | None = None) -> dict[str, Any]:
+    """``schedule_error``: the field, message and typed values of a refused schedule form, shown beside it."""
     detail = queue.review_detail(session, review_id, user)
     view = plan_view(chat.revision_plan(detail.revision), detail.revision.sizing, detail.findings,
                      workspace=runtime.default_workspace, samples=segment_samples(session, detail.revision))
     return {"d": detail, "plan": view, "diff": diff_summary(session, detail),
-            "needs_ack": {f.id for f in detail.findings if gate.needs_acknowledgement(f)}}
+            "needs_ack": {f.id for f in detail.findings if gate.needs_acknowledgement(f)},
+            "start": schedule_start(runtime, view.plan), "schedule_error": schedule_error or {}}
