@@ -1,0 +1,204 @@
+"""Issue 20 over HTTP: approving on purpose (a confirmation bound to the revision, Approve held while
+findings stand, an override needs a written reason) and time that is right (the schedule form starts
+from now in the brand's zone, a past time is a form error naming its field, local-time sending and
+quiet hours survive scheduling)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from review_factory import finding, plan_dict
+from sqlmodel import select
+from ui_support import UI, soup
+
+from copilot.delivery.program import local_time_on
+from copilot.models import AuditLog, FindingOverride, Review
+from copilot.services import review as gate
+
+pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+BRAND_ZONE = ZoneInfo("America/Los_Angeles")  # the bundled demo brand's brand.yaml timezone
+
+
+def submitted(ui: UI, findings: list[dict[str, Any]] | None = None, **kw: Any) -> Review:
+    review = ui.world.submitted(ui.world.users["mara"], findings, **kw)
+    ui.world.session.commit()
+    return review
+
+
+def current(ui: UI, review_id: int) -> Review:
+    with ui.runtime.session() as s:
+        return gate.get_review(s, review_id)
+
+
+def approved(ui: UI, **kw: Any) -> Review:
+    review = submitted(ui, **kw)
+    gate.approve(ui.world.session, review, ui.world.users["rob"], review.version)
+    ui.world.session.commit()
+    return current(ui, review.id)
+
+
+# -- approving on purpose ---------------------------------------------------------------------------
+
+def test_the_confirmation_names_the_revision_and_approving_through_it_works(ui: UI) -> None:
+    review = submitted(ui, title="Autumn restock")
+    b = ui.browser("rita")
+    page = soup(b.get(f"/review/{review.id}"))
+    opener = page.select_one("#approve-open")
+    assert opener.get_text(strip=True) == "Approve…" and not opener.has_attr("disabled")
+    assert opener["aria-haspopup"] == "dialog"
+    dialog = page.select_one("dialog#approve-dialog")
+    assert not dialog.has_attr("open")  # nothing asks until the reviewer asks to approve
+    assert "Autumn restock" in dialog.select_one("#approve-title").get_text()
+    assert review.revision_hash[:10] in dialog.get_text()
+    assert dialog.select_one("input[name=confirm]")["value"] == review.revision_hash
+    assert [x.get_text(strip=True) for x in dialog.select("button, a")] == ["Yes, approve", "Not now"]
+    # Without script, the Approve button's GET shows the same confirmation open.
+    assert soup(b.get(f"/review/{review.id}?action=approve")).select_one("dialog#approve-dialog").has_attr("open")
+    form = {i["name"]: i.get("value", "") for i in dialog.select("input[name]")}
+    response = b.post(f"/review/{review.id}/approve", {**form, "comment": "fine"}, htmx=True)
+    assert response.status_code == 200 and soup(response).select_one("#review-state").get_text(strip=True) == \
+        "Approved"
+
+
+def test_approving_without_the_confirmation_or_with_another_revisions_hash_changes_nothing(ui: UI) -> None:
+    review = submitted(ui)
+    b = ui.browser("rita")
+    missing = b.post(f"/review/{review.id}/approve", {"version": review.version})
+    assert missing.status_code == 422 and "approving needs confirmation" in soup(missing).get_text()
+    assert soup(missing).select_one("h1").get_text(strip=True) == "Check what you entered"
+    other = b.post(f"/review/{review.id}/approve", {"version": review.version, "confirm": "0" * 64})
+    assert other.status_code == 409 and "the revision you confirmed is not the current one" in soup(other).get_text()
+    assert current(ui, review.id).state == "in_review"
+    with ui.runtime.session() as s:
+        assert "approved" not in [e.action for e in s.exec(select(AuditLog).where(AuditLog.entity_id == review.id))]
+
+
+@pytest.mark.parametrize("kind", ["block", "needs_ack"])
+def test_approve_is_disabled_and_refused_while_findings_stand(ui: UI, kind: str) -> None:
+    f = finding("FACT_PRICE") if kind == "block" else finding("PROV_UNEXPECTED", "warn", needs_ack=True)
+    review = submitted(ui, [f])
+    b = ui.browser("rita")
+    page = soup(b.get(f"/review/{review.id}"))
+    opener = page.select_one("#approve-open")
+    assert opener.has_attr("disabled") and opener["aria-describedby"] == "gate-reasons"
+    assert "Approve stays disabled" in page.select_one("#gate-reasons").get_text()
+    assert not page.select("#approve-dialog, #approve-form")  # nothing to confirm while findings stand
+    refused = b.post(f"/review/{review.id}/approve", {"version": review.version, "confirm": review.revision_hash})
+    assert refused.status_code == 409 and current(ui, review.id).state == "in_review"
+    assert ("blocking finding" if kind == "block" else "need acknowledgement") in soup(refused).get_text()
+
+
+@pytest.mark.parametrize("reason", ["", "   \n\t "])
+def test_an_override_needs_a_written_reason(ui: UI, reason: str) -> None:
+    review = submitted(ui, [finding("FACT_PRICE")])
+    b = ui.browser("rita")
+    page = soup(b.get(f"/review/{review.id}"))
+    field = page.select_one("form.override textarea[name=reason]")
+    assert field.has_attr("required") and "required" in page.select_one(f"label[for={field['id']}]").get_text()
+    fid = gate.gate_status(ui.world.session, review).blocking[0].id
+    response = b.post(f"/review/{review.id}/findings/{fid}/override", {"version": review.version, "reason": reason},
+                      htmx=True)
+    assert response.status_code == 422 and response.headers["HX-Retarget"] == "#flash"
+    assert "reason is required" in soup(response).get_text()
+    with ui.runtime.session() as s:
+        assert s.exec(select(FindingOverride).where(FindingOverride.review_id == review.id)).all() == []
+        assert gate.get_review(s, review.id).version == review.version
+
+
+# -- time that is right -----------------------------------------------------------------------------
+
+def test_schedule_form_starts_from_now_in_the_brands_zone_when_the_plans_time_has_passed(ui: UI) -> None:
+    plan = plan_dict(trigger={"kind": "schedule", "send_at": "2020-03-01T09:00:00Z",
+                              "steps": [{"type": "send", "message": "email_1"}]})
+    review = approved(ui, plan=plan)
+    before = datetime.now(BRAND_ZONE).replace(tzinfo=None)
+    page = soup(ui.browser("rita").get(f"/review/{review.id}"))
+    at = page.select_one("#schedule-at")
+    start = datetime.fromisoformat(at["value"])
+    assert before < start <= before + timedelta(minutes=30)  # ahead of now, in the brand's zone
+    assert start.minute % 15 == 0 and at["min"] == at["value"]
+    assert page.select_one("#schedule-tz")["value"] == "America/Los_Angeles"
+    help_text = page.select_one("#schedule-at-help").get_text(" ", strip=True)
+    assert "The plan proposed 2020-03-01 01:00, which has passed; this form starts from now." in help_text
+    assert "The brand plans in America/Los_Angeles." in page.select_one("#schedule-tz-help").get_text()
+
+
+def test_schedule_form_follows_the_planners_clock(ui: UI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """COPILOT_NOW (the planner's fixed moment) moves the form's start too, read in the brand's zone."""
+    monkeypatch.setenv("COPILOT_NOW", "2031-06-01T12:00:00Z")
+    review = approved(ui)  # the plan's own time (2030) is before that moment
+    page = soup(ui.browser("rita").get(f"/review/{review.id}"))
+    # 12:00 UTC is 05:00 in Los Angeles in June; ten minutes to read the form, then the next quarter hour.
+    assert page.select_one("#schedule-at")["value"] == "2031-06-01T05:15"
+
+
+@pytest.mark.parametrize("htmx", [False, True])
+def test_a_past_send_time_is_a_form_error_naming_the_field(ui: UI, htmx: bool) -> None:
+    review = approved(ui)
+    b = ui.browser("rita")
+    response = b.post(f"/review/{review.id}/schedule", {"version": review.version, "at": "2020-05-04T09:30",
+                                                        "timezone": "Europe/Berlin"}, htmx=htmx)
+    page = soup(response)
+    assert response.status_code == 422 and "HX-Retarget" not in response.headers
+    assert "This draft changed" not in page.get_text()
+    error = page.select_one("#schedule-at-error").get_text(" ", strip=True)
+    assert error.startswith("the send time 2020-05-04 09:30 Europe/Berlin is in the past: it is now ")
+    at = page.select_one("#schedule-at")
+    assert at["aria-invalid"] == "true" and "schedule-at-error" in at["aria-describedby"].split()
+    assert page.select_one("#schedule-tz")["value"] == "Europe/Berlin"  # what was typed stays
+    stored = current(ui, review.id)
+    assert (stored.state, stored.version, stored.scheduled_for) == ("approved", review.version, None)
+
+
+def test_an_unknown_time_zone_is_a_form_error_on_the_zone_field(ui: UI) -> None:
+    review = approved(ui)
+    response = ui.browser("rita").post(f"/review/{review.id}/schedule", {
+        "version": review.version, "at": "2031-05-04T09:30", "timezone": "Mars/Olympus"})
+    page = soup(response)
+    assert response.status_code == 422 and page.select_one("#schedule-tz")["aria-invalid"] == "true"
+    assert "unknown time zone 'Mars/Olympus'" in page.select_one("#schedule-tz-error").get_text()
+    assert not page.select("#schedule-at-error")
+
+
+def test_the_api_answers_422_with_the_field_for_a_past_send_time(ui: UI) -> None:
+    review = approved(ui)
+    from copilot.services.api_tokens import issue_token
+
+    with ui.runtime.session() as s:
+        token = issue_token(s, ui.world.users["rita"].id or 0)[1]
+        s.commit()
+    response = ui.client.post(f"/api/reviews/{review.id}/schedule", headers={"Authorization": f"Bearer {token}"},
+                              json={"version": review.version, "at": "2020-05-04T09:30", "timezone": "UTC"})
+    assert response.status_code == 422
+    assert response.json()["error"] == "ReviewInputError" and response.json()["field"] == "at"
+
+
+def test_local_time_sending_and_quiet_hours_survive_scheduling(ui: UI) -> None:
+    plan = plan_dict(
+        trigger={"kind": "schedule", "send_at": "2031-02-03T09:00:00", "recipient_local_time": True,
+                 "steps": [{"type": "send", "message": "email_1"}]},
+        suppression={"quiet_hours": {"start": "22:00", "end": "07:00", "fallback": "skip"}})
+    review = approved(ui, plan=plan)
+    b = ui.browser("rita")
+    page = soup(b.get(f"/review/{review.id}"))
+    # A wall-clock time: the plan's 09:00 is shown as 09:00, whatever the zone field says.
+    assert page.select_one("#schedule-at")["value"] == "2031-02-03T09:00"
+    assert "on each recipient's own clock" in page.select_one("#schedule-at-help").get_text()
+    assert "Quiet hours 22:00–07:00 on each recipient's clock still apply (sends then are skipped)" in \
+        page.select_one("#schedule-tz-help").get_text(" ", strip=True)
+    assert b.post(f"/review/{review.id}/schedule", {"version": review.version, "at": "2031-02-03T09:00",
+                                                    "timezone": "America/Los_Angeles"}).status_code == 303
+    stored = current(ui, review.id)
+    assert stored.state == "scheduled" and stored.schedule_timezone == "America/Los_Angeles"
+    assert stored.snapshot["trigger"]["recipient_local_time"] is True
+    assert stored.snapshot["suppression"]["quiet_hours"] == {"start": "22:00", "end": "07:00", "fallback": "skip"}
+    # Delivery reads the wall clock back in the stored zone and sends at it on each recipient's clock.
+    wall = stored.scheduled_for.replace(tzinfo=stored.scheduled_for.tzinfo or UTC).astimezone(
+        ZoneInfo(stored.schedule_timezone))
+    assert f"{wall:%H:%M}" == "09:00"
+    for zone in ("Asia/Tokyo", "Europe/Berlin"):
+        assert f"{local_time_on(wall, ZoneInfo(zone)).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}" == "2031-02-03 09:00"
