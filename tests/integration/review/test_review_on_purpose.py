@@ -202,3 +202,92 @@ def test_local_time_sending_and_quiet_hours_survive_scheduling(ui: UI) -> None:
     assert f"{wall:%H:%M}" == "09:00"
     for zone in ("Asia/Tokyo", "Europe/Berlin"):
         assert f"{local_time_on(wall, ZoneInfo(zone)).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M}" == "2031-02-03 09:00"
+
+
+# -- reading a plan -------------------------------------------------------------------------------
+
+def _html(fragment: str) -> str:
+    """HTML as BeautifulSoup writes it back, so two serialisations of one tree compare equal."""
+    from bs4 import BeautifulSoup
+
+    return BeautifulSoup(fragment, "html.parser").decode().strip()
+
+
+def test_body_copy_is_the_html_the_email_gets_not_raw_markdown(ui: UI) -> None:
+    from copilot.render import render_variant
+
+    body = "It has been a **while**, see [the new shoes](https://example.com/s).\n\n- light\n- <b>fast</b>"
+    plan = plan_dict()
+    plan["variants"][1]["body"] = body
+    review = submitted(ui, plan=plan)
+    page = soup(ui.browser("rita").get(f"/review/{review.id}"))
+    shown = page.select_one("#variant-1 .field-body .md")
+    assert shown.select_one("strong").get_text() == "while" and "**" not in shown.get_text()
+    assert shown.select_one("a")["href"] == "https://example.com/s"
+    assert [li.get_text() for li in shown.select("li")] == ["light", "<b>fast</b>"]  # raw HTML stays text
+    assert not shown.select("b")
+    # Exactly the e-mail's body HTML (this body has no merge fields, so every contact gets the same).
+    from copilot.plan import Plan
+
+    variant = Plan.model_validate(plan).variants[1]
+    email = render_variant(variant, {"first_name": "Ann", "email": "ann@example.com"},
+                           workspace=ui.runtime.default_workspace)
+    assert _html(shown.decode_contents()) == _html(email.body_html)
+    # The source stays one click away (closed: no finding marks in it).
+    source = page.select_one("#variant-1 .field-body details.md-source")
+    assert not source.has_attr("open") and "**while**" in source.select_one(".source").get_text()
+
+
+def test_a_body_finding_opens_the_marked_source_under_the_rendered_copy(ui: UI) -> None:
+    review = submitted(ui, [finding("TONE_BANNED_PHRASE", "warn", field_name="body", span=(3, 19))])
+    page = soup(ui.browser("rita").get(f"/review/{review.id}"))
+    source = page.select_one("#variant-0 .field-body details.md-source")
+    assert source.has_attr("open") and source.select_one("mark.sev-warn").contents[0] == "{{ first_name }}"
+
+
+def test_zero_contact_segments_and_empty_variants_are_flagged(ui: UI) -> None:
+    plan = plan_dict()
+    plan["variants"][1]["subject"] = " "
+    plan["variants"][1]["body"] = ""
+    review = submitted(ui, plan=plan)
+    with ui.runtime.session() as s:
+        from copilot.models import PlanRevision
+
+        rev = s.get(PlanRevision, review.revision_id)
+        rev.sizing = {"segments": [{"name": "Lapsed buyers", "size": 0, "raw_size": 4},
+                                   {"name": "Everyone else", "size": 120, "raw_size": 120}], "total": 120}
+        s.add(rev)
+        s.commit()
+    page = soup(ui.browser("rita").get(f"/review/{review.id}"))
+    flags = [li.get_text(" ", strip=True) for li in page.select(".plan-flags li")]
+    assert flags == ["0 contacts Segment Lapsed buyers has no contacts: nobody gets its copy.",
+                     "empty Everyone else · variant A has no subject and body."]
+    rows = page.select("table.segments tbody tr")
+    assert rows[0].get("class") == ["empty-segment"] and "nobody" in rows[0].get_text()
+    assert not rows[1].get("class")
+    assert page.select_one("#variant-0 .flag-nobody").get_text(strip=True) == "0 contacts"
+    assert not page.select("#variant-1 .flag-nobody") and not page.select("#variant-0 .flag-empty")
+    assert page.select_one("#variant-1 .flag-empty").get_text(strip=True) == "Empty: Subject, Body"
+
+
+def test_a_clean_plan_has_no_flags(ui: UI) -> None:
+    review = submitted(ui)
+    page = soup(ui.browser("rita").get(f"/review/{review.id}"))
+    assert not page.select(".plan-flags, .flag-nobody, .flag-empty, .plan-notes")
+
+
+def test_the_locale_note_shows_once_per_plan_naming_each_variant(ui: UI) -> None:
+    def locale(segment: str, n: int) -> dict[str, Any]:
+        return {**finding("FB_LOCALE_DEFAULT", "warn", field_name="body", span=None, variant_segment=segment,
+                          message=f"{n} of 20 sample contacts of {segment!r} read de, not 'en'",
+                          fix="Add a variant per language, or restrict the segment by locale.")}
+
+    review = submitted(ui, [locale("Lapsed buyers", 3), locale("Everyone else", 5)])
+    page = soup(ui.browser("rita").get(f"/review/{review.id}"))
+    [note] = page.select(".plan-notes .plan-note")
+    assert note["data-code"] == "FB_LOCALE_DEFAULT"
+    assert [li.get_text(" ", strip=True) for li in note.select("li")] == [
+        "Lapsed buyers · variant A 3 of 20 sample contacts of 'Lapsed buyers' read de, not 'en'",
+        "Everyone else · variant A 5 of 20 sample contacts of 'Everyone else' read de, not 'en'"]
+    assert note.select(".fix") and len(note.select(".fix")) == 1
+    assert not page.select(".plan .variant li.finding[data-code=FB_LOCALE_DEFAULT]")
