@@ -291,3 +291,55 @@ def test_the_locale_note_shows_once_per_plan_naming_each_variant(ui: UI) -> None
         "Everyone else · variant A 5 of 20 sample contacts of 'Everyone else' read de, not 'en'"]
     assert note.select(".fix") and len(note.select(".fix")) == 1
     assert not page.select(".plan .variant li.finding[data-code=FB_LOCALE_DEFAULT]")
+
+
+# -- the loop back to the marketer, and the reviewer's diff -----------------------------------------
+
+def test_changes_requested_returns_the_draft_to_the_marketer_with_the_comment_in_the_chat(ui: UI) -> None:
+    review = submitted(ui)
+    rita = ui.browser("rita")
+    assert rita.post(f"/review/{review.id}/request-changes",
+                     {"version": review.version, "comment": "Name the offer's end date, please"}).status_code == 303
+    mara = ui.browser("mara")
+    page = soup(mara.get(f"/chat/{review.conversation_id}"))
+    [note] = page.select("#messages .msg.review-note")
+    assert "note-changes_requested" in note["class"]
+    assert note.select_one(".who").get_text(strip=True) == "Rita · requested changes"
+    assert note.select_one(".text").get_text(strip=True) == "Name the offer's end date, please"
+    panel = page.select_one("#submit-panel")
+    assert panel.select_one(".state").get_text(strip=True) == "Changes requested"
+    assert "asked for changes" in panel.get_text() and panel.select_one("button").get_text() == "Submit for review"
+    # A later comment follows it in time order, and the marketer can send the draft back.
+    assert rita.post(f"/review/{review.id}/comment", {"comment": "And a shorter subject"}).status_code == 303
+    notes = [n.select_one(".text").get_text(strip=True) for n in
+             soup(mara.get(f"/chat/{review.conversation_id}")).select("#messages .msg.review-note")]
+    assert notes == ["Name the offer's end date, please", "And a shorter subject"]
+    assert mara.post(f"/chat/{review.conversation_id}/submit").status_code == 303
+    assert current(ui, review.id).state == "in_review"
+
+
+def test_another_marketer_never_sees_the_review_comments(ui: UI) -> None:
+    review = submitted(ui)
+    ui.browser("rita").post(f"/review/{review.id}/request-changes",
+                            {"version": review.version, "comment": "secret remark"})
+    response = ui.browser("mo").get(f"/chat/{review.conversation_id}")
+    assert response.status_code in (403, 404) and "secret remark" not in response.text
+
+
+def test_the_reviewers_diff_is_word_level(ui: UI) -> None:
+    w = ui.world
+    review = w.draft(w.users["mara"])
+    conv = w.session.get(__import__("copilot.models", fromlist=["Conversation"]).Conversation, review.conversation_id)
+    changed = plan_dict()
+    changed["variants"][0]["body"] = "Hi {{ first_name }}, it has been a long while."
+    w.revise(conv, changed)
+    gate.submit(w.session, review.id, w.users["mara"], gate.get_review(w.session, review.id).version)
+    w.session.commit()
+    page = soup(ui.browser("rita").get(f"/review/{review.id}"))
+    [row] = [r for r in page.select(".copy-diff tbody tr") if r.select("td")[1].get_text() == "body"]
+    before, after = row.select_one("td.before"), row.select_one("td.after")
+    assert [d.get_text() for d in before.select("del")] == [] and [i.get_text() for i in after.select("ins")] == [
+        "long "]
+    assert before.get_text() == "Hi {{ first_name }}, it has been a while."
+    assert after.get_text() == "Hi {{ first_name }}, it has been a long while."
+
