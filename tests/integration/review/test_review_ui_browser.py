@@ -358,3 +358,46 @@ def test_approving_asks_first_and_keys_act_only_on_the_open_draft_at_phone_width
         shot(page, "approve_held_390")
         context.close()
         assert dialogs == []
+
+
+def test_changes_requested_loop_with_two_accounts_at_phone_width(  # type: ignore[no-untyped-def]
+        runtime: Runtime, world: World, chromium: Browser) -> None:
+    """reviewer -> changes requested -> the marketer reads the comment in the chat and submits again ->
+    the reviewer approves through the confirmation -> schedules from the form's own (future) start."""
+    review = world.submitted(world.users["mara"], title="Loop at 390")
+    world.session.commit()
+    app = create_app(runtime=runtime, plugins=[ReviewUIPlugin()])
+    with Server(app) as server:
+        base = server.url
+
+        def phone() -> Page:
+            page = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
+            _never_dialog(page, [])
+            return page
+
+        rpage, mpage = phone(), phone()
+        login(rpage, base, "rita")
+        rpage.goto(f"{base}/review/{review.id}")
+        rpage.get_by_label("What should change").fill("Name the offer's end date")
+        rpage.get_by_role("button", name="Request changes").click()
+        expect(rpage.locator("#review-state")).to_have_text("Changes requested")
+
+        login(mpage, base, "mara")
+        mpage.goto(f"{base}/chat/{review.conversation_id}")
+        note = mpage.locator("#messages .msg.review-note")
+        expect(note).to_contain_text("Name the offer's end date")
+        expect(note.locator(".who")).to_have_text("Rita · requested changes")
+        shot(mpage, "chat_changes_requested_390")
+        mpage.get_by_role("button", name="Submit for review").click()
+        expect(mpage.locator("#submit-panel .state")).to_have_text("In review")
+
+        rpage.reload()
+        rpage.get_by_role("button", name="Approve…").click()
+        rpage.get_by_role("button", name="Yes, approve").click()
+        expect(rpage.locator("#review-state")).to_have_text("Approved")
+        rpage.get_by_role("button", name="Schedule").click()  # the prefilled start is ahead of now
+        expect(rpage.locator("#review-state")).to_have_text("Scheduled")
+        expect(rpage.locator(".status-line")).to_contain_text(runtime.default_workspace.brand.timezone)
+        shot(rpage, "review_scheduled_390")
+        for page in (rpage, mpage):
+            page.context.close()

@@ -302,8 +302,11 @@ def test_detail_shows_plan_findings_diff_and_history(ui: UI) -> None:
     assert mark.contents[0] == "15%" and "15% is not the offer" in mark.select_one("[role=tooltip]").get_text()
     assert mark["tabindex"] == "0"  # message and fix show on focus, not only on hover
     diff = page.select(".copy-diff tbody tr")
-    assert [td.get_text(strip=True) for td in diff[0].select("td")] == [
+    assert [td.get_text() for td in diff[0].select("td")] == [
         "Lapsed buyers / A", "subject", "We saved you 15% for spring", "We saved 15% for you"]
+    # Word-level: only the words that moved are struck and added, not the whole subject.
+    assert [d.get_text() for d in diff[0].select("del")] == [" you", "spring"]
+    assert [i.get_text() for i in diff[0].select("ins")] == ["you"]
     assert [li.select_one("b").get_text() for li in page.select(".audit-log li")] == ["system", "system", "Mara"]
     assert [s.get_text(strip=True) for s in page.select("table.segments th[scope=row]")] == [
         "Lapsed buyers", "Everyone else"]
