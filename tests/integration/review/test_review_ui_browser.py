@@ -290,6 +290,11 @@ def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Run
     assert dialogs == [] and mdialogs == []
 
 
+def _page_width(page: Page) -> int:
+    """How wide the document lays out (wider than the viewport: the page scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
 def test_approving_asks_first_and_keys_act_only_on_the_open_draft_at_phone_width(  # type: ignore[no-untyped-def]
         runtime: Runtime, world: World, chromium: Browser) -> None:
     """At 390 px: "a" in the queue approves nothing; on the open draft "a" and the Approve button open a
@@ -331,6 +336,7 @@ def test_approving_asks_first_and_keys_act_only_on_the_open_draft_at_phone_width
         box = dialog.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # fits the phone
         shot(page, "approve_confirm_390")
+        assert _page_width(page) <= 390, "the review page scrolls sideways at phone width"
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         page.get_by_role("button", name="Approve…").click()
@@ -388,6 +394,7 @@ def test_changes_requested_loop_with_two_accounts_at_phone_width(  # type: ignor
         expect(note).to_contain_text("Name the offer's end date")
         expect(note.locator(".who")).to_have_text("Rita · requested changes")
         shot(mpage, "chat_changes_requested_390")
+        assert _page_width(mpage) <= 390, "the chat scrolls sideways at phone width"
         mpage.get_by_role("button", name="Submit for review").click()
         expect(mpage.locator("#submit-panel .state")).to_have_text("In review")
 
@@ -399,5 +406,6 @@ def test_changes_requested_loop_with_two_accounts_at_phone_width(  # type: ignor
         expect(rpage.locator("#review-state")).to_have_text("Scheduled")
         expect(rpage.locator(".status-line")).to_contain_text(runtime.default_workspace.brand.timezone)
         shot(rpage, "review_scheduled_390")
+        assert _page_width(rpage) <= 390, "the review page scrolls sideways at phone width"
         for page in (rpage, mpage):
             page.context.close()
