@@ -11,7 +11,8 @@
     ├── PermissionDeniedError     the actor may not do this (role, authorship)
     ├── AccountStateError         an account change would lock people out (the last admin, yourself)
     ├── ReviewStateError          a review transition is not allowed from this state
-    │   └── StaleRevisionError    someone else changed the draft first (optimistic concurrency)
+    │   ├── StaleRevisionError    someone else changed the draft first (optimistic concurrency)
+    │   └── ReviewInputError      a review action's input is unusable (a blank reason, a send time in the past)
     ├── PlannerError              a planner could not produce a plan
     ├── AnswerInProgressError     another process is answering this message already
     ├── PromptError               a prompt template is missing, malformed or given the wrong variables
@@ -40,6 +41,7 @@ __all__ = [
     "AccountStateError",
     "ReviewStateError",
     "StaleRevisionError",
+    "ReviewInputError",
     "PlannerError",
     "AnswerInProgressError",
     "PromptError",
@@ -140,6 +142,14 @@ class StaleRevisionError(ReviewStateError):
     """Raised when the draft changed since the actor loaded it."""
 
     http_status = 409
+
+
+class ReviewInputError(ReviewStateError):
+    """Raised when what the actor typed cannot be used, whatever the draft's state: a required
+    reason left blank, a send time in the past or not a time, an unknown time zone. ``field``
+    (in the context) names the form field, so a form can show the message beside it."""
+
+    http_status = 422
 
 
 class PlannerError(CopilotError):

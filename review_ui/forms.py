@@ -38,7 +38,8 @@ class ActionForm:
     version: int = 0
     comment: str = ""
     reason: str = ""
-    view: str = ""  # "row": answer with the queue row (keyboard actions in the queue)
+    view: str = ""  # "scheduled": answer with the Scheduled list's rows
+    confirm: str = ""  # approve: the revision hash the confirmation showed
 
 
 @dataclass

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlmodel import Session
 
-from copilot.models import Message, User
+from copilot.models import Message, User, utcnow
+from copilot.plan import Plan
+from copilot.planner.clock import planning_now
 from copilot.runtime import Runtime
 from copilot.services import access
 from copilot.services import conversations as chat
 from copilot.services import review as gate
 from copilot.services import review_queue as queue
 from copilot.services.copy_check import segment_samples
+from copilot.services.plan_diff import word_diff
 from review_ui.views import PlanView, plan_view
 
-__all__ = ["ChatPage", "chat_page", "pending_message", "plan_panel", "detail_page", "diff_summary"]
+__all__ = ["ChatPage", "chat_page", "pending_message", "plan_panel", "detail_page", "diff_summary",
+           "schedule_start"]
 
 
 @dataclass
@@ -30,6 +35,22 @@ class ChatPage:
     review: Any | None
     pending_state: chat.AnswerState | None = None  # where the pending message's answer stands
     actions: frozenset[access.Action] = frozenset()  # what the viewer may do on this draft now
+    review_notes: list[Any] = field(default_factory=list)  # the review's comments (queue.AuditEntry), in time order
+
+    @property
+    def timeline(self) -> list[tuple[str, Any]]:
+        """Messages and review comments in the order they happened: ("message", Message) or ("note", entry)."""
+        items = [(_aware(m.created_at), 0, "message", m) for m in self.messages]
+        items += [(_aware(e.at), 1, "note", e) for e in self.review_notes]
+        return [(kind, item) for _at, _order, kind, item in sorted(items, key=lambda x: (x[0], x[1]))]
+
+
+# What reaches the marketer's chat from the review: the decisions and comments that carry words.
+NOTE_ACTIONS = frozenset({"changes_requested", "commented", "rejected", "approved", "finding_overridden"})
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def pending_message(messages: list[Message]) -> Message | None:
@@ -60,9 +81,12 @@ def chat_page(session: Session, runtime: Runtime, user: User, workspace_id: int,
     messages = chat.list_messages(session, conversation_id)
     revision, view = plan_panel(session, runtime, conversation_id)
     pending = pending_message(messages)
+    review = gate.review_for_conversation(session, conversation_id)
+    notes = [e for e in queue.audit_history(session, review.id) if e.comment and e.action in NOTE_ACTIONS] \
+        if review is not None and review.id is not None else []
     return ChatPage(conversations=conversations, conversation=conversation, messages=messages,
                     pending=pending, revision=revision, plan=view,
-                    review=gate.review_for_conversation(session, conversation_id),
+                    review=review, review_notes=notes,
                     pending_state=chat.answer_state(session, pending.id or 0) if pending is not None else None,
                     actions=gate.conversation_actions(session, conversation, user))
 
@@ -70,13 +94,28 @@ def chat_page(session: Session, runtime: Runtime, user: User, workspace_id: int,
 def diff_summary(session: Session, detail: queue.ReviewDetail) -> dict[str, Any] | None:
     if detail.previous is None:
         return None
-    return chat.diff_revisions(session, detail.conversation.id or 0, detail.previous.number,
+    diff = chat.diff_revisions(session, detail.conversation.id or 0, detail.previous.number,
                                detail.revision.number).to_dict()
+    for change in diff["copy_changes"]:  # the reviewer reads a one-word edit as one word, not the whole field
+        before, after = change["before"], change["after"]
+        if isinstance(before, str | None) and isinstance(after, str | None):
+            change["words"] = word_diff(before or "", after or "")
+    return diff
 
 
-def detail_page(session: Session, runtime: Runtime, review_id: int, user: User) -> dict[str, Any]:
+def schedule_start(runtime: Runtime, plan: Plan) -> gate.ScheduleProposal:
+    """The schedule form's starting time: from now in the brand's zone (the planner's clock, which a
+    fixed COPILOT_NOW moves, but never before the wall clock: a send cannot go out in the past)."""
+    workspace = runtime.default_workspace
+    return gate.schedule_proposal(plan, workspace.brand.timezone, max(planning_now(workspace), utcnow()))
+
+
+def detail_page(session: Session, runtime: Runtime, review_id: int, user: User,
+                schedule_error: dict[str, str] | None = None) -> dict[str, Any]:
+    """``schedule_error``: the field, message and typed values of a refused schedule form, shown beside it."""
     detail = queue.review_detail(session, review_id, user)
     view = plan_view(chat.revision_plan(detail.revision), detail.revision.sizing, detail.findings,
                      workspace=runtime.default_workspace, samples=segment_samples(session, detail.revision))
     return {"d": detail, "plan": view, "diff": diff_summary(session, detail),
-            "needs_ack": {f.id for f in detail.findings if gate.needs_acknowledgement(f)}}
+            "needs_ack": {f.id for f in detail.findings if gate.needs_acknowledgement(f)},
+            "start": schedule_start(runtime, view.plan), "schedule_error": schedule_error or {}}

@@ -14,9 +14,9 @@ from sqlmodel import Session
 
 from copilot.delivery import jobs
 from copilot.delivery import service as delivery
+from copilot.errors import ReviewInputError
 from copilot.models import User
 from copilot.runtime import Runtime
-from copilot.services import access
 from copilot.services import review as gate
 from copilot.services import review_queue as queue
 from review_ui.forms import ActionForm, ScheduleForm
@@ -56,11 +56,6 @@ class ReviewController(Controller):
                view: str = "") -> Template | Redirect:
         if not is_htmx(request):
             return Redirect("/scheduled" if view == "scheduled" else f"/review/{review_id}", status_code=303)
-        if view == "row":
-            row = queue.queue_row(session, review_id)
-            approvable = access.Action.APPROVE in gate.available_actions(session, gate.get_review(session, review_id),
-                                                                         user)
-            return Template("_queue_row.html", context={"row": row, "approvable": approvable, "user": user})
         if view == "scheduled":
             return Template("_scheduled_rows.html", context=_scheduled_context(request, session, user))
         context = {**detail_page(session, runtime, review_id, user), "user": user, "focus": None}
@@ -75,8 +70,9 @@ class ReviewController(Controller):
     def approve(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
                 user: NamedDependency[User], session: NamedDependency[Session],
                 runtime: NamedDependency[Runtime]) -> Template | Redirect:
-        return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.approve(
-            session, review_id, user, data.version, comment=data.comment))
+        # Approving is on purpose: the form comes from the confirmation, which names the revision's hash.
+        return self._act(request, session, runtime, review_id, user, "", lambda: gate.approve(
+            session, review_id, user, data.version, comment=data.comment, expected_hash=data.confirm.strip()))
 
     @post("/{review_id:int}/request-changes", sync_to_thread=True, status_code=200)
     def request_changes(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
@@ -110,7 +106,16 @@ class ReviewController(Controller):
     def schedule(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ScheduleForm],  # type: ignore[type-arg]
                  user: NamedDependency[User], session: NamedDependency[Session],
                  runtime: NamedDependency[Runtime]) -> Template | Redirect:
-        review = gate.schedule(session, review_id, user, data.version, at=data.at, timezone=data.timezone)
+        try:
+            review = gate.schedule(session, review_id, user, data.version, at=data.at, timezone=data.timezone)
+        except ReviewInputError as exc:  # a form error: shown beside its field, with what was typed kept
+            session.rollback()
+            error = {"field": str(exc.context.get("field") or "at"), "message": exc.message,
+                     "at": data.at, "timezone": data.timezone}
+            context = {**detail_page(session, runtime, review_id, user, schedule_error=error), "user": user,
+                       "focus": None}
+            return Template("_review_main.html" if is_htmx(request) else "review_detail.html", context=context,
+                            status_code=422)
         session.commit()
         jobs.notify(runtime.settings, eta=review.scheduled_for)  # the workers wake at the send time
         return self._after(request, session, runtime, review_id, user)

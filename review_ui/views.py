@@ -14,14 +14,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copilot.plan import COPY_FIELDS, BranchStep, DelayStep, Plan, SendStep, Variant, WaitStep
 from copilot.planner.timeline import describe_recurring
+from copilot.render import markdown_to_html_text
 from copilot.services.copy_check import Preview, render_previews
 from copilot.workspace import Workspace
 from guards import Finding
+from guards.fallbacks import LOCALE_DEFAULT
 
-__all__ = ["Piece", "FieldView", "VariantView", "PlanView", "plan_view", "highlight",
-           "variant_view", "FIELD_LABELS"]
+__all__ = ["Piece", "FieldView", "VariantView", "PlanView", "PlanNote", "plan_view", "highlight",
+           "variant_view", "FIELD_LABELS", "ONCE_PER_PLAN", "REQUIRED_COPY"]
 
 FIELD_LABELS = {f.name: f.label for f in COPY_FIELDS}
+# Findings about the plan's audience rather than one variant's copy: the plan shows each code once,
+# naming the variants it concerns, instead of repeating it under every variant.
+ONCE_PER_PLAN: Mapping[str, str] = {LOCALE_DEFAULT.code: LOCALE_DEFAULT.title}  # code -> the note's title
+REQUIRED_COPY = ("subject", "body")  # a variant without these sends nothing worth reading
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class FieldView:
     value: str
     pieces: list[Piece]
     kind: str = "text"  # text, markdown or url, as the plan model declares the field
+    html: str | None = None  # markdown fields: the HTML the e-mail's body gets (copilot.render's converter)
 
 
 @dataclass
@@ -51,10 +58,22 @@ class VariantView:
     fields: list[FieldView]
     findings: list[Any]
     previews: list[Preview] = field(default_factory=list)
+    empty_fields: list[str] = field(default_factory=list)  # labels of required copy left blank
+    reaches_nobody: bool = False  # its segment has 0 contacts
 
     @property
     def dom_id(self) -> str:
         return f"variant-{self.index}"
+
+
+@dataclass
+class PlanNote:
+    """One plan-wide finding code, shown once: its title, severity and the variants it concerns."""
+
+    code: str
+    title: str
+    severity: str
+    findings: list[Any]
 
 
 @dataclass
@@ -69,6 +88,16 @@ class PlanView:
     rules: list[str]
     variants: list[VariantView]
     plan_findings: list[Any]
+    notes: list[PlanNote] = field(default_factory=list)
+
+    @property
+    def empty_segments(self) -> list[str]:
+        """Segments sized at 0 contacts: nobody gets their copy."""
+        return [s["name"] for s in self.segments if s["size"] == 0]
+
+    @property
+    def empty_variants(self) -> list[VariantView]:
+        return [v for v in self.variants if v.empty_fields]
 
 
 def highlight(text: str, findings: Sequence[Any]) -> list[Piece]:
@@ -95,9 +124,12 @@ def variant_view(index: int, variant: Variant, findings: Sequence[Any], *, works
     fields = []
     for spec, value in variant.copy_items():
         fields.append(FieldView(spec.name, spec.label, value or "",
-                                highlight(value or "", [f for f in mine if f.field == spec.name]), spec.kind))
+                                highlight(value or "", [f for f in mine if f.field == spec.name]), spec.kind,
+                                html=markdown_to_html_text(value)[0] if spec.kind == "markdown" and value else None))
     previews = render_previews(variant, workspace, contacts) if workspace is not None else []
-    return VariantView(index=index, variant=variant, fields=fields, findings=mine, previews=previews)
+    empty = [f.label for f in fields if f.name in REQUIRED_COPY and not f.value.strip()]
+    return VariantView(index=index, variant=variant, fields=fields, findings=mine, previews=previews,
+                       empty_fields=empty)
 
 
 def _describe(rule: Any, workspace: Workspace | None) -> str:
@@ -201,16 +233,25 @@ def plan_view(plan: Plan, sizing: Mapping[str, Any] | None, findings: Sequence[A
     overlaps = [{"name": a, "cells": [raw_overlaps.get(a, {}).get(b) for b in names]} for a in names] \
         if raw_overlaps else []
     all_findings = list(findings)
+    notes: dict[str, PlanNote] = {}
+    for f in all_findings:
+        if f.code in ONCE_PER_PLAN:
+            note = notes.setdefault(f.code, PlanNote(f.code, ONCE_PER_PLAN[f.code], f.severity, []))
+            note.findings.append(f)
+    noted = {id(f) for note in notes.values() for f in note.findings}
+    empty_segments = {s["name"] for s in segments if s["size"] == 0}
     variants = []
-    claimed: set[int] = set()
+    claimed: set[int] = set(noted)
     for index, variant in enumerate(plan.variants):
-        mine = [f for f in all_findings if _belongs(f, variant)]
+        mine = [f for f in all_findings if _belongs(f, variant) and id(f) not in noted]
         claimed.update(id(f) for f in mine)
-        variants.append(variant_view(index, variant, mine, workspace=workspace,
-                                     contacts=(samples or {}).get(variant.segment, ())))
+        view = variant_view(index, variant, mine, workspace=workspace,
+                            contacts=(samples or {}).get(variant.segment, ()))
+        view.reaches_nobody = variant.segment in empty_segments
+        variants.append(view)
     return PlanView(
         plan=plan, segments=segments, overlaps=overlaps, suppression=dict(sizing.get("suppression") or {}),
         sizing_notes=list(sizing.get("notes") or []), total=sizing.get("total"),
         timeline=_timeline(plan, workspace), rules=_rules(plan, workspace), variants=variants,
-        plan_findings=[f for f in all_findings if id(f) not in claimed],
+        plan_findings=[f for f in all_findings if id(f) not in claimed], notes=list(notes.values()),
     )

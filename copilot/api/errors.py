@@ -40,7 +40,8 @@ ERROR_MEANINGS: dict[int, str] = {
     409: "Conflict: the draft's state does not allow this, or it changed since the `version` sent (reload and "
          "decide again), or an account change would lock people out.",
     422: "Well-formed but invalid: a plan, a variant edit or a message the product cannot accept "
-         "(`problems` lists each with its path).",
+         "(`problems` lists each with its path), or a review action's input (a blank reason, a send time in "
+         "the past, an unknown time zone; `field` names it).",
     429: "Too many requests; wait for the seconds in `Retry-After`.",
     502: "The model planner failed and no fallback answered.",
     503: "The database cannot be reached.",

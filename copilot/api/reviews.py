@@ -106,7 +106,7 @@ def _detail_to_dict(session: Session, detail: queue.ReviewDetail, actor: User) -
     }
 
 
-_ACTION = responses(400, 401, 403, 404, 409)
+_ACTION = responses(400, 401, 403, 404, 409, 422)
 
 
 class ReviewController(Controller):

@@ -2,17 +2,45 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from difflib import SequenceMatcher
+from typing import Any, Literal
 
 from copilot.plan import Plan, Segment, Variant
 
-__all__ = ["PlanDiff", "SegmentChange", "CopyChange", "VariantRef", "diff_plans", "COPY_FIELDS"]
+__all__ = ["PlanDiff", "SegmentChange", "CopyChange", "VariantRef", "diff_plans", "COPY_FIELDS", "word_diff"]
 
 # A variant's fields a person edits, as the plan model declares them (copy, locale, fallbacks).
 COPY_FIELDS = Variant.EDITABLE_FIELDS
 _SEGMENT_PARTS = ("priority", "description", "rule", "hypothesis", "field_rationales")
 _PLAN_PARTS = ("title", "goal", "summary", "trigger", "suppression", "offers", "send_window")
+
+
+_TOKEN = re.compile(r"\s+|\w+|[^\w\s]")
+
+
+def word_diff(before: str, after: str) -> list[tuple[Literal["same", "del", "ins"], str]]:
+    """``before`` -> ``after`` as runs of words kept, deleted and inserted (whitespace and punctuation
+    are tokens of their own), so a one-word edit shows as one word struck and one added."""
+    a, b = _TOKEN.findall(before or ""), _TOKEN.findall(after or "")
+    runs: list[tuple[Literal["same", "del", "ins"], str]] = []
+
+    def add(op: Literal["same", "del", "ins"], tokens: list[str]) -> None:
+        if not tokens:
+            return
+        if runs and runs[-1][0] == op:
+            runs[-1] = (op, runs[-1][1] + "".join(tokens))
+        else:
+            runs.append((op, "".join(tokens)))
+
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if tag == "equal":
+            add("same", a[i1:i2])
+        else:
+            add("del", a[i1:i2])
+            add("ins", b[j1:j2])
+    return runs
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from sqlmodel import Session, select
 
 from copilot.db import fits_id
-from copilot.errors import NotFoundError, ReviewStateError, StaleRevisionError
+from copilot.errors import NotFoundError, ReviewInputError, ReviewStateError, StaleRevisionError
 from copilot.models import (
     AuditLog,
     Conversation,
@@ -62,6 +62,8 @@ __all__ = [
     "override_finding",
     "acknowledge_finding",
     "schedule",
+    "ScheduleProposal",
+    "schedule_proposal",
     "pause",
     "resume",
     "cancel",
@@ -173,9 +175,9 @@ def _check_transition(review: Review, to_state: str, action: str) -> None:
 def _require_text(value: str | None, what: str) -> str:
     text = (value or "").strip()
     if not text:
-        raise ReviewStateError(f"{what} is required", field=what.split()[0])
+        raise ReviewInputError(f"{what} is required", field=what.split()[0])
     if len(text) > MAX_COMMENT:
-        raise ReviewStateError(f"{what} is too long ({len(text)} characters, at most {MAX_COMMENT})",
+        raise ReviewInputError(f"{what} is too long ({len(text)} characters, at most {MAX_COMMENT})",
                                field=what.split()[0])
     return text
 
@@ -335,11 +337,19 @@ def _conv_id(conversation: Conversation) -> int:
 
 
 def approve(session: Session, review: Review | int, actor: User, expected_version: int, *,
-            comment: str | None = None) -> Review:
-    """Approve the exact current revision (bound to its content hash)."""
+            comment: str | None = None, expected_hash: str | None = None) -> Review:
+    """Approve the exact current revision (bound to its content hash). ``expected_hash``: the hash the
+    approver confirmed (the web form sends it from its confirmation step; blank there is refused); it must
+    still be the current one."""
     review = _resolve(session, review)
     _require(session, review, actor, Action.APPROVE)
     _check_version(review, expected_version)
+    if expected_hash is not None and not expected_hash:
+        raise ReviewInputError("approving needs confirmation: open the draft, press Approve and confirm the "
+                               "revision you approve", field="confirm", review_id=review.id)
+    if expected_hash is not None and expected_hash != review.revision_hash:
+        raise StaleRevisionError("the revision you confirmed is not the current one; reload to see the current version",
+                                 review_id=review.id, expected_hash=expected_hash, current_hash=review.revision_hash)
     _check_transition(review, "approved", "approve")
     if review.state == "approved":
         raise ReviewStateError("this draft is already approved", review_id=review.id, state=review.state)
@@ -463,7 +473,7 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo((name or "").strip())
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ReviewStateError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin",
+        raise ReviewInputError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin",
                                field="timezone") from exc
 
 
@@ -473,7 +483,7 @@ def _parse_time(at: datetime | str) -> datetime:
     try:
         return datetime.fromisoformat((at or "").strip())
     except ValueError as exc:
-        raise ReviewStateError(f"send time {at!r} is not a date and time like 2031-05-04T09:30",
+        raise ReviewInputError(f"send time {at!r} is not a date and time like 2031-05-04T09:30",
                                field="at") from exc
 
 
@@ -494,14 +504,57 @@ def schedule(session: Session, review: Review | int, actor: User, expected_versi
     at = _parse_time(at)
     when = at if at.tzinfo is not None else at.replace(tzinfo=zone)
     when_utc = when.astimezone(ZoneInfo("UTC"))
-    if when_utc <= (now or utcnow()):
-        raise ReviewStateError(f"the send time {when.isoformat()} is in the past", field="at")
+    current = now or utcnow()
+    if when_utc <= current:
+        raise ReviewInputError(
+            f"the send time {when:%Y-%m-%d %H:%M} {zone.key} is in the past: it is now "
+            f"{current.astimezone(zone):%Y-%m-%d %H:%M} there; pick a later time", field="at")
     snapshot = _check_plan_hash(session, review)
     mode = "send" if snapshot.get("trigger", {}).get("kind") == "schedule" else "activate"
     return _write(session, review, expected_version, actor, "scheduled",
                   {"state": "scheduled", "scheduled_for": when_utc, "schedule_timezone": zone.key,
                    "snapshot": snapshot, "snapshot_hash": review.revision_hash},
                   data={"at": when_utc.isoformat(), "timezone": zone.key, "mode": mode})
+
+
+@dataclass(frozen=True)
+class ScheduleProposal:
+    """What a schedule form starts from: a wall-clock time in ``timezone`` that is still ahead."""
+
+    at: datetime  # aware, in ``timezone``
+    timezone: str
+    passed: datetime | None  # the plan's own send time, when it has already passed (shown in ``timezone``)
+    recipient_local_time: bool  # the time is read on each recipient's clock; the zone only reads the form
+
+    @property
+    def form_value(self) -> str:
+        return f"{self.at:%Y-%m-%dT%H:%M}"
+
+
+LEAD = timedelta(minutes=10)  # a proposed time leaves this long to read the form and submit it
+
+
+def schedule_proposal(plan: Plan, timezone: str, now: datetime) -> ScheduleProposal:
+    """Where the schedule form starts: the plan's send time if it is still ahead, else the next
+    quarter hour at least LEAD from ``now``, both in ``timezone`` (the brand's zone). Never in the past."""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    current = now.astimezone(zone)
+    soon = (current + LEAD).replace(second=0, microsecond=0)
+    soon += timedelta(minutes=(-soon.minute) % 15)
+    trigger = plan.trigger
+    wanted: datetime | None = None
+    if trigger.kind == "schedule" and trigger.send_at is not None:
+        send_at = trigger.send_at
+        if trigger.recipient_local_time:  # a wall-clock time; any offset on it means nothing
+            wanted = send_at.replace(tzinfo=zone)
+        else:
+            wanted = (send_at if send_at.tzinfo else send_at.replace(tzinfo=UTC)).astimezone(zone)
+    if wanted is not None and wanted > current:
+        return ScheduleProposal(wanted, zone.key, None, trigger.recipient_local_time)
+    return ScheduleProposal(soon, zone.key, wanted, trigger.kind == "schedule" and trigger.recipient_local_time)
 
 
 def cancel(session: Session, review: Review | int, actor: User, expected_version: int, *,

@@ -29,7 +29,6 @@ from copilot.services.access import (
     Action,
     Draft,
     draft_of_review,
-    permitted,
     permitted_actions,
     reads_others_submitted,
     require,
@@ -120,7 +119,6 @@ class QueuePage:
     rows: list[QueueRow]
     total: int
     filter: QueueFilter
-    approvable: frozenset[int] = frozenset()  # rows the viewer may approve (the keyboard's "a")
 
     @property
     def pages(self) -> int:
@@ -189,9 +187,8 @@ def list_queue(session: Session, f: QueueFilter, actor: User) -> QueuePage:
     page, count = queue_statements(f)
     connection = session.connection()
     rows = [QueueRow(*row) for row in connection.execute(page)]
-    approvable = frozenset(r.id for r in rows if r.state == "in_review" and permitted(
-        actor, Action.APPROVE, Draft(id=r.id, author_id=r.author_id, submitted=True)))
-    return QueuePage(rows=rows, total=int(connection.execute(count).scalar_one()), filter=f, approvable=approvable)
+    # No approve form per row: approving happens on the open draft, after a confirmation (issue 20).
+    return QueuePage(rows=rows, total=int(connection.execute(count).scalar_one()), filter=f)
 
 
 def authors_statement(workspace_id: int | None = None) -> sa.Select[Any]:

@@ -33,6 +33,33 @@
     if (window.htmx) { window.htmx.trigger(form, "submit"); } else { form.requestSubmit(); }
   }
 
+  // Approving asks first, and only for the draft that is open: "a" (or the Approve button) opens the
+  // confirmation; nothing is sent until its "Yes, approve" is pressed. A disabled button (findings
+  // still stand) opens nothing.
+  function askToApprove() {
+    const opener = document.getElementById("approve-open");
+    const dialog = document.getElementById("approve-dialog");
+    if (!opener || opener.disabled || !dialog) return;
+    if (!dialog.open) dialog.showModal();
+    const confirm = document.getElementById("approve-confirm");
+    if (confirm) confirm.focus();
+  }
+
+  document.addEventListener("submit", function (event) {
+    if (event.target && event.target.id === "approve-open-form") { event.preventDefault(); askToApprove(); }
+  });
+
+  document.addEventListener("click", function (event) {
+    const cancel = event.target && event.target.closest && event.target.closest("#approve-cancel");
+    const dialog = document.getElementById("approve-dialog");
+    if (cancel && dialog && dialog.open) {
+      event.preventDefault();
+      dialog.close();
+      const opener = document.getElementById("approve-open");
+      if (opener) opener.focus();
+    }
+  });
+
   function focusField(id) {
     const field = document.getElementById(id);
     if (field) { field.scrollIntoView({ block: "center" }); field.focus(); }
@@ -40,6 +67,7 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey || typing(event)) return;
+    if (document.querySelector("dialog[open]")) return;  // a dialog has the keyboard (Escape closes it)
     const dialog = document.getElementById("shortcuts");
     const inQueue = document.querySelector("[data-shortcuts='queue']");
     const inDetail = document.querySelector("[data-shortcuts='detail']");
@@ -49,13 +77,12 @@
       const row = selected();
       if (key === "j") { move(1); } else if (key === "k") { move(-1); }
       else if (key === "Enter" && row) { window.location.href = row.dataset.href; }
-      else if (key === "a" && row) { submitForm(row.querySelector("form.row-approve")); }
       else if (key === "c" && row) { window.location.href = row.dataset.href + "?action=changes"; }
       else if (key === "x" && row) { window.location.href = row.dataset.href + "?action=reject"; }
       else { return; }
       event.preventDefault();
     } else if (inDetail) {
-      if (key === "a") { submitForm(document.getElementById("approve-form")); }
+      if (key === "a") { askToApprove(); }
       else if (key === "c") { focusField("changes-comment"); }
       else if (key === "x") { focusField("reject-reason"); }
       else { return; }
@@ -67,6 +94,10 @@
     const detail = document.querySelector("[data-shortcuts='detail']");
     if (detail && detail.dataset.focus === "changes") focusField("changes-comment");
     if (detail && detail.dataset.focus === "reject") focusField("reject-reason");
+    if (detail && detail.dataset.focus === "approve") {  // opened from the no-script link: make it modal
+      const dialog = document.getElementById("approve-dialog");
+      if (dialog && dialog.open) { dialog.close(); askToApprove(); }
+    }
     if (document.querySelector("[data-shortcuts='queue']")) select(rows()[0]);
   });
 

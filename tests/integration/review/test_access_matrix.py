@@ -139,6 +139,9 @@ def page_request(ui: UI, action: str, d: Draft, n: int) -> tuple[str, str, dict[
     form: dict[str, Any] = {"version": _version(ui, d), "comment": "please check", "reason": "checked"}
     if action == "schedule":
         form.update(at="2031-07-01T09:00", timezone="Europe/Berlin")
+    if action == "approve":  # the page's confirmation step names the revision approved
+        with Session(ui.runtime.engine) as s:
+            form["confirm"] = s.get(Review, d.review_id).revision_hash
     if action in ("override", "acknowledge"):
         return "POST", f"/review/{d.review_id}/findings/{d.finding_id}/{action}", form
     return "POST", f"/review/{d.review_id}/{_PATHS.get(action, action)}", form
@@ -177,7 +180,7 @@ CONTROLS: dict[str, tuple[Callable[[Draft], str], str]] = {
     "edit": (lambda d: f"/chat/{d.conversation_id}", "form.composer, details.edit-copy form"),
     "submit": (lambda d: f"/chat/{d.conversation_id}", "#submit-panel form"),
     "comment": (lambda d: f"/review/{d.review_id}", "#comment-form"),
-    "approve": (lambda d: f"/review/{d.review_id}", "#approve-form"),
+    "approve": (lambda d: f"/review/{d.review_id}", "#approve-open"),
     "request_changes": (lambda d: f"/review/{d.review_id}", "#changes-form"),
     "reject": (lambda d: f"/review/{d.review_id}", "#reject-form"),
     "override": (lambda d: f"/review/{d.review_id}", "form.override"),

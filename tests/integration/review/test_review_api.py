@@ -97,7 +97,7 @@ def test_bad_bodies_and_filters_are_400s_that_name_the_problem(ui: UI, api) -> N
     bad = client.get("/api/reviews?status=sideways", headers=h["rita"])
     assert bad.status_code == 400 and "status must be 'all' or one of" in bad.json()["message"]
     empty = client.post(f"/api/reviews/{review.id}/reject", headers=h["rita"], json={"version": review.version})
-    assert empty.status_code == 409 and empty.json()["message"] == "reason for rejecting is required"
+    assert empty.status_code == 422 and empty.json()["message"] == "reason for rejecting is required"
 
 
 @pytest.mark.parametrize("path", ["/api/reviews/2147483648", "/api/reviews/99999999999999999999999",

@@ -271,13 +271,16 @@ def test_bad_queue_filter_is_a_clear_error(ui: UI) -> None:
     assert "sort must be one of age, newest, risk" in soup(response).get_text()
 
 
-def test_queue_row_approve_for_the_keyboard_returns_the_updated_row(ui: UI) -> None:
+def test_queue_rows_carry_no_approve_form_and_an_unconfirmed_approve_is_refused(ui: UI) -> None:
+    """Approving happens on the open draft after a confirmation, never from the queue list (issue 20)."""
     review = submitted(ui, title="Quick")
-    response = ui.browser("rita").post(f"/review/{review.id}/approve", {"version": review.version, "view": "row"},
-                                       htmx=True)
-    row = soup(response).select_one("tr.queue-row")
-    assert response.status_code == 200 and row["id"] == f"row-{review.id}"
-    assert row.select_one(".state").get_text(strip=True) == "Approved"
+    b = ui.browser("rita")
+    queue = soup(b.get("/review"))
+    assert queue.select_one(f"#row-{review.id}") and not queue.select("#queue form")
+    for form in ({"version": review.version}, {"version": review.version, "confirm": " "}):
+        response = b.post(f"/review/{review.id}/approve", form, htmx=True)
+        assert response.status_code == 422 and "approving needs confirmation" in soup(response).get_text()
+    assert state_of(ui, review.id) == "in_review"
 
 
 # -- review detail and actions --------------------------------------------------------------------
@@ -299,13 +302,17 @@ def test_detail_shows_plan_findings_diff_and_history(ui: UI) -> None:
     assert mark.contents[0] == "15%" and "15% is not the offer" in mark.select_one("[role=tooltip]").get_text()
     assert mark["tabindex"] == "0"  # message and fix show on focus, not only on hover
     diff = page.select(".copy-diff tbody tr")
-    assert [td.get_text(strip=True) for td in diff[0].select("td")] == [
+    assert [td.get_text() for td in diff[0].select("td")] == [
         "Lapsed buyers / A", "subject", "We saved you 15% for spring", "We saved 15% for you"]
+    # Word-level: only the words that moved are struck and added, not the whole subject.
+    assert [d.get_text() for d in diff[0].select("del")] == [" you", "spring"]
+    assert [i.get_text() for i in diff[0].select("ins")] == ["you"]
     assert [li.select_one("b").get_text() for li in page.select(".audit-log li")] == ["system", "system", "Mara"]
     assert [s.get_text(strip=True) for s in page.select("table.segments th[scope=row]")] == [
         "Lapsed buyers", "Everyone else"]
     assert [b.get_text(strip=True) for b in page.select(".actions button")] == [
-        "Approve", "Request changes", "Reject", "Add comment"]
+        "Approve…", "Request changes", "Reject", "Add comment"]
+    assert page.select_one("#approve-open").has_attr("disabled") and not page.select("#approve-dialog")
     assert page.select_one("form.override button").get_text(strip=True) == "Override"
     assert page.select_one(".review-findings .where").get_text(strip=True) == "Lapsed buyers · arm A · subject"
 
@@ -313,11 +320,11 @@ def test_detail_shows_plan_findings_diff_and_history(ui: UI) -> None:
 def test_approve_is_refused_while_a_block_stands_then_override_and_approve(ui: UI) -> None:
     review = submitted(ui, [finding("FACT_PRICE")])
     b = ui.browser("rita")
-    refused = b.post(f"/review/{review.id}/approve", {"version": review.version})
+    refused = b.post(f"/review/{review.id}/approve", {"version": review.version, "confirm": review.revision_hash})
     assert refused.status_code == 409 and "FACT_PRICE" in soup(refused).get_text()
     fid = gate.gate_status(ui.world.session, review).blocking[0].id
     no_reason = b.post(f"/review/{review.id}/findings/{fid}/override", {"version": review.version, "reason": ""})
-    assert no_reason.status_code == 409 and "reason is required" in soup(no_reason).get_text()
+    assert no_reason.status_code == 422 and "reason is required" in soup(no_reason).get_text()
     ok = b.post(f"/review/{review.id}/findings/{fid}/override", {"version": review.version,
                                                                 "reason": "10% is right; guard misread"},
                 htmx=True)
@@ -325,7 +332,9 @@ def test_approve_is_refused_while_a_block_stands_then_override_and_approve(ui: U
     assert ok.status_code == 200 and main.select_one("#review-main .resolved").get_text(strip=True) == \
         "Overridden: 10% is right; guard misread"
     version = int(main.select_one("#approve-form input[name=version]")["value"])
-    approved = b.post(f"/review/{review.id}/approve", {"version": version, "comment": "ok"}, htmx=True)
+    confirm = main.select_one("#approve-form input[name=confirm]")["value"]
+    approved = b.post(f"/review/{review.id}/approve", {"version": version, "comment": "ok", "confirm": confirm},
+                      htmx=True)
     assert soup(approved).select_one("#review-state").get_text(strip=True) == "Approved"
     with ui.runtime.session() as s:
         entries = s.exec(select(AuditLog).where(AuditLog.entity_id == review.id)).all()
@@ -336,10 +345,11 @@ def test_stale_form_gets_this_draft_changed_and_nothing_is_overwritten(ui: UI) -
     review = submitted(ui)
     rita, rob = ui.browser("rita"), ui.browser("rob")
     assert rob.post(f"/review/{review.id}/reject", {"version": review.version, "reason": "off-brand"}).status_code == 303
-    response = rita.post(f"/review/{review.id}/approve", {"version": review.version})
+    response = rita.post(f"/review/{review.id}/approve", {"version": review.version, "confirm": review.revision_hash})
     assert response.status_code == 409 and "this draft changed" in soup(response).get_text()
     assert state_of(ui, review.id) == "rejected"
-    htmx = rita.post(f"/review/{review.id}/approve", {"version": review.version}, htmx=True)
+    htmx = rita.post(f"/review/{review.id}/approve", {"version": review.version, "confirm": review.revision_hash},
+                     htmx=True)
     assert htmx.status_code == 409 and htmx.headers["HX-Retarget"] == "#flash"
     assert "this draft changed" in soup(htmx).select_one(".flash-stale").get_text()
 
@@ -349,7 +359,7 @@ def test_request_changes_needs_a_comment_and_reject_a_reason(ui: UI) -> None:
     review = submitted(ui)
     b = ui.browser("rita")
     empty = b.post(f"/review/{review.id}/request-changes", {"version": review.version, "comment": " "})
-    assert empty.status_code == 409 and "comment explaining the changes is required" in soup(empty).get_text()
+    assert empty.status_code == 422 and "comment explaining the changes is required" in soup(empty).get_text()
     assert b.post(f"/review/{review.id}/request-changes",
                   {"version": review.version, "comment": "name the end date"}).status_code == 303
     assert state_of(ui, review.id) == "changes_requested"
@@ -362,16 +372,19 @@ def test_acknowledge_a_warning_that_needs_it(ui: UI) -> None:
     assert page.select_one(".gate-ack") and page.select_one("form.acknowledge button").get_text() == "Acknowledge"
     fid = gate.gate_status(ui.world.session, review).unacknowledged[0].id
     b.post(f"/review/{review.id}/findings/{fid}/acknowledge", {"version": review.version})
-    assert b.post(f"/review/{review.id}/approve", {"version": review.version + 1}).status_code == 303
+    assert b.post(f"/review/{review.id}/approve", {"version": review.version + 1,
+                                                   "confirm": review.revision_hash}).status_code == 303
 
 
 def test_schedule_then_it_is_listed_under_scheduled_and_can_be_cancelled(ui: UI) -> None:
     review = submitted(ui, title="Spring win-back")
     b = ui.browser("rita")
-    b.post(f"/review/{review.id}/approve", {"version": review.version})
+    b.post(f"/review/{review.id}/approve", {"version": review.version, "confirm": review.revision_hash})
     page = soup(b.get(f"/review/{review.id}"))
     assert page.select_one("label[for=schedule-at]").get_text() == "Send time"
-    assert page.select_one("#schedule-at")["value"] == "2030-03-01T09:00"
+    # The plan's 09:00 UTC, in the brand's zone (the demo brand plans in Los Angeles).
+    assert page.select_one("#schedule-at")["value"] == "2030-03-01T01:00"
+    assert page.select_one("#schedule-tz")["value"] == "America/Los_Angeles"
     assert b.post(f"/review/{review.id}/schedule", {"version": review.version + 1, "at": "2031-02-03T08:15",
                                                     "timezone": "America/New_York"}).status_code == 303
     rows = soup(b.get("/scheduled")).select("#scheduled tbody tr")
@@ -393,13 +406,19 @@ def test_schedule_then_it_is_listed_under_scheduled_and_can_be_cancelled(ui: UI)
 def test_schedule_in_the_past_is_refused_with_the_reason(ui: UI) -> None:
     review = submitted(ui)
     b = ui.browser("rita")
-    b.post(f"/review/{review.id}/approve", {"version": review.version})
+    b.post(f"/review/{review.id}/approve", {"version": review.version, "confirm": review.revision_hash})
     response = b.post(f"/review/{review.id}/schedule", {"version": review.version + 1, "at": "2001-01-01T00:00",
                                                         "timezone": "UTC"})
-    assert response.status_code == 409 and "in the past" in soup(response).get_text()
+    # A form error beside the field, not "This draft changed": nothing changed, the time is wrong.
+    page = soup(response)
+    assert response.status_code == 422 and "This draft changed" not in page.get_text()
+    assert "in the past" in page.select_one("#schedule-at-error").get_text()
+    assert page.select_one("#schedule-at")["aria-invalid"] == "true"
+    assert page.select_one("#schedule-at")["value"] == "2001-01-01T00:00"  # what was typed stays
     bad = b.post(f"/review/{review.id}/schedule", {"version": review.version + 1, "at": "tomorrow",
                                                    "timezone": "UTC"})
-    assert "is not a date and time" in soup(bad).get_text()
+    assert bad.status_code == 422 and "is not a date and time" in soup(bad).select_one("#schedule-at-error").get_text()
+    assert state_of(ui, review.id) == "approved"
 
 
 # -- chat ------------------------------------------------------------------------------------------
