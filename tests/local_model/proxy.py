@@ -33,6 +33,14 @@ class Exchange:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    @property
+    def finished(self) -> bool:
+        """The server sent its whole answer (a stream ends with [DONE]); the client may have stopped
+        reading earlier, for example when its stall timeout fired on a slow machine."""
+        if self.content_type.startswith("text/event-stream"):
+            return b"data: [DONE]" in self.response
+        return self.status == 200 and bool(self.response)
+
     def usage(self) -> dict[str, int] | None:
         """The usage the server reported: in the JSON body, or in a streamed chunk."""
         if self.content_type.startswith("text/event-stream"):

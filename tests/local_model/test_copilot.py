@@ -127,6 +127,11 @@ def chat(local_server: LocalServer, tmp_path_factory: pytest.TempPathFactory) ->
                 for text in (BRIEF, FOLLOW_UP):
                     result.turns.append(_post(client, url, token, text, proxy))
             FIGURES["turn planners"] = [t.done["planner"] for t in result.turns]
+            FIGURES["turns the model answered"] = (
+                f"{sum(t.done['planner'] == MODEL_PLANNER for t in result.turns)} of {len(result.turns)}")
+            FIGURES["model calls finished / made"] = (
+                f"{sum(e.finished for t in result.turns for e in t.exchanges)} / "
+                f"{sum(len(t.exchanges) for t in result.turns)}")
             FIGURES["turn seconds (first token, done)"] = [
                 (round(t.first_token_s, 1), round(t.done_s, 1)) for t in result.turns]
             FIGURES["model calls per turn"] = [len(t.exchanges) for t in result.turns]
@@ -213,9 +218,10 @@ def test_tiktoken_counts_beside_the_servers_usage(chat: Chat) -> None:
     cache = chat.runtime.settings.data_dir / "cache" / "tiktoken"
     prompt_ratios, completion_ratios = [], []
     for turn in chat.turns:
-        reported = [e.usage() for e in turn.exchanges]
-        assert all(u and u["prompt_tokens"] > 0 for u in reported), "the server reports usage on every call"
-        for exchange, usage in zip(turn.exchanges, reported, strict=True):
+        finished = [e for e in turn.exchanges if e.finished]
+        reported = [e.usage() for e in finished]
+        assert all(u and u["prompt_tokens"] > 0 for u in reported), "the server reports usage on every answer"
+        for exchange, usage in zip(finished, reported, strict=True):
             assert usage is not None
             counted = count_messages(exchange.json()["messages"], model="local", cache_dir=cache)
             prompt_ratios.append(counted / usage["prompt_tokens"])
@@ -230,7 +236,7 @@ def test_tiktoken_counts_beside_the_servers_usage(chat: Chat) -> None:
     with chat.runtime.session() as session:
         answers = session.exec(select(Message).where(Message.role == "assistant").order_by(Message.id)).all()
     assert [m.prompt_tokens for m in answers] == [
-        sum(e.usage()["prompt_tokens"] for e in t.exchanges) for t in chat.turns]  # type: ignore[index]
+        sum(e.usage()["prompt_tokens"] for e in t.exchanges if e.finished) for t in chat.turns]  # type: ignore[index]
 
 
 def _spread(values: list[float]) -> str:
