@@ -2,6 +2,8 @@
 
 Timestamps are timezone-aware UTC (SQLModel's UTCDateTime): timestamptz on
 PostgreSQL, UTC text on SQLite, aware datetimes in Python either way.
+
+Longer than most modules on purpose: one table per class, all in one place as the migrations are.
 """
 
 from __future__ import annotations

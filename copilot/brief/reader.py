@@ -1,4 +1,9 @@
-"""Read a marketer's brief against the playbook vocabulary, the catalog and the fact sheet."""
+"""Read a marketer's brief against the playbook vocabulary, the catalog and the fact sheet.
+
+Longer than most modules on purpose: each part of a reading (audience, offers, products, moment,
+goal, fields, injections) is a short pass over the same matches and feeds the next one; the
+recognisers themselves live in copilot.text.
+"""
 
 from __future__ import annotations
 

@@ -9,6 +9,9 @@ the entry past it, so a step is decided at most once per contact and entry, what
 
 One worker at a time works on a delivery (a lease on its row); senders (``copilot.delivery.sender``)
 take the queued rows from there.
+
+Longer than most modules on purpose: entering, stepping and deciding share one transaction per
+chunk, and splitting them would split that transaction's reasoning.
 """
 
 from __future__ import annotations

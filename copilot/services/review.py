@@ -11,6 +11,9 @@ A scheduled (or sending) campaign can be paused and resumed: ``paused_at`` holds
 without leaving the state. Who may take each action is the access matrix's call
 (copilot.services.access), checked first, before the state or the version.
 
+Longer than most modules on purpose: every transition writes the same audit row, version check and
+snapshot, so the state machine stays in one file.
+
 Every action takes the ``expected_version`` the actor saw and writes with a conditional
 ``UPDATE ... WHERE version = :expected``: of two people acting on one draft at once,
 exactly one wins and the other gets StaleRevisionError ("this draft changed"). Every

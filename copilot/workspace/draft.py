@@ -7,6 +7,9 @@ Every judgment only a person can make (where a field came from, whether the pers
 it, whether it is sensitive, what it may be used for, a role not guessed, the brand's facts and
 voice) carries a ``TODO(review)`` marker: a YAML comment or a placeholder text, so the draft loads
 as it is and ``check_workspace`` lists each marker until a person has decided and deleted it.
+
+Longer than most modules on purpose: reading the CSVs, guessing and writing the four files share the
+column profiles built in one streaming pass.
 """
 
 from __future__ import annotations
