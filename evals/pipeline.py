@@ -65,7 +65,7 @@ def _renders(plan: Plan, workspace: Workspace, contacts: Sequence[Mapping[str, A
     for variant in plan.variants:
         for i, contact in enumerate(contacts):
             base = dict(segment=variant.segment, variant=variant.key, message=variant.message,
-                        contact=contact_label(contact, i), cta_text=variant.cta_text)
+                        contact=contact_label(contact, i), locale=variant.locale, cta_text=variant.cta_text)
             try:
                 email = render_variant(variant, contact, workspace=workspace)
             except CopilotError as exc:

@@ -97,6 +97,7 @@ class RenderRecord(_Record):
     variant: str
     message: str
     contact: str
+    locale: str = ""  # the variant's language ("" in results written before variants had one per language)
     subject: str = ""
     preheader: str = ""
     text: str = ""

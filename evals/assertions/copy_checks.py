@@ -24,8 +24,14 @@ def render_text(render: RenderRecord, field: str | None) -> str:
     return getattr(render, field)
 
 
-def _renders(scope: Scope, spec: AssertionSpec) -> list[RenderRecord]:
-    return [r for r in scope.turn.renders if not spec.segment or r.segment == spec.segment]
+def _renders(scope: Scope, spec: AssertionSpec, default_language: bool = False) -> list[RenderRecord]:
+    """The renders an assertion reads (one segment's when it names one); with ``default_language``, only
+    variants in the brand's default language: a suite's expected text ("$150", "Free shipping") is
+    written in it, and a translated variant states the same fact its own way ("150 US$"), which the
+    facts guard holds to the fact sheet."""
+    lang = scope.workspace.brand.default_locale.replace("-", "_").split("_")[0].lower()
+    return [r for r in scope.turn.renders if (not spec.segment or r.segment == spec.segment)
+            and (not default_language or not r.locale or r.locale.replace("-", "_").split("_")[0].lower() == lang)]
 
 
 def _where(render: RenderRecord) -> str:
@@ -33,7 +39,7 @@ def _where(render: RenderRecord) -> str:
 
 
 def _share(spec: AssertionSpec, scope: Scope, test, describe: str) -> Outcome:  # type: ignore[no-untyped-def]
-    renders = _renders(scope, spec)
+    renders = _renders(scope, spec, default_language=True)
     if not renders:
         return Outcome(0, f"no rendered copy ({_no_plan_reason(scope)})")
     hits = [r for r in renders if test(render_text(r, spec.field))]
@@ -49,7 +55,8 @@ def _share(spec: AssertionSpec, scope: Scope, test, describe: str) -> Outcome:  
 
 @assertion("contains", needs=("value",))
 def contains(spec: AssertionSpec, scope: Scope) -> Outcome:
-    """Every render contains the text (case-insensitive; a list means all of them); score = share."""
+    """Every render in the brand's default language contains the text (case-insensitive; a list means all
+    of them); score = share."""
     wanted = [w.lower() for w in values_of(spec)]
     return _share(spec, scope, lambda text: all(w in text.lower() for w in wanted),
                   f"contain {' and '.join(map(repr, values_of(spec)))}")
@@ -77,7 +84,8 @@ def not_contains(spec: AssertionSpec, scope: Scope) -> Outcome:
 
 @assertion("regex", needs=("value",))
 def regex(spec: AssertionSpec, scope: Scope) -> Outcome:
-    """Every render matches the regular expression (``flags: i`` ignores case); score = share."""
+    """Every render in the brand's default language matches the regular expression (``flags: i`` ignores
+    case); score = share."""
     flags = re.IGNORECASE if "i" in spec.flags else 0
     flags |= re.MULTILINE if "m" in spec.flags else 0
     pattern = re.compile(str(spec.value), flags)

@@ -64,17 +64,19 @@ CONTACTS = yaml.safe_load((SUITES.parent / "contacts" / "demo.yaml").read_text(e
 _RENDERS: dict[int, tuple[Plan, list[Any]]] = {}
 
 
-def _copy(plan: Plan, field: str, workspace: Workspace) -> list[str]:
+def _copy(plan: Plan, field: str, workspace: Workspace, default_language: bool = False) -> list[str]:
     """The copy as recipients read it: each variant rendered for each sample contact (full and sparse),
-    one text per render holding the asked-for fields."""
+    one text per render holding the asked-for fields; with ``default_language``, only the variants in the
+    brand's default language (what a suite's expected text is written in, as evals' ``contains`` reads)."""
     cached = _RENDERS.get(id(plan))
     if cached is None or cached[0] is not plan:
-        cached = (plan, [render_variant(v, c, workspace=workspace) for v in plan.variants for c in CONTACTS])
+        cached = (plan, [(v, render_variant(v, c, workspace=workspace)) for v in plan.variants for c in CONTACTS])
         _RENDERS.clear()
         _RENDERS[id(plan)] = cached
     attrs = {"body": "text"}
     fields = COPY_FIELDS if field == "any" else (field,)
-    return ["\n".join(getattr(email, attrs.get(f, f)) for f in fields) for email in cached[1]]
+    return ["\n".join(getattr(email, attrs.get(f, f)) for f in fields) for v, email in cached[1]
+            if not default_language or v.locale == workspace.brand.default_locale]
 
 
 def _values(a: dict[str, Any]) -> list[Any]:
@@ -168,7 +170,7 @@ def _check(a: dict[str, Any], result: PlanResult, workspace: Workspace) -> str |
         share = _offer_share(plan, workspace, a["value"]) if a["value"] in plan.offers else 0.0
         ok = share >= a.get("threshold", 1.0)
     elif kind in {"contains", "not_contains"}:
-        texts = _copy(plan, a.get("field", "any"), workspace)
+        texts = _copy(plan, a.get("field", "any"), workspace, default_language=kind == "contains")
         if kind == "contains":  # every render states it
             ok = all(any(v.lower() in t.lower() for v in _values(a)) for t in texts)
         else:  # no render says it
