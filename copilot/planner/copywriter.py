@@ -260,15 +260,21 @@ def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en"
     stage's first CTA (the tone guard checks the CTA against that stage's list). In another
     language: the brand's CTA that the catalog's translation of a listed English one gives, else the
     first listed CTA in that language (voice.yaml mixes languages in one list), else the translated
-    playbook CTA."""
+    playbook CTA when the brand lists it, else the stage's first CTA translated (the tone guard reads a
+    catalog translation of a listed CTA as that CTA)."""
     allowed = workspace.voice.cta_rules.get(playbook.stage)
     if not allowed or text.lower() in {a.lower() for a in allowed}:
         return text
     if not _english(locale):
         translated = [translate(a, locale) for a in allowed]
         listed = {a.lower() for a in allowed}
-        return next((tr for tr in translated if tr and tr.lower() in listed),
-                    next((a for a in allowed if reads_as(a, locale)), text))
+        own = next((tr for tr in translated if tr and tr.lower() in listed), None) or next(
+            (a for a in allowed if reads_as(a, locale)), None)
+        if own is not None:
+            return own
+        if any(tr and tr.lower() == text.lower() for tr in translated):
+            return text  # the playbook's CTA is one the brand lists, in this language
+        return translated[0] or text  # the stage's first CTA, translated, as English copy takes it
     return allowed[0]
 
 
