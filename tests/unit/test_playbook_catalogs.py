@@ -267,3 +267,24 @@ def test_translated_variants_add_no_blocking_finding_to_what_the_english_ones_ha
     for lang in sorted({v.locale for v in plan.variants} - {default}):
         extra = blocking([v for v in plan.variants if v.locale == lang]) - english
         assert not extra, f"{lang}: {sorted(extra)}"
+
+
+def test_each_languages_variant_keeps_its_own_findings() -> None:
+    """A plan's French arm and English arm of one email are two variants: their findings carry the
+    language, neither drops the other's, and the review page shows each under its own variant."""
+    from guards import run_plan
+    from review_ui.views import plan_view
+
+    ws, plan = _suite_plan("kinetichouse", "winback-former-members")  # its subject's offer scope is flagged
+    assert plan is not None
+    findings = [f for f in run_plan(plan, ws) if f.variant]
+    english = {(f.segment, f.message_key, f.variant, f.code) for f in findings if f.locale is None}
+    french = [f for f in findings if f.locale == "fr"]
+    assert english and french
+    assert {(f.segment, f.message_key, f.variant, f.code) for f in french} & english  # the same problem in both
+    assert not {f.fingerprint for f in french} & {f.fingerprint for f in findings if f.locale is None}
+    assert all("(fr)" in f.label for f in french)
+    view = plan_view(plan, None, findings, workspace=ws)
+    for v in view.variants:
+        assert all((f.locale or ws.brand.default_locale) == v.variant.locale for f in v.findings)
+    assert sum(len(v.findings) for v in view.variants) == len(findings)
