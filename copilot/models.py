@@ -215,6 +215,7 @@ class FindingRow(SQLModel, table=True):
     segment: str | None = Field(default=None, max_length=200)
     variant: str | None = Field(default=None, max_length=64)
     message_key: str | None = Field(default=None, max_length=64)
+    locale: str | None = Field(default=None, max_length=16)  # a variant's language other than the brand's default
     field: str | None = Field(default=None, max_length=32)
     span_start: int | None = Field(default=None)
     span_end: int | None = Field(default=None)

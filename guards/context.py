@@ -82,4 +82,5 @@ class VariantContext:
         v = self.variant
         return Finding(guard=code.guard, code=code.code, severity=code.severity, segment=v.segment,
                        variant=v.key, message_key=v.message, field=field, span=span, message=message,
-                       evidence=evidence or {}, fix=fix)
+                       evidence=evidence or {}, fix=fix,
+                       locale=v.locale if v.locale != self.workspace.brand.default_locale else None)

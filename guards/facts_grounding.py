@@ -322,7 +322,13 @@ class _Grounding:
                     f"Say 'free shipping on orders over {threshold}'.", policy=policy.id, threshold=str(policy.threshold))
 
     def _policies(self) -> Iterator[Finding]:
+        # an offer's own terms, as the fact sheet words them (in any of its languages), state its own day counts
+        terms = [t for o in self.ctx.offers
+                 for t in (o.terms, *(str(x["terms"]) for x in (o.translations or {}).values() if x.get("terms")))]
+        quoted = [(i, i + len(t)) for t in terms if t.strip() for i in _occurrences(self.text, t.strip())]
         for p in self.c.policy_days:
+            if any(a <= p.span[0] and p.span[1] <= b for a, b in quoted):
+                continue
             policies = [x for x in self.ctx.workspace.facts.policies if x.days is not None
                         and any(w in (x.id + " " + x.name + " " + x.text).lower()
                                 for t in p.topics for w in POLICY_TOPICS[t])]
@@ -382,3 +388,11 @@ def contradictions(ctx: VariantContext, stated: dict[str, Stated]) -> Iterator[F
                     f"{', '.join(sorted(body[kind]))}"), evidence={"kind": kind, "field_values": sorted(values),
                                                                   "body_values": sorted(body[kind])},
                     fix="Make every field state the same offer.")
+
+
+def _occurrences(text: str, part: str) -> list[int]:
+    out, at = [], text.find(part)
+    while at >= 0:
+        out.append(at)
+        at = text.find(part, at + 1)
+    return out

@@ -115,7 +115,9 @@ def _build(workspace: Workspace) -> FactIndex:
     owners: list[Product] = []
     by_prefix: dict[str, list[int]] = {}
     for product in workspace.facts.products:
-        for name in (product.name, *product.aliases):
+        # its name in the fact sheet's other languages too: a translated variant names it so
+        translated = [str(t["name"]) for t in (product.translations or {}).values() if t.get("name")]
+        for name in dict.fromkeys((product.name, *product.aliases, *translated)):
             key = " ".join(stem(w) for w in normalize(name).split())
             if not key:
                 continue

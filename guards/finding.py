@@ -30,8 +30,8 @@ class Finding(BaseModel):
     """One problem (or note) a guard found, located precisely enough to fix or acknowledge.
 
     ``span`` is (start, end) in the field's source text (the template as written).
-    ``fingerprint`` hashes guard, code, location (segment, message, variant, field) and
-    evidence, but not the span or severity: an edit elsewhere in the field, or a brand's
+    ``fingerprint`` hashes guard, code, location (segment, message, variant, field, and the
+    language of a variant in another than the brand's default) and evidence, but not the span or severity: an edit elsewhere in the field, or a brand's
     severity override, keeps it, so acknowledgements can follow a finding across revisions.
     """
 
@@ -45,6 +45,8 @@ class Finding(BaseModel):
     segment: str | None = None
     variant: str | None = None
     message_key: str | None = None
+    locale: str | None = Field(default=None, description="the variant's language when it is not the brand's "
+                                                         "default (a plan carries one variant per language)")
     field: FieldName | None = None
     span: tuple[int, int] | None = None
     message: str
@@ -58,6 +60,8 @@ class Finding(BaseModel):
         if not self.fingerprint:
             payload = [self.guard, self.code, self.segment, self.message_key, self.variant, self.field,
                        self.evidence]
+            if self.locale:  # added only when set: default-language findings keep their fingerprints
+                payload.append(self.locale)
             raw = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
             object.__setattr__(self, "fingerprint", hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32])
         return self
@@ -83,7 +87,7 @@ class Finding(BaseModel):
         if self.message_key:
             parts.append(self.message_key)
         if self.variant:
-            parts.append(f"arm {self.variant}")
+            parts.append(f"arm {self.variant}" + (f" ({self.locale})" if self.locale else ""))
         if self.field:
             parts.append(self.field)
         return " · ".join(parts)

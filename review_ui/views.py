@@ -114,8 +114,11 @@ def highlight(text: str, findings: Sequence[Any]) -> list[Piece]:
     return pieces or [Piece(text)]
 
 
-def _belongs(f: Finding, v: Variant) -> bool:
-    return f.segment == v.segment and f.variant == v.key and (f.message_key is None or f.message_key == v.message)
+def _belongs(f: Finding, v: Variant, default_locale: str) -> bool:
+    """The finding is about this variant: its segment, arm, email and language (a finding names a
+    language only for a variant in another than the brand's default)."""
+    return f.segment == v.segment and f.variant == v.key and (f.message_key is None or f.message_key == v.message) \
+        and (getattr(f, "locale", None) or default_locale) == v.locale
 
 
 def variant_view(index: int, variant: Variant, findings: Sequence[Any], *, workspace: Workspace | None = None,
@@ -242,8 +245,11 @@ def plan_view(plan: Plan, sizing: Mapping[str, Any] | None, findings: Sequence[A
     empty_segments = {s["name"] for s in segments if s["size"] == 0}
     variants = []
     claimed: set[int] = set(noted)
+    # the default language's variants come first in a plan, which is all a view without a workspace can go by
+    default_locale = workspace.brand.default_locale if workspace is not None else (
+        plan.variants[0].locale if plan.variants else "en")
     for index, variant in enumerate(plan.variants):
-        mine = [f for f in all_findings if _belongs(f, variant) and id(f) not in noted]
+        mine = [f for f in all_findings if _belongs(f, variant, default_locale) and id(f) not in noted]
         claimed.update(id(f) for f in mine)
         view = variant_view(index, variant, mine, workspace=workspace,
                             contacts=(samples or {}).get(variant.segment, ()))

@@ -20,7 +20,8 @@ def finding_row(revision_id: int, finding: Finding) -> FindingRow:
     span = finding.span
     return FindingRow(
         revision_id=revision_id, guard=finding.guard, code=finding.code, severity=finding.severity,
-        segment=finding.segment, variant=finding.variant, message_key=finding.message_key, field=finding.field,
+        segment=finding.segment, variant=finding.variant, message_key=finding.message_key, locale=finding.locale,
+        field=finding.field,
         span_start=span[0] if span else None, span_end=span[1] if span else None,
         message=finding.message, evidence=dict(finding.evidence or {}), fix=finding.fix,
         fingerprint=finding.fingerprint,
@@ -30,7 +31,7 @@ def finding_row(revision_id: int, finding: Finding) -> FindingRow:
 def row_finding(row: FindingRow) -> Finding:
     span = (row.span_start, row.span_end) if row.span_start is not None and row.span_end is not None else None
     return Finding(id=row.id, guard=row.guard, code=row.code, severity=row.severity,  # type: ignore[arg-type]
-                   segment=row.segment, variant=row.variant, message_key=row.message_key,
+                   segment=row.segment, variant=row.variant, message_key=row.message_key, locale=row.locale,
                    field=row.field, span=span, message=row.message,  # type: ignore[arg-type]
                    evidence=dict(row.evidence or {}), fix=row.fix, fingerprint=row.fingerprint)
 

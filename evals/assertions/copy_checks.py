@@ -94,7 +94,8 @@ def not_contains(spec: AssertionSpec, scope: Scope) -> Outcome:
 
 @assertion("regex", needs=("value",))
 def regex(spec: AssertionSpec, scope: Scope) -> Outcome:
-    """Every render matches the regular expression (``flags: i`` ignores case); score = share."""
+    """Every render in the brand's default language matches the regular expression (``flags: i`` ignores
+    case); score = share."""
     flags = re.IGNORECASE if "i" in spec.flags else 0
     flags |= re.MULTILINE if "m" in spec.flags else 0
     pattern = re.compile(str(spec.value), flags)
