@@ -55,6 +55,11 @@ class VariantContext:
     variant: Variant
     samples: Sequence[Mapping[str, Any]] = ()
     _plan_context: PlanContext | None = None
+    # Located findings already made, by what they say; a repeat elsewhere in the field returns the
+    # first one and its span goes into ``repeats`` (the pipeline reports one finding with a count), so
+    # copy that repeats one problem ten thousand times costs ten thousand look-ups, not findings.
+    _made: dict[tuple[Any, ...], Finding] = field(default_factory=dict, repr=False)
+    repeats: dict[int, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
 
     @cached_property
     def plan_context(self) -> PlanContext:
@@ -80,6 +85,16 @@ class VariantContext:
                 span: tuple[int, int] | None = None, evidence: dict[str, Any] | None = None,
                 fix: str | None = None) -> Finding:
         v = self.variant
-        return Finding(guard=code.guard, code=code.code, severity=code.severity, segment=v.segment,
+        key: tuple[Any, ...] | None = None
+        if span is not None:
+            key = (code.code, field, message, fix, repr(evidence))
+            first = self._made.get(key)
+            if first is not None and first.span != span:
+                self.repeats.setdefault(id(first), []).append(span)
+                return first
+        made = Finding(guard=code.guard, code=code.code, severity=code.severity, segment=v.segment,
                        variant=v.key, message_key=v.message, field=field, span=span, message=message,
                        evidence=evidence or {}, fix=fix)
+        if key is not None:
+            self._made[key] = made
+        return made

@@ -4,6 +4,8 @@ and subject, preheader and CTA held to the figures the body states."""
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -208,7 +210,7 @@ class _Grounding:
                     yield self.finding(PRICE_MISMATCH, a.span, f"{p.name} costs {price}, not {said}",
                                        f"Use {price}.", sku=p.sku, fact_price=str(p.price))
                 continue
-            if a.value not in self._all_amounts():
+            if a.value not in self._all_amounts:
                 yield self.finding(AMOUNT_UNGROUNDED, a.span, (
                     f"{said} matches no price, offer or threshold on the fact sheet"),
                     "State only amounts from facts.yaml, next to the product they belong to.")
@@ -224,6 +226,7 @@ class _Grounding:
                 out.add(product.price - o.value)
         return out
 
+    @cached_property
     def _all_amounts(self) -> set[Decimal]:
         facts = self.ctx.workspace.facts
         known = {p.price for p in facts.products} | {p.previous_price for p in facts.products if p.previous_price}
