@@ -30,6 +30,11 @@ TEMPLATE_ERROR = Code("FB_TEMPLATE_ERROR", "fallbacks", "block", "The copy templ
 SANDBOX = Code("FB_SANDBOX_VIOLATION", "fallbacks", "block",
                "The copy reaches beyond merge fields (attributes, calls, loops): refused by the sandbox",
                lowerable=False)
+EXPRESSION = Code("FB_NOT_A_MERGE_FIELD", "fallbacks", "block",
+                  "An output computes a value ({{ 7+7 }}, arithmetic, a constant) instead of showing a merge field")
+TEMPLATE_LIMIT = Code("FB_TEMPLATE_LIMIT", "fallbacks", "block",
+                      "The template is beyond the language's limits (size, nesting, loops, output, render time)",
+                      lowerable=False)
 RAW_MERGE = Code("FB_RAW_MERGE_SYNTAX", "fallbacks", "block",
                  "Merge syntax would reach the inbox as text", lowerable=False)
 NULL_LITERAL = Code("FB_NULL_LITERAL", "fallbacks", "block", 'A rendered field shows "None", "null", "nan" ...',
@@ -65,6 +70,15 @@ _SAFE_TAGS = frozenset({"p", "a", "strong", "em", "ul", "ol", "li", "h1", "h2", 
 _BAD_ATTR = re.compile(r"""(?i)\bon[a-z]+\s*=|\b(?:href|src)\s*=\s*["']?\s*(?:javascript|vbscript|data):|style\s*=""")
 
 
+_ERROR_CODES = {"not_allowed": SANDBOX, "sandbox": SANDBOX, "expression": EXPRESSION, "limit": TEMPLATE_LIMIT}
+_ERROR_FIXES = {
+    SANDBOX.code: "Keep copy to the template language: merge fields with a fallback, contact.field, items[0], "
+                  "the listed filters, if/else, set and for over a list (guards/README.md).",
+    EXPRESSION.code: "Write the value itself as text, or show a merge field ({{ first_name | fallback(\"there\") }}).",
+    TEMPLATE_LIMIT.code: "Simplify the template: fewer nested blocks and loops, shorter tags.",
+}
+
+
 def check_variant(ctx: VariantContext) -> list[Finding]:
     return list(_check(ctx))
 
@@ -80,10 +94,10 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
         info = template_info(source, kind=spec.kind)
         if info.error is not None:
             broken_fields.add(name)
-            code = SANDBOX if info.error.context["kind"] == "not_allowed" else TEMPLATE_ERROR
+            code = _ERROR_CODES.get(info.error.context["kind"], TEMPLATE_ERROR)
             yield ctx.finding(code, field=name, span=_line_span(source, info.error.context.get("line")),
                               message=f"{name}: {info.error.message}", evidence={"error": info.error.message},
-                              fix="Keep copy to merge fields with a fallback, simple filters and if/else.")
+                              fix=_ERROR_FIXES.get(code.code, _ERROR_FIXES[SANDBOX.code]))
             continue
         for var in sorted(info.unguarded - declared - static_missing):
             static_missing.add(var)
@@ -152,7 +166,7 @@ def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], 
             yield finding(MISSING_FALLBACK, name, f"for {_who(labels)}: {error.message}", match=var,
                           fix=f"Declare a fallback for {var} in merge_fields.")
         else:
-            code = SANDBOX if kind == "sandbox" else TEMPLATE_ERROR
+            code = _ERROR_CODES.get(str(kind), TEMPLATE_ERROR)
             yield finding(code, name, f"for {_who(labels)}: {error.message}", match=error.message)
     if r.subject is not None and not r.subject.strip():
         yield finding(EMPTY_SUBJECT, "subject", f"the subject renders empty for {_who(labels)}", match="",
@@ -308,7 +322,7 @@ def _line_span(source: str, line: int | None) -> tuple[int, int] | None:
 GUARD = Guard(
     name="fallbacks",
     description="Merge fields have fallbacks; edge-case and sample contacts render cleanly in the right language.",
-    codes=(MISSING_FALLBACK, TEMPLATE_ERROR, SANDBOX, RAW_MERGE, NULL_LITERAL, EMPTY_SALUTATION, SPACING,
+    codes=(MISSING_FALLBACK, TEMPLATE_ERROR, SANDBOX, EXPRESSION, TEMPLATE_LIMIT, RAW_MERGE, NULL_LITERAL, EMPTY_SALUTATION, SPACING,
            EMPTY_SUBJECT, BAD_CTA_URL, UNESCAPED_HTML, LOCALE_MISMATCH, LOCALE_DEFAULT),
     check_variant=check_variant,
 )

@@ -33,6 +33,7 @@ from copilot.text.money import (
     format_money,
     percent_role,
 )
+from copilot.text.names import name_problem, tidy_name
 from copilot.text.numbers import (
     FIGURE,
     Number,
@@ -47,6 +48,8 @@ from copilot.text.offers import code_context, find_free_shipping, find_introduce
 from copilot.text.words import FILLER_WORDS, LANGUAGES, NUMBER_WORDS, alternation, languages, pattern
 
 __all__ = [
+    "name_problem",
+    "tidy_name",
     "COMMON_CURRENCIES",
     "FIGURE",
     "FILLER_WORDS",
