@@ -110,3 +110,14 @@ def test_a_name_printed_as_stored_warns_with_the_as_name_rule(brand_workspace, b
                       merge_fields=[])
     assert "FB_NAME_AS_IS" not in codes(ws, tidy, samples)
     assert "FB_NAME_AS_IS" not in codes(ws, brand_plan(ws), {"Everyone": [{"first_name": "Zoë"}, {"first_name": "Ana"}]})
+
+
+@pytest.mark.parametrize("brand", ["demo", "sprig"])
+def test_stacked_spam_triggers_block_and_one_alone_warns(brand_workspace, brand_plan, brand) -> None:  # type: ignore[no-untyped-def]
+    ws = brand_workspace(brand)
+    stacked = brand_plan(ws, body="Hi {{ first_name }},\n\nRisk free and no obligation, so claim your prize today.")
+    found = [f for f in run_plan(stacked, ws) if f.code == "TONE_SPAM_STACKED"]
+    assert len(found) == 1 and found[0].severity == "block" and len(found[0].evidence["phrases"]) >= 2
+    apart = brand_plan(ws, body="Hi {{ first_name }},\n\nIt is risk free.\n\nThanks for reading our notes.")
+    codes_apart = {f.code: f.severity for f in run_plan(apart, ws)}
+    assert "TONE_SPAM_STACKED" not in codes_apart and codes_apart.get("TONE_SPAM_PHRASE") == "warn"
