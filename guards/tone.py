@@ -54,7 +54,8 @@ SURVEILLANCE = _code("TONE_SURVEILLANCE", "warn", "The copy tells the reader wha
 SURVEILLANCE_DETAIL = _code("TONE_SURVEILLANCE_DETAIL", "block",
                             "The copy quotes how long or how often the reader looked at something")
 EXCLAMATIONS = _code("TONE_EXCLAMATIONS", "warn", "More exclamation marks than the brand allows")
-ALL_CAPS = _code("TONE_ALL_CAPS", "warn", "Shouted words in capitals")
+ALL_CAPS = _code("TONE_ALL_CAPS", "block", "Shouted words in capitals (acronyms, offer codes, product words and "
+                 "voice.yaml allowed_caps are not shouting)")
 EMOJI = _code("TONE_EMOJI", "warn", "Emoji outside the brand's emoji policy")
 READING_GRADE = _code("TONE_READING_GRADE", "warn", "The body reads above the brand's target grade")
 SUBJECT_LENGTH = _code("TONE_SUBJECT_LENGTH", "warn", "The subject is longer than the brand's limit")
@@ -185,7 +186,8 @@ def _punctuation_caps_emoji(ctx: VariantContext) -> Iterator[Finding]:
                     fix="Keep at most one; let the offer carry the energy.")
             i = text.find("!", i + 1)
     index = fact_index(ctx.workspace)
-    allowed = _ACRONYMS | set(index.codes) | index.caps_words | {w.upper() for w in index.brand_words}
+    allowed = (_ACRONYMS | set(index.codes) | index.caps_words | {w.upper() for w in index.brand_words}
+               | {w.upper() for w in voice.allowed_caps})
     introduces_code = code_context(ctx.variant.locale)
     for name in PROSE_FIELDS:
         text = ctx.prose[name]

@@ -121,3 +121,14 @@ def test_stacked_spam_triggers_block_and_one_alone_warns(brand_workspace, brand_
     apart = brand_plan(ws, body="Hi {{ first_name }},\n\nIt is risk free.\n\nThanks for reading our notes.")
     codes_apart = {f.code: f.severity for f in run_plan(apart, ws)}
     assert "TONE_SPAM_STACKED" not in codes_apart and codes_apart.get("TONE_SPAM_PHRASE") == "warn"
+
+
+@pytest.mark.parametrize("brand", ["sprig", "kinetichouse", "hollisvane"])
+def test_shouting_blocks_but_the_brands_own_capitals_and_codes_do_not(brand_workspace, brand_plan, brand) -> None:  # type: ignore[no-untyped-def]
+    ws = brand_workspace(brand)
+    own = " ".join(ws.voice.allowed_caps[:2])
+    calm = brand_plan(ws, body=f"Hi {{{{ first_name }}}},\n\nNotes on {own} for you this week.")
+    assert "TONE_ALL_CAPS" not in {f.code for f in run_plan(calm, ws)}
+    loud = brand_plan(ws, body=f"Hi {{{{ first_name }}}},\n\nThis is HUGE news about {own}.")
+    found = [f for f in run_plan(loud, ws) if f.code == "TONE_ALL_CAPS"]
+    assert len(found) == 1 and found[0].severity == "block" and found[0].evidence["words"] == ["HUGE"]
