@@ -143,7 +143,8 @@ def jinja_calibration() -> tuple[float, float]:
 # Units repeated into 3 KB, 30 KB and 300 KB bodies: ordinary copy, then input that once cost time
 # growing with the square of the length (unclosed tags, dates and amounts with no sentence end).
 GROWTH_UNITS = ["Hi {{ first_name }}, take 15% off one order with code COMEBACK15 until March 19, 2027.\n",
-                "$9 ", "{", "{{ a ", "March 19, ", "Last chance! ", "20% ", "AB ", "1,", "“q” ", "[A", "<a "]
+                "$9 ", "{", "{{ a ", "March 19, ", "Last chance! ", "20% ", "AB ", "1,", "“q” ", "[A", "<a ",
+                "Cloudstride 3 ", "20% off the Tempo Fly "]
 GROWTH_SIZES = (3_000, 30_000, 300_000)
 
 

@@ -172,7 +172,7 @@ class _Grounding:
 
     def _products_near(self, at: int):  # type: ignore[no-untyped-def]
         a, b = self.c.sentence(at)
-        inside = [m for m in self.c.mentions if a <= m.start < b]
+        inside = self.c.mentions_in(a, b)
         before = [m for m in inside if m.start < at]
         return [before[-1]] if before else inside[:1]
 
