@@ -31,9 +31,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from copilot.plan import Plan  # noqa: E402
+from copilot.render import variant_names  # noqa: E402
 from copilot.workspace import Product, Workspace, load_workspace  # noqa: E402
 from guards import run_deliverability, run_plan  # noqa: E402
-from copilot.render import variant_names  # noqa: E402
 from guards.facts_index import fact_index  # noqa: E402
 from guards.profiles import edge_profiles  # noqa: E402
 

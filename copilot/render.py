@@ -44,15 +44,23 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes, pass_context
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+    nodes,
+    pass_context,
+)
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markdown_it import MarkdownIt
 
 from copilot.errors import RenderError
-from copilot.text.names import tidy_name
 from copilot.plan import COPY_FIELD_BY_NAME, COPY_FIELD_NAMES, COPY_FIELDS, CopyFieldName, Variant
+from copilot.text.names import tidy_name
 from copilot.workspace import Workspace
 
 __all__ = [

@@ -4,11 +4,10 @@ and subject, preheader and CTA held to the figures the body states."""
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from rapidfuzz import fuzz
 

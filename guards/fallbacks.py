@@ -21,9 +21,9 @@ from copilot.render import (
     template_info,
     variant_names,
 )
+from copilot.text import name_problem
 from guards.context import VariantContext, template_tag_spans
 from guards.finding import Code, Finding, Guard
-from copilot.text import name_problem
 from guards.profiles import Profile, edge_profiles, is_name_field
 
 __all__ = ["GUARD", "RAW_MERGE", "EMPTY_SALUTATION"]

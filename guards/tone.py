@@ -21,11 +21,11 @@ from copilot.playbooks import stage_for_goal
 from copilot.render import merge_context, render_field, variant_names
 from copilot.text import (
     PhraseMatcher,
-    sentence_bounds,
     code_context,
     find_money,
     find_percents,
     normalize,
+    sentence_bounds,
     spelled_number,
     tokenize,
 )
@@ -140,7 +140,7 @@ def _stacked(ctx: VariantContext, name: str, text: str, hits: list[tuple[int, in
     for hit in hits:
         i = bisect_right(starts, hit[0]) - 1
         by_sentence.setdefault(i, []).append(hit)
-    for i, group in by_sentence.items():
+    for group in by_sentence.values():
         phrases = list(dict.fromkeys(words.lower() for _, _, words in group))
         if len(phrases) < 2:
             continue
