@@ -158,10 +158,14 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
         by_context.setdefault(key, (context, []))[1].append(profile)
     merged: list[Finding] = []
     name_fields = sorted(n for n in names if is_name_field(n, ctx.workspace))
+    # Placeholders already reported: their render's raw-merge finding would say it twice.
+    placeholders = {v.strip() for f, v in seen_defaults if _placeholder_kind(f, v) == "placeholder"}
     for context, group in by_context.values():
         rendered = render_fields(variant, context)
         for finding in _check_render(ctx, rendered, group, static_missing, broken_fields, name_fields):
             key = (finding.code, finding.field, str(finding.evidence.get("match")))
+            if finding.code == RAW_MERGE.code and finding.evidence.get("match") in placeholders:
+                continue  # the placeholder fallback's own finding says it
             if key in known:  # same problem for another profile: one finding listing all of them
                 known[key].evidence["profiles"] += [p for p in finding.evidence["profiles"]
                                                     if p not in known[key].evidence["profiles"]]
