@@ -1,8 +1,11 @@
 """Benchmark the guards: median time to guard a 5-segment x 3-variant plan (every fast guard,
 including each variant's renders against the edge-case profiles), variants per second, the
-effect of a 100- versus a 10,000-product fact sheet, and SpamAssassin on its own.
+effect of a 100- versus a 10,000-product fact sheet, SpamAssassin on its own, and how guard time
+grows with the length of the copy (3 KB, 30 KB, 300 KB bodies of one repeated unit: ordinary copy
+and the hostile units that once made it quadratic; the 300 KB body is past the pipeline's 100,000
+character limit, which is raised here only to measure the growth).
 
-    .venv/bin/python benchmarks/guards.py [--json] [--rounds N]
+    nice -n 10 .venv/bin/python benchmarks/guards.py [--json] [--rounds N] [--no-growth]
 
 "warm" re-guards the same plan (compiled templates and Markdown cached, as when a reviewer
 re-checks an edit); "cold" guards a plan whose copy is new every round (every template
@@ -28,9 +31,11 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from copilot.plan import Plan  # noqa: E402
+from copilot.render import variant_names  # noqa: E402
 from copilot.workspace import Product, Workspace, load_workspace  # noqa: E402
 from guards import run_deliverability, run_plan  # noqa: E402
 from guards.facts_index import fact_index  # noqa: E402
+from guards.profiles import edge_profiles  # noqa: E402
 
 SEGMENTS = [
     ("trail_lovers", {"type": "field", "field": "favorite_activity", "op": "eq", "value": "trail"}, "favorite_activity",
@@ -135,10 +140,46 @@ def jinja_calibration() -> tuple[float, float]:
     return compile_s * 1000, render_s / 100 * 1e6
 
 
+# Units repeated into 3 KB, 30 KB and 300 KB bodies: ordinary copy, then input that once cost time
+# growing with the square of the length (unclosed tags, dates and amounts with no sentence end).
+GROWTH_UNITS = ["Hi {{ first_name }}, take 15% off one order with code COMEBACK15 until March 19, 2027.\n",
+                "$9 ", "{", "{{ a ", "March 19, ", "Last chance! ", "20% ", "AB ", "1,", "“q” ", "[A", "<a ",
+                "Cloudstride 3 ", "20% off the Tempo Fly "]
+GROWTH_SIZES = (3_000, 30_000, 300_000)
+
+
+def growth(base: Workspace) -> dict[str, Any]:
+    """CPU seconds to guard one variant whose body is each unit repeated to each size, and the
+    300 KB / 3 KB and 300 KB / 30 KB ratios (linear: about 100 and 10)."""
+    from guards import pipeline
+
+    limit = pipeline.MAX_FIELD_CHARS["body"]
+    pipeline.MAX_FIELD_CHARS["body"] = max(GROWTH_SIZES) + 1
+    out: dict[str, Any] = {}
+    try:
+        plan = build_plan()
+        for unit in GROWTH_UNITS:
+            times = []
+            for size in GROWTH_SIZES:
+                body = (unit * (size // len(unit) + 1))[:size]
+                variant = plan.variants[0].model_copy(update={"body": body})
+                one = plan.model_copy(update={"variants": [variant]})
+                start = time.process_time()
+                findings = run_plan(one, base)
+                times.append(time.process_time() - start)
+            out[unit.strip()[:24] or repr(unit)] = {
+                "seconds": [round(t, 3) for t in times], "findings_300kb": len(findings),
+                "ratio_300k_3k": round(times[2] / max(times[0], 1e-4), 1), "ratio_300k_30k": round(times[2] / max(times[1], 1e-4), 1)}
+    finally:
+        pipeline.MAX_FIELD_CHARS["body"] = limit
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print a JSON object as the last line")
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--no-growth", action="store_true", help="skip the 3 KB / 30 KB / 300 KB growth runs")
     args = parser.parse_args()
     base = load_workspace()
     plan = build_plan()
@@ -171,8 +212,8 @@ def main() -> None:
         "median_cpu_ms_per_plan_cold_10000_facts": round(cold_10k * 1000, 2),
         "median_wall_ms_per_plan_warm_100_facts": round(WALL["warm_100"] * 1000, 2),
         "median_wall_ms_per_plan_cold_100_facts": round(WALL["cold_100"] * 1000, 2),
-        "variants_per_second_warm": round(n_variants / warm_100),
-        "variants_per_second_cold": round(n_variants / cold_100),
+        "variants_per_second_warm_with_edge_renders": round(n_variants / warm_100),
+        "variants_per_second_cold_with_edge_renders": round(n_variants / cold_100),
         "growth_100_to_10000_facts_warm": round(warm_10k / warm_100, 2),
         "growth_100_to_10000_facts_cold": round(cold_10k / cold_100, 2),
         "fact_index_build_ms_10000_facts": round(index_build_s * 1000, 1),
@@ -183,7 +224,17 @@ def main() -> None:
         "load_average_1min": round(os.getloadavg()[0], 2),
         "rounds": args.rounds,
     }
+    result["edge_profiles_rendered_per_variant"] = len(edge_profiles(variant_names(plan.variants[0]), base))
+    result["median_cpu_ms_per_variant_cold"] = round(cold_100 * 1000 / n_variants, 3)
+    if not args.no_growth:
+        result["growth_3kb_30kb_300kb"] = growth(base)
     for key, value in result.items():
+        if isinstance(value, dict):
+            print(f"{key}:")
+            for unit, figures in value.items():
+                print(f"  {unit!r:28} cpu s {figures['seconds']}  300KB/3KB {figures['ratio_300k_3k']:>6}  "
+                      f"300KB/30KB {figures['ratio_300k_30k']:>5}  findings at 300KB {figures['findings_300kb']}")
+            continue
         print(f"{key:40} {value}")
     if args.json:
         print(json.dumps(result))

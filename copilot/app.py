@@ -49,5 +49,8 @@ def create_app(
         state=State({"runtime": runtime}),
         plugins=list(installed_plugins() if plugins is None else plugins),
         openapi_config=OpenAPIConfig(title="Campaign copilot", version=__version__, path="/schema"),
+        # Bodies beyond this are answered 413 (copilot.api.errors) before any handler reads them: the
+        # largest copy field is 100,000 characters, and a whole plan of them fits well inside.
+        request_max_body_size=runtime.settings.max_request_bytes,
         on_shutdown=[lambda: runtime.close()],
     )

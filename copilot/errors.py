@@ -180,7 +180,8 @@ class RenderError(CopilotError):
     fallback, or a CTA URL that is not a valid http(s) URL after rendering.
 
     Context: ``field`` (subject, preheader, body, cta_text, cta_url), ``kind`` (syntax,
-    not_allowed, sandbox, undefined, runtime, bad_url), ``line`` (template line or None),
+    not_allowed, expression (an output that is not a merge field, arithmetic), limit (size, nesting,
+    output or render time beyond the language's limits), sandbox, undefined, runtime, bad_url), ``line`` (template line or None),
     ``variable`` (the merge field involved, when there is one).
     """
 

@@ -180,7 +180,7 @@ class ConsentRule(_Model):
 
 
 Rule = Annotated[
-    Union[AllRule, AnyRule, NotRule, FieldRule, EventRule, LastPerformedRule, SegmentRule, ConsentRule],
+    AllRule | AnyRule | NotRule | FieldRule | EventRule | LastPerformedRule | SegmentRule | ConsentRule,
     Field(discriminator="type"),
 ]
 
@@ -249,7 +249,7 @@ class BranchStep(_Model):
     else_steps: list[Step] = []
 
 
-Step = Annotated[Union[DelayStep, SendStep, WaitStep, BranchStep], Field(discriminator="type")]
+Step = Annotated[DelayStep | SendStep | WaitStep | BranchStep, Field(discriminator="type")]
 
 
 class ExitCondition(_Model):

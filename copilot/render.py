@@ -2,11 +2,15 @@
 
 Used by the guards (edge-case renders), UI previews and delivery, so every path renders
 the same way (which is why the sandbox, the fallbacks and the message parts live together,
-longer than most modules). Copy templates are a deliberately small language: merge fields
-(``{{ first_name }}``), a few filters (``fallback``, ``upper``, ``title``, ...), ``if`` /
-``else`` and comparisons. Loops, calls, attribute or item access, ``set``, macros and
-includes are refused before anything runs (``RenderError`` kind ``not_allowed``), and what
-does run runs in Jinja2's ``ImmutableSandboxedEnvironment`` with ``StrictUndefined``.
+longer than most modules). Copy templates are a deliberately small language (documented in
+guards/README.md, "The copy template language"): merge fields (``{{ first_name }}``,
+``{{ contact.city }}``, ``{{ items[0] }}``), the common filters (``fallback``, ``as_name``, ``join``,
+``first``, ``length``, ``default``, ``title`` ...), ``if`` / ``else``, ``set`` and ``for`` over a list.
+Calls, methods, underscored names, includes, macros and arithmetic are refused before anything
+runs (``RenderError`` kinds ``not_allowed`` and ``expression``); size and nesting are checked on
+Jinja's tokens before its parser (which recurses) sees them, and output size and time while
+rendering (kind ``limit``). What does run runs in Jinja2's ``ImmutableSandboxedEnvironment``, whose
+attribute and item look-ups here reach data only (mapping keys, list items, loop counters).
 
 Fallbacks. A declared merge field (``Variant.merge_fields``) or the ``fallback`` filter
 replaces a value that is *unusable*: missing, None, NaN, empty, whitespace-only,
@@ -31,7 +35,8 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from email.message import EmailMessage
@@ -39,17 +44,33 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes, pass_context
+from jinja2 import (
+    Environment,
+    StrictUndefined,
+    TemplateSyntaxError,
+    Undefined,
+    UndefinedError,
+    nodes,
+    pass_context,
+)
 from jinja2.exceptions import SecurityError
+from jinja2.runtime import LoopContext
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markdown_it import MarkdownIt
 
 from copilot.errors import RenderError
 from copilot.plan import COPY_FIELD_BY_NAME, COPY_FIELD_NAMES, COPY_FIELDS, CopyFieldName, Variant
+from copilot.text.names import tidy_name
 from copilot.workspace import Workspace
 
 __all__ = [
     "MAX_VALUE_LENGTH",
+    "MAX_TEMPLATE_CHARS",
+    "MAX_NESTING",
+    "MAX_LOOP_NESTING",
+    "MAX_OUTPUT_CHARS",
+    "NAMESPACE",
+    "as_name",
     "ALLOWED_FILTERS",
     "RenderedEmail",
     "RenderedFields",
@@ -81,29 +102,55 @@ __all__ = [
 
 CopyField = CopyFieldName
 MAX_VALUE_LENGTH = 100
+# The copy template language (documented in guards/README.md, "The copy template language").
 ALLOWED_FILTERS = frozenset({
-    "fallback", "default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "round", "int",
-    "string",
+    "fallback", "as_name", "default", "d", "upper", "lower", "title", "capitalize", "trim", "truncate", "round",
+    "int", "float", "string", "join", "first", "last", "length", "count", "map", "list", "unique", "min", "max",
+    "abs", "wordcount",
 })
-_ALLOWED_TESTS = frozenset({"defined", "undefined", "none", "number", "string", "eq", "ne"})
+_ALLOWED_TESTS = frozenset({
+    "defined", "undefined", "none", "number", "string", "eq", "ne", "lt", "le", "gt", "ge", "in", "true", "false",
+    "boolean", "integer", "float", "mapping", "sequence", "odd", "even", "lower", "upper",
+})
 _ALLOWED_NODES = (
     nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Const, nodes.Filter, nodes.Test,
     nodes.If, nodes.CondExpr, nodes.And, nodes.Or, nodes.Not, nodes.Neg, nodes.Pos, nodes.Compare,
-    nodes.Operand, nodes.Concat, nodes.Add, nodes.Sub, nodes.List, nodes.Tuple, nodes.Keyword,
+    nodes.Operand, nodes.Concat, nodes.List, nodes.Tuple, nodes.Keyword, nodes.Getattr, nodes.Getitem,
+    nodes.Slice, nodes.For, nodes.Assign, nodes.AssignBlock,
 )
+# Arithmetic is not part of copy: '{{ 7 + 7 }}' prints 14, which no reader of the template expects.
+_ARITHMETIC = (nodes.Add, nodes.Sub, nodes.Mul, nodes.Div, nodes.FloorDiv, nodes.Mod, nodes.Pow)
+# Limits that keep a hostile template cheap: checked on the tokens before Jinja parses anything
+# (its parser recurses once per nested block or bracket), then on the tree, then while rendering.
+MAX_TEMPLATE_CHARS = max(f.max_chars for f in COPY_FIELDS)
+MAX_NESTING = 12  # blocks ({% if %}, {% for %}, {% set %}...{% endset %}) inside one another
+MAX_LOOP_NESTING = 2  # {% for %} inside {% for %}
+MAX_BRACKETS = 8  # (), [] inside one tag
+MAX_TAG_TOKENS = 100  # names, operators and values inside one {{ }} or {% %}
+MAX_TREE_DEPTH = 60
+MAX_LIST_ITEMS = 50  # items of a list (or keys of a mapping) a template can read from a contact value
+MAX_OUTPUT_CHARS = 2 * MAX_TEMPLATE_CHARS  # one field rendered for one contact
+MAX_RENDER_SECONDS = 1.0  # a safety net only: the limits above keep every render far below it
+# `{{ contact.city }}` reads the catalog field city (the same as `{{ city }}`).
+NAMESPACE = "contact"
+_LOOP_ATTRIBUTES = frozenset({"index", "index0", "revindex", "revindex0", "first", "last", "length", "previtem",
+                              "nextitem"})
+_BLOCK_OPENERS = frozenset({"if", "for", "macro", "call", "filter", "block", "with", "autoescape", "trans"})
 _NULL_WORDS = frozenset({"none", "null", "undefined", "nan", "n/a", "na", "nil", "[object object]"})
 # Template syntax of Jinja and of the merge languages marketers paste from other tools.
 _HOSTILE = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|\*\|[^|]*\|\*|%%[^%]*%%|<\s*/?\s*[A-Za-z!?]|\$\{")
 # Control and bidi-override characters, and the private-use pair used as placeholders.
 _CONTROL = re.compile(r"[\u0000-\u001f\u007f-\u009f\u200b\u202a-\u202e\u2066-\u2069\ufeff\ue000\ue001]")
+_RAW_SLOT = re.compile(r"\ue000(\d+)\ue001")
 _SLOT = re.compile(r"\ue000(\d+)\ue001|%EE%80%80(\d+)%EE%80%81")
 _ALNUM = re.compile(r"[^\W_]")
 _URL_BAD_CHAR = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _MD = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
 
 
-def clean_value(value: Any) -> Any:
-    """The value as merged into copy, or None when it is unusable (see the module docstring)."""
+def clean_value(value: Any, _depth: int = 0) -> Any:
+    """The value as merged into copy, or None when it is unusable (see the module docstring).
+    Lists and mappings keep their usable items (at most MAX_LIST_ITEMS); an empty one is unusable."""
     if value is None or isinstance(value, Undefined):
         return None
     if isinstance(value, bool):
@@ -116,6 +163,16 @@ def clean_value(value: Any) -> Any:
                 or not _ALNUM.search(text) or _HOSTILE.search(text)):
             return None
         return text
+    if _depth < 2 and isinstance(value, Mapping):
+        items = {k: clean_value(v, _depth + 1) for k, v in list(value.items())[:MAX_LIST_ITEMS]
+                 if isinstance(k, str) and not k.startswith("_")}
+        kept = {k: v for k, v in items.items() if v is not None}
+        return kept or None
+    if _depth < 2 and isinstance(value, list | tuple | set | frozenset):
+        kept_items = [v for v in (clean_value(x, _depth + 1) for x in list(value)[:MAX_LIST_ITEMS]) if v is not None]
+        return tuple(kept_items) or None
+    if isinstance(value, Mapping | list | tuple | set | frozenset):
+        return None  # nested deeper than copy reads
     return value
 
 
@@ -130,6 +187,27 @@ def fallback(value: Any, default: str = "") -> Any:
     return default if cleaned is None else cleaned
 
 
+def as_name(value: Any, default: str = "") -> Any:
+    """Jinja filter for a person's name: ``{{ first_name | as_name("there") }}``. Like ``fallback``, and
+    an e-mail address or junk ("asdf", "x", "test123") is replaced too, and all capitals print in title
+    case ("JOHN" -> "John"); see copilot.text.names."""
+    cleaned = clean_value(value)
+    if not isinstance(cleaned, str):
+        return default if cleaned is None else cleaned
+    tidy = tidy_name(cleaned)
+    return default if tidy is None else tidy
+
+
+class _CopyUndefined(StrictUndefined):
+    """A missing value: printing, iterating or measuring it raises (the guard names the field), but
+    ``{% if first_name %}`` may test it, so a condition is a fallback too."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+
 def _finalize_text(value: Any) -> str:
     return "" if value is None else str(value)
 
@@ -138,7 +216,10 @@ def _finalize_text(value: Any) -> str:
 def _finalize_slot(context: Any, value: Any) -> str:
     """Body outputs become numbered placeholders; the values go in after Markdown."""
     values = context.get("_slots")
-    values.append("" if value is None else str(value))
+    text = "" if value is None else str(value)
+    if "\ue000" in text:  # a {% set %} block captured earlier outputs: put their values back
+        text = _RAW_SLOT.sub(lambda m: values[int(m.group(1))], text)
+    values.append(text)
     return f"\ue000{len(values) - 1}\ue001"
 
 
@@ -147,15 +228,39 @@ def _finalize_url(value: Any) -> str:
 
 
 class _CopyEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, with the copy filters and one output escaping per field kind."""
+    """The sandbox, with the copy filters and one output escaping per field kind. Attributes and items
+    read data only: a mapping's keys, a list's or a string's items and slices, a loop's counters.
+    Nothing else (no method, no attribute of a Python object) is reachable."""
 
     def __init__(self, finalize: Any) -> None:
-        super().__init__(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True,
+        super().__init__(undefined=_CopyUndefined, autoescape=False, keep_trailing_newline=True,
                          finalize=finalize, cache_size=0)
         self.filters["fallback"] = fallback
+        self.filters["as_name"] = as_name
         # No globals (range, lipsum, dict, ...): copy reads merge fields only, and an empty
         # globals map also makes each render's context cheaper to build.
         self.globals.clear()
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(attribute, str) and not attribute.startswith("_"):
+            if isinstance(obj, Mapping):
+                if attribute in obj:
+                    return obj[attribute]
+            elif isinstance(obj, LoopContext) and attribute in _LOOP_ATTRIBUTES:
+                return getattr(obj, attribute)
+        return self.undefined(name=attribute)
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if isinstance(obj, Mapping):
+            if isinstance(argument, str) and not argument.startswith("_") and argument in obj:
+                return obj[argument]
+        elif isinstance(obj, tuple | list | str) and (
+                isinstance(argument, slice) or (isinstance(argument, int) and not isinstance(argument, bool))):
+            try:
+                return obj[argument]
+            except (IndexError, ValueError, TypeError):
+                pass
+        return self.undefined(hint=f"item {argument!r} has no value")
 
 
 _ENVIRONMENTS = {
@@ -165,45 +270,228 @@ _ENVIRONMENTS = {
 }
 
 
-def _disallowed(ast: nodes.Template) -> tuple[str, int | None] | None:
-    for node in ast.find_all(nodes.Node):
-        if not isinstance(node, _ALLOWED_NODES):
-            return _describe(node), getattr(node, "lineno", None)
-        if isinstance(node, nodes.Filter) and node.name not in ALLOWED_FILTERS:
-            return f"the filter '{node.name}'", node.lineno
-        if isinstance(node, nodes.Test) and node.name not in _ALLOWED_TESTS:
-            return f"the test '{node.name}'", node.lineno
-        if isinstance(node, nodes.Name) and node.ctx != "load":
-            return f"assigning to '{node.name}'", node.lineno
-        if isinstance(node, nodes.Name) and node.name.startswith("_"):
-            return f"the name '{node.name}'", node.lineno
-        if isinstance(node, (nodes.Filter, nodes.Test)) and (node.dyn_args or node.dyn_kwargs):
-            return "*args / **kwargs", node.lineno
+def _error(message: str, kind: str, line: int | None) -> RenderError:
+    return RenderError(message, kind=kind, line=line, variable=None)
+
+
+def _token_limits(env: Environment, source: str) -> RenderError | None:
+    """Size and nesting, read from Jinja's tokens (no recursion) before its parser sees them."""
+    if len(source) > MAX_TEMPLATE_CHARS:
+        return _error(f"the template is {len(source):,} characters; copy allows {MAX_TEMPLATE_CHARS:,}",
+                      "limit", None)
+    open_blocks: list[str] = []
+    in_tag = False
+    tag_tokens = brackets = 0
+    first_name: str | None = None
+    set_assigns = False
+    try:
+        for line, token, value in env.lexer.tokeniter(source, None):
+            if token in ("block_begin", "variable_begin"):
+                in_tag, tag_tokens, brackets, first_name, set_assigns = True, 0, 0, None, False
+                continue
+            if token in ("block_end", "variable_end"):
+                in_tag = False
+                if first_name in _BLOCK_OPENERS or (first_name == "set" and not set_assigns):
+                    open_blocks.append(first_name)
+                    if len(open_blocks) > MAX_NESTING:
+                        return _error(f"blocks nest more than {MAX_NESTING} deep at line {line} "
+                                      f"({len(open_blocks)} open {{% {first_name} %}} and others)", "limit", line)
+                elif first_name and first_name.startswith("end") and open_blocks:
+                    open_blocks.pop()
+                continue
+            if not in_tag or token == "whitespace":
+                continue
+            tag_tokens += 1
+            if tag_tokens > MAX_TAG_TOKENS:
+                return _error(f"a tag at line {line} holds more than {MAX_TAG_TOKENS} names, values and operators",
+                              "limit", line)
+            if tag_tokens == 1 and token == "name":
+                first_name = value
+            if token == "operator":
+                if value in "([{":
+                    brackets += 1
+                    if brackets > MAX_BRACKETS:
+                        return _error(f"brackets nest more than {MAX_BRACKETS} deep at line {line}", "limit", line)
+                elif value in ")]}":
+                    brackets -= 1
+                elif value == "=" and brackets == 0:
+                    set_assigns = True
+    except TemplateSyntaxError:
+        return None  # the parser reports it, with its message
     return None
 
 
 def _describe(node: nodes.Node) -> str:
     names = {
-        nodes.Getattr: "attribute access ('.')", nodes.Getitem: "item access ('[...]')",
-        nodes.Call: "a function or method call", nodes.For: "a for loop", nodes.Macro: "a macro",
-        nodes.Assign: "set", nodes.AssignBlock: "set", nodes.Include: "include", nodes.Import: "import",
-        nodes.FromImport: "import", nodes.Extends: "extends", nodes.Mul: "'*'", nodes.Pow: "'**'",
-        nodes.Mod: "'%'", nodes.Div: "'/'", nodes.FloorDiv: "'//'",
+        nodes.Call: "a function or method call", nodes.Macro: "a macro", nodes.Include: "include",
+        nodes.Import: "import", nodes.FromImport: "import", nodes.Extends: "extends", nodes.Dict: "a dict literal",
+        nodes.NSRef: "namespace assignment", nodes.FilterBlock: "a filter block", nodes.With: "with",
+        nodes.CallBlock: "a call block", nodes.Block: "a block", nodes.Mul: "'*'", nodes.Pow: "'**'",
+        nodes.Mod: "'%'", nodes.Div: "'/'", nodes.FloorDiv: "'//'", nodes.Add: "'+'", nodes.Sub: "'-'",
     }
     return names.get(type(node), f"'{type(node).__name__}'")
 
 
+def _disallowed(ast: nodes.Template) -> tuple[str, int | None, str] | None:
+    """(what, line, kind) of the first construct outside the copy language, or None. An iterative walk:
+    the token limits bound the tree, and nothing here recurses."""
+    stack: list[tuple[nodes.Node, int, int]] = [(ast, 0, 0)]  # node, loops around it, depth
+    while stack:
+        node, loops, depth = stack.pop()
+        line = getattr(node, "lineno", None)
+        if depth > MAX_TREE_DEPTH:
+            return f"an expression nested more than {MAX_TREE_DEPTH} deep", line, "limit"
+        if isinstance(node, _ARITHMETIC):
+            return f"arithmetic ({_describe(node)})", line, "expression"
+        if not isinstance(node, _ALLOWED_NODES):
+            return _describe(node), line, "not_allowed"
+        if isinstance(node, nodes.Filter):
+            if node.name not in ALLOWED_FILTERS:
+                return f"the filter '{node.name}'", line, "not_allowed"
+            if node.name == "map" and (node.args or [k.key for k in node.kwargs] != ["attribute"]):
+                return "map other than map(attribute='...')", line, "not_allowed"
+        if isinstance(node, nodes.Test) and node.name not in _ALLOWED_TESTS:
+            return f"the test '{node.name}'", line, "not_allowed"
+        if isinstance(node, nodes.Name) and node.name.startswith("_"):
+            return f"the name '{node.name}'", line, "not_allowed"
+        if isinstance(node, nodes.Getattr) and node.attr.startswith("_"):
+            return f"the attribute '{node.attr}'", line, "not_allowed"
+        if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and str(node.arg.value).startswith("_"):
+            return f"the item {node.arg.value!r}", line, "not_allowed"
+        if isinstance(node, (nodes.Filter, nodes.Test)) and (node.dyn_args or node.dyn_kwargs):
+            return "*args / **kwargs", line, "not_allowed"
+        if isinstance(node, (nodes.Neg, nodes.Pos)) and not isinstance(node.node, nodes.Const):
+            return "arithmetic (a sign before a merge field)", line, "expression"
+        if isinstance(node, nodes.For):
+            if node.recursive:
+                return "a recursive loop", line, "not_allowed"
+            if loops + 1 > MAX_LOOP_NESTING:
+                return f"loops nested more than {MAX_LOOP_NESTING} deep", line, "limit"
+        inner = loops + isinstance(node, nodes.For)
+        stack.extend((child, inner, depth + 1) for child in node.iter_child_nodes())
+    return None
+
+
+def _walk(node: nodes.Node) -> Iterator[nodes.Node]:
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(current.iter_child_nodes())
+
+
+def _namespace_key(node: nodes.Node) -> str | None:
+    """'city' for contact.city or contact['city']."""
+    if isinstance(node, (nodes.Getattr, nodes.Getitem)) and isinstance(node.node, nodes.Name) \
+            and node.node.name == NAMESPACE:
+        if isinstance(node, nodes.Getattr):
+            return node.attr
+        if isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            return node.arg.value
+    return None
+
+
+def _root_field(node: nodes.Node, local: set[str]) -> str | None:
+    """The merge field an expression reads through attributes and items: items for items[0].name."""
+    while True:
+        key = _namespace_key(node)
+        if key is not None:
+            return key
+        if isinstance(node, (nodes.Getattr, nodes.Getitem)):
+            node = node.node
+        elif isinstance(node, nodes.Name):
+            return None if node.name in local or node.name == NAMESPACE else node.name
+        else:
+            return None
+
+
+_GUARDING_FILTERS = frozenset({"fallback", "as_name", "default", "d"})
+
+
+def _fields(ast: nodes.Template) -> tuple[frozenset[str], frozenset[str], bool] | tuple[str, int | None, str]:
+    """(fields read, fields read somewhere unguarded, reads the contact namespace), or the problem
+    (what, line, kind). Guarded: inside a fallback/default filter, an 'is defined' test, or an if (or
+    inline if) whose condition reads the field."""
+    local = {"loop"} | {n.name for n in _walk(ast) if isinstance(n, nodes.Name) and n.ctx in ("store", "param")}
+    reads: set[str] = set()
+    unguarded: set[str] = set()
+    namespace = False
+    stack: list[tuple[nodes.Node, frozenset[str]]] = [(ast, frozenset())]
+
+    def fields_in(expr: nodes.Node | None) -> frozenset[str]:
+        if expr is None:
+            return frozenset()
+        return frozenset(f for n in _walk(expr) if (f := _root_field(n, local)) is not None)
+
+    def truth(expr: nodes.Node, when: bool) -> frozenset[str]:
+        """Fields known to have a value where ``expr`` is ``when``."""
+        field = _root_field(expr, local) if isinstance(expr, (nodes.Name, nodes.Getattr, nodes.Getitem)) else None
+        if field is not None:
+            return frozenset({field}) if when else frozenset()
+        if isinstance(expr, nodes.Not):
+            return truth(expr.node, not when)
+        if isinstance(expr, nodes.And) and when or isinstance(expr, nodes.Or) and not when:
+            return truth(expr.left, when) | truth(expr.right, when)
+        if isinstance(expr, nodes.Test) and expr.name in {"defined", "undefined", "none"}:
+            return fields_in(expr.node) if when == (expr.name == "defined") else frozenset()
+        return frozenset()
+
+    while stack:
+        node, guarded = stack.pop()
+        key = _namespace_key(node)
+        if key is not None:
+            namespace = True
+            reads.add(key)
+            if key not in guarded:
+                unguarded.add(key)
+            continue
+        if isinstance(node, nodes.Name):
+            if node.name == NAMESPACE:
+                return (f"'{NAMESPACE}' on its own (write {NAMESPACE}.field_name)", node.lineno, "not_allowed")
+            if node.ctx == "load" and node.name not in local:
+                reads.add(node.name)
+                if node.name not in guarded:
+                    unguarded.add(node.name)
+            continue
+        if isinstance(node, (nodes.If, nodes.CondExpr)) and node.test is not None:
+            # '{% if first_name %}' tests a missing value safely (it is false); the branch it guards
+            # may print it. A comparison ('points > 5') of a missing value still fails.
+            test = node.test
+            stack.append((test, guarded | truth(test, True) | truth(test, False)))
+            then, other = guarded | truth(test, True), guarded | truth(test, False)
+            if isinstance(node, nodes.If):
+                stack.extend((child, then) for child in node.body)
+                stack.extend((child, other) for child in (*node.elif_, *node.else_))
+            else:
+                stack.append((node.expr1, then))
+                if node.expr2 is not None:
+                    stack.append((node.expr2, other))
+            continue
+        if (isinstance(node, nodes.Filter) and node.name in _GUARDING_FILTERS) or (
+                isinstance(node, nodes.Test) and node.name in {"defined", "undefined", "none"}):
+            inner = fields_in(node.node) if node.node is not None else frozenset()
+            for child in node.iter_child_nodes():
+                stack.append((child, guarded | inner if child is node.node else guarded))
+            continue
+        stack.extend((child, guarded) for child in node.iter_child_nodes())
+    for output in (n for n in _walk(ast) if isinstance(n, nodes.Output)):
+        for expr in output.nodes:
+            if isinstance(expr, nodes.TemplateData):
+                continue
+            if not any(isinstance(n, nodes.Name) for n in _walk(expr)):
+                return "an output that reads no merge field", expr.lineno, "expression"
+    return frozenset(reads), frozenset(unguarded), namespace
+
+
 @dataclass(frozen=True)
 class TemplateInfo:
-    """What compiling a copy template found: the error, the names read, and the names read
-    somewhere without a ``fallback`` / ``default`` filter or an ``is defined`` test."""
+    """What compiling a copy template found: the error, the merge fields read (``contact.city`` reads
+    city), the fields read somewhere without a fallback, and whether it reads the contact namespace."""
 
     error: RenderError | None
     names: frozenset[str]
     unguarded: frozenset[str]
-
-
-_GUARDING_FILTERS = frozenset({"fallback", "default", "d"})
+    namespace: bool = False
 
 
 class _Simple:
@@ -252,9 +540,10 @@ def _simple(ast: nodes.Template, kind: str) -> _Simple | None:
     for node in ast.body[0].nodes:
         if isinstance(node, nodes.TemplateData):
             parts.append(node.data)
-        elif isinstance(node, nodes.Name) and not node.name.startswith("_"):
+        elif isinstance(node, nodes.Name) and not node.name.startswith("_") and node.name != NAMESPACE:
             parts.append((node.name, None, None))
-        elif (isinstance(node, nodes.Filter) and node.name in _GUARDING_FILTERS and isinstance(node.node, nodes.Name)
+        elif (isinstance(node, nodes.Filter) and node.name in {"fallback", "default", "d"}
+              and isinstance(node.node, nodes.Name) and node.node.name != NAMESPACE
               and not node.kwargs and not node.dyn_args and not node.dyn_kwargs and len(node.args) <= 1
               and all(isinstance(a, nodes.Const) for a in node.args)):
             default = node.args[0].value if node.args else ""
@@ -264,35 +553,55 @@ def _simple(ast: nodes.Template, kind: str) -> _Simple | None:
     return _Simple(parts, kind)
 
 
+_OUTPUT_TAG = re.compile(r"\{\{-?(.{0,200}?)-?\}\}")
+_KIND_ADVICE = {
+    "not_allowed": "is not allowed in copy",
+    "expression": "is not a merge field: copy shows contact values, not computed ones",
+    "limit": "is beyond what copy allows",
+}
+
+
+def _problem(source: str, what: str, line: int | None, kind: str) -> RenderError:
+    where = f" at line {line}" if line else ""
+    shown = ""
+    if kind == "expression" and line:
+        tags = _OUTPUT_TAG.findall(source.split("\n")[line - 1]) if line <= source.count("\n") + 1 else []
+        odd = [t.strip() for t in tags if not re.fullmatch(r"\s*[A-Za-z]\w*(?:\.\w+)*\s*(?:\|.*)?", t)]
+        shown = f" ({{{{ {odd[0]} }}}})" if odd else ""
+    help_ = ("; see 'The copy template language' in guards/README.md: merge fields, contact.field, items[0], "
+             "filters (" + ", ".join(sorted(ALLOWED_FILTERS)) + "), if/else, set and for over a list")
+    return _error(f"{what}{shown}{where} {_KIND_ADVICE[kind]}{help_ if kind != 'limit' else ''}", kind, line)
+
+
 @lru_cache(maxsize=4096)
 def _compile(kind: str, source: str) -> tuple[Any, TemplateInfo]:
-    """(compiled template or plain string or None, TemplateInfo); cached either way."""
+    """(compiled template or plain string or None, TemplateInfo); cached either way. A hostile
+    template (too big, too deep, outside the language) gives an error here, never an exception."""
     env = _ENVIRONMENTS[kind]
     if "{{" not in source and "{%" not in source and "{#" not in source:
         return source, TemplateInfo(None, frozenset(), frozenset())  # plain text: no Jinja round trip
+    none = frozenset[str]()
+    limit = _token_limits(env, source)
+    if limit is not None:
+        return None, TemplateInfo(limit, none, none)
     try:
         ast = env.parse(source)
     except TemplateSyntaxError as exc:
-        error = RenderError(f"template syntax error at line {exc.lineno}: {exc.message}",
-                            kind="syntax", line=exc.lineno, variable=None)
-        return None, TemplateInfo(error, frozenset(), frozenset())
+        error = _error(f"template syntax error at line {exc.lineno}: {exc.message}", "syntax", exc.lineno)
+        return None, TemplateInfo(error, none, none)
+    except RecursionError:
+        return None, TemplateInfo(_error("the template nests too deep to read", "limit", None), none, none)
     bad = _disallowed(ast)
-    if bad is not None:
-        what, line = bad
-        error = RenderError(
-            f"{what} at line {line} is not allowed in copy; use merge fields, filters "
-            f"({', '.join(sorted(ALLOWED_FILTERS))}) and if/else",
-            kind="not_allowed", line=line, variable=None)
-        return None, TemplateInfo(error, frozenset(), frozenset())
-    guarded: set[int] = set()
-    for node in ast.find_all((nodes.Filter, nodes.Test)):
-        if isinstance(node.node, nodes.Name) and (
-                node.name in _GUARDING_FILTERS or node.name in {"defined", "undefined"}):
-            guarded.add(id(node.node))
-    all_names = list(ast.find_all(nodes.Name))
-    info = TemplateInfo(None, frozenset(n.name for n in all_names),
-                        frozenset(n.name for n in all_names if id(n) not in guarded))
-    return _simple(ast, kind) or env.from_string(ast), info
+    found = _fields(ast) if bad is None else bad
+    if len(found) == 3 and isinstance(found[0], str):
+        what, line, problem = found  # type: ignore[misc]
+        return None, TemplateInfo(_problem(source, what, line, problem), none, none)
+    names, unguarded, namespace = found  # type: ignore[misc]
+    info = TemplateInfo(None, names, unguarded, namespace)
+    try:
+        return _simple(ast, kind) or env.from_string(ast), info
+    except RecursionError:
+        return None, TemplateInfo(_error("the template nests too deep to compile", "limit", None), none, none)
 
 
 def merge_parts(source: str, *, kind: str = "text") -> list[str | tuple[str, str | None, Any]] | None:
@@ -347,7 +656,13 @@ def merge_context(variant: Variant, contact: Mapping[str, Any], *,
             value = declared.get(name)
         if value is not None:
             context[name] = value
+    if _reads_namespace(variant):
+        context[NAMESPACE] = dict(context)
     return context
+
+
+def _reads_namespace(variant: Variant) -> bool:
+    return any(template_info(source, kind=spec.kind).namespace for spec, source in variant.copy_items())
 
 
 def render_field(variant: Variant, field: CopyField, context: Mapping[str, Any]) -> str:
@@ -379,7 +694,7 @@ def _run(variant: Variant, field: CopyField, context: Mapping[str, Any]) -> str:
     if isinstance(template, str):
         return template
     try:
-        return template.render(context)
+        return _render_bounded(template, context, field)
     except UndefinedError as exc:
         name = _undefined_name(exc)
         raise RenderError(f"{field}: merge field {name!r} has no value and no fallback",
@@ -387,9 +702,31 @@ def _run(variant: Variant, field: CopyField, context: Mapping[str, Any]) -> str:
     except SecurityError as exc:
         raise RenderError(f"{field}: blocked by the sandbox: {exc}", field=field, kind="sandbox",
                           line=None, variable=None) from None
-    except (TypeError, ValueError, ArithmeticError, OverflowError) as exc:
+    except (TypeError, ValueError, ArithmeticError, OverflowError, LookupError) as exc:
         raise RenderError(f"{field}: {type(exc).__name__}: {exc}", field=field, kind="runtime",
                           line=None, variable=None) from None
+    except (RecursionError, MemoryError):
+        raise RenderError(f"{field}: the template needs more than copy allows to render", field=field,
+                          kind="limit", line=None, variable=None) from None
+
+
+def _render_bounded(template: Any, context: Mapping[str, Any], field: str) -> str:
+    """Render piece by piece, stopping at MAX_OUTPUT_CHARS or MAX_RENDER_SECONDS (RenderError 'limit')."""
+    if isinstance(template, _Simple):
+        return template.render(context)
+    pieces: list[str] = []
+    size = 0
+    deadline = time.perf_counter() + MAX_RENDER_SECONDS
+    for count, piece in enumerate(template.generate(dict(context)), start=1):
+        pieces.append(piece)
+        size += len(piece)
+        if size > MAX_OUTPUT_CHARS:
+            raise RenderError(f"{field}: renders more than {MAX_OUTPUT_CHARS:,} characters for one contact",
+                              field=field, kind="limit", line=None, variable=None)
+        if count % 256 == 0 and time.perf_counter() > deadline:
+            raise RenderError(f"{field}: takes more than {MAX_RENDER_SECONDS:g} s to render for one contact",
+                              field=field, kind="limit", line=None, variable=None)
+    return "".join(pieces)
 
 
 def fill_slots(text: str, values: list[str], *, html_out: bool) -> str:

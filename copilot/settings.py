@@ -133,6 +133,8 @@ SETTINGS_DOC: dict[str, tuple[str, str]] = {
     "COPILOT_CONTROL_PERCENT": ("10", "share of each campaign's audience held out as a control group (0 to 50)"),
     "COPILOT_PUBLIC_URL": ("http://$COPILOT_HOST:$COPILOT_PORT", "address recipients reach this server at (unsubscribe links); use https in production"),
     "COPILOT_UNSUBSCRIBE_DAYS": ("90", "days an unsubscribe link in a sent message keeps working"),
+    "COPILOT_MAX_REQUEST_BYTES": ("2000000", "largest request body the server reads (JSON API and web pages); "
+                                  "a larger one is answered 413 before any handler runs"),
     "COPILOT_REQUIRE_POSTGRES": ("0", "1 makes PostgreSQL tests fail instead of skip when the server is unreachable"),
     "COPILOT_TEST_POSTGRES_URL": ("postgresql+psycopg://postgres@127.0.0.1:5432/test", "server the PostgreSQL tests use"),
     "COPILOT_SCHEMATHESIS_EXAMPLES": ("15", "examples per API operation and input mode (valid, invalid) the schemathesis test generates; more finds more and takes longer"),
@@ -183,6 +185,7 @@ class Settings:
     control_percent: float = 10.0
     public_url: str | None = None
     unsubscribe_days: int = 90
+    max_request_bytes: int = 2_000_000
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -252,6 +255,7 @@ class Settings:
             control_percent=_control_percent(),
             public_url=os.environ.get("COPILOT_PUBLIC_URL", "").strip() or None,
             unsubscribe_days=max(1, _env_int("COPILOT_UNSUBSCRIBE_DAYS", 90)),
+            max_request_bytes=max(10_000, _env_int("COPILOT_MAX_REQUEST_BYTES", 2_000_000)),
         )
 
 

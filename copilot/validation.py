@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, TemplateSyntaxError, meta
+from jinja2 import TemplateSyntaxError
 from pydantic import ValidationError
 
 from copilot.errors import PlanValidationError
@@ -52,7 +52,6 @@ TEMPLATE_GLOBALS: frozenset[str] = frozenset()
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 _CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
 _CRON_NAMES = ("minute", "hour", "day of month", "month", "day of week")
-_jinja = Environment(autoescape=False)
 
 
 @dataclass(frozen=True)
@@ -156,9 +155,17 @@ def iter_steps(steps: Sequence[Step], path: str = "trigger.steps") -> Iterator[t
             yield from iter_steps(step.else_steps, f"{here}.else_steps")
 
 
-def template_variables(text: str) -> set[str]:
-    """Variable names a Jinja2 template reads (raises TemplateSyntaxError)."""
-    return set(meta.find_undeclared_variables(_jinja.parse(text)))
+def template_variables(text: str, kind: str = "text") -> set[str]:
+    """Merge fields a copy template reads (``contact.city`` reads city), as copilot.render reads them;
+    raises TemplateSyntaxError when it does not parse or is beyond the language's size and nesting."""
+    from copilot.render import template_info
+
+    info = template_info(text, kind=kind)
+    if info.error is not None and info.error.context.get("kind") in {"syntax", "limit"}:
+        raise TemplateSyntaxError(info.error.message.removeprefix("template syntax error at line "
+                                                                  f"{info.error.context.get('line')}: "),
+                                  info.error.context.get("line") or 1)
+    return set(info.names)
 
 
 def _suggest(name: str, choices: Iterable[str]) -> str:
@@ -392,9 +399,10 @@ class _Checker:
             if self.ws.field(mf.name) is None:
                 self.add(f"{here}.merge_fields[{j}].name", f"merge field {mf.name!r} is not a catalog field"
                          f"{_suggest(mf.name, self.ws.fields_by_name)}", "unknown_merge_field")
-        for attr, source in ((spec.name, text) for spec, text in v.copy_items()):
+        for spec, source in v.copy_items():
+            attr = spec.name
             try:
-                used = template_variables(source)
+                used = template_variables(source, spec.kind)
             except TemplateSyntaxError as exc:
                 self.add(f"{here}.{attr}", f"template syntax error on line {exc.lineno}: {exc.message}",
                          "template_syntax")

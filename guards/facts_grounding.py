@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cached_property
 
 from rapidfuzz import fuzz
 
@@ -170,7 +171,7 @@ class _Grounding:
 
     def _products_near(self, at: int):  # type: ignore[no-untyped-def]
         a, b = self.c.sentence(at)
-        inside = [m for m in self.c.mentions if a <= m.start < b]
+        inside = self.c.mentions_in(a, b)
         before = [m for m in inside if m.start < at]
         return [before[-1]] if before else inside[:1]
 
@@ -208,7 +209,7 @@ class _Grounding:
                     yield self.finding(PRICE_MISMATCH, a.span, f"{p.name} costs {price}, not {said}",
                                        f"Use {price}.", sku=p.sku, fact_price=str(p.price))
                 continue
-            if a.value not in self._all_amounts():
+            if a.value not in self._all_amounts:
                 yield self.finding(AMOUNT_UNGROUNDED, a.span, (
                     f"{said} matches no price, offer or threshold on the fact sheet"),
                     "State only amounts from facts.yaml, next to the product they belong to.")
@@ -224,6 +225,7 @@ class _Grounding:
                 out.add(product.price - o.value)
         return out
 
+    @cached_property
     def _all_amounts(self) -> set[Decimal]:
         facts = self.ctx.workspace.facts
         known = {p.price for p in facts.products} | {p.previous_price for p in facts.products if p.previous_price}

@@ -7,20 +7,25 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from copilot.plan import PROSE_FIELD_NAMES
 from copilot.render import (
     RenderedFields,
+    clean_value,
     merge_context,
     render_fields,
     template_info,
     variant_names,
 )
 from copilot.rules import pinned_values
-from guards.context import VariantContext
+from copilot.text import name_problem
+from guards.context import VariantContext, template_tag_spans
 from guards.finding import Code, Finding, Guard
-from guards.profiles import Profile, edge_profiles
+from guards.profiles import Profile, edge_profiles, is_name_field
 
 __all__ = ["GUARD", "RAW_MERGE", "EMPTY_SALUTATION"]
 
@@ -31,6 +36,11 @@ TEMPLATE_ERROR = Code("FB_TEMPLATE_ERROR", "fallbacks", "block", "The copy templ
 SANDBOX = Code("FB_SANDBOX_VIOLATION", "fallbacks", "block",
                "The copy reaches beyond merge fields (attributes, calls, loops): refused by the sandbox",
                lowerable=False)
+EXPRESSION = Code("FB_NOT_A_MERGE_FIELD", "fallbacks", "block",
+                  "An output computes a value ({{ 7+7 }}, arithmetic, a constant) instead of showing a merge field")
+TEMPLATE_LIMIT = Code("FB_TEMPLATE_LIMIT", "fallbacks", "block",
+                      "The template is beyond the language's limits (size, nesting, loops, output, render time)",
+                      lowerable=False)
 RAW_MERGE = Code("FB_RAW_MERGE_SYNTAX", "fallbacks", "block",
                  "Merge syntax would reach the inbox as text", lowerable=False)
 NULL_LITERAL = Code("FB_NULL_LITERAL", "fallbacks", "block", 'A rendered field shows "None", "null", "nan" ...',
@@ -43,6 +53,18 @@ BAD_CTA_URL = Code("FB_BAD_CTA_URL", "fallbacks", "block", "The CTA URL is not a
                    lowerable=False)
 UNESCAPED_HTML = Code("FB_UNESCAPED_HTML", "fallbacks", "block",
                       "The rendered HTML has a tag or attribute the copy cannot produce safely", lowerable=False)
+PRINTED_STRUCTURE = Code("FB_PRINTED_STRUCTURE", "fallbacks", "block",
+                         "A render prints a list or mapping as Python writes it (['road', 'trail'])",
+                         lowerable=False)
+RAW_VALUE = Code("FB_RAW_VALUE", "fallbacks", "warn",
+                 "A render prints a raw ISO date or an unrounded number (2026-05-01, 1234.5678)")
+NAME_AS_IS = Code("FB_NAME_AS_IS", "fallbacks", "warn",
+                  "A name is printed as stored: all capitals, an e-mail address or junk greets the reader as it is")
+PLACEHOLDER_FALLBACK = Code("FB_PLACEHOLDER_FALLBACK", "fallbacks", "block",
+                            "A fallback is an unfilled placeholder ([Name], FNAME, First Name) every reader "
+                            "without the value sees")
+GENERIC_FALLBACK = Code("FB_GENERIC_FALLBACK", "fallbacks", "warn",
+                        "A name's fallback is a form-letter word (Customer, Valued member, Cliente)")
 LOCALE_MISMATCH = Code("FB_LOCALE_MISMATCH", "fallbacks", "block",
                        "The variant's language does not match its recipients")
 LOCALE_DEFAULT = Code("FB_LOCALE_DEFAULT", "fallbacks", "warn",
@@ -59,12 +81,33 @@ _GREETINGS = (r"hi|hello|hey|dear|hiya|howdy|hola|hallo|bonjour|ciao|good (?:mor
 _GREETING_BEFORE_MERGE = re.compile(rf"(?i)\b(?:{_GREETINGS})\s*\{{\{{")
 _EMPTY_GREETING = re.compile(rf"(?i)\b(?:{_GREETINGS})[ \t]*(?:[,;:.!?]|$)", re.M)
 _MERGE_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+# A greeting of up to four words before a merge output that ends its clause, in any language:
+# "Hi {{ first_name }},", "Hola {{ nombre }}!", "Sehr geehrte Frau {{ last_name }},", "Hej {{ x }}".
+_LEAD_BEFORE_MERGE = re.compile(r"^[ \t]*[¡¿]?((?:[^\W\d_]+[ \t]+){0,3}[^\W\d_]+)[ \t]*\{\{[^{}\n]{1,200}\}\}[ \t]*(?:[,!.:;]|$)",
+                                re.M)
+# Python's way of printing a list, tuple or mapping: ['a', 'b'], ('a',), {'k': 1}, [], {}.
+_PY_STRUCTURE = re.compile(r"""[\[(]\s*(?:'[^'\n]{0,100}'|"[^"\n]{0,100}")\s*[,\])]|\{\s*(?:'[^'\n]{0,100}'|"[^"\n]{0,100}")\s*:"""
+                           r"|\[\]|\{\}|\(\)")
+_ISO_DATE = re.compile(r"(?<![\w-])\d{4}-[01]\d-[0-3]\d(?:[T ][0-2]\d:[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|[+-][0-2]\d:?[0-5]\d)?)?(?![\w-])")
+_LONG_DECIMAL = re.compile(r"(?<![\w.,])\d+\.\d{3,}(?![\w])")
+# A fallback written inside a tag: first_name | fallback("there"), contact.city | default('x').
+_FILTER_DEFAULT = re.compile(r"""(?<![\w.])(?:contact\.)?([A-Za-z_]\w*)\s*\|\s*(?:fallback|as_name|default|d)\s*\(\s*(["'])([^"'\n]{0,120})\2""")
+_BRACKETED = re.compile(r"[\[{<(%*|]+\s*[^\W\d][\w .'-]{0,40}\s*[\]}>)%*|]+")
 _DOUBLE_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
 _SPACE_PUNCT = re.compile(r"(?<=\w) [,;:.!?](?=\s|$)", re.M)
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][\w-]*)([^>]*)>")
 _SAFE_TAGS = frozenset({"p", "a", "strong", "em", "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "code",
                         "pre", "blockquote", "hr", "br", "img"})
 _BAD_ATTR = re.compile(r"""(?i)\bon[a-z]+\s*=|\b(?:href|src)\s*=\s*["']?\s*(?:javascript|vbscript|data):|style\s*=""")
+
+
+_ERROR_CODES = {"not_allowed": SANDBOX, "sandbox": SANDBOX, "expression": EXPRESSION, "limit": TEMPLATE_LIMIT}
+_ERROR_FIXES = {
+    SANDBOX.code: "Keep copy to the template language: merge fields with a fallback, contact.field, items[0], "
+                  "the listed filters, if/else, set and for over a list (guards/README.md).",
+    EXPRESSION.code: "Write the value itself as text, or show a merge field ({{ first_name | fallback(\"there\") }}).",
+    TEMPLATE_LIMIT.code: "Simplify the template: fewer nested blocks and loops, shorter tags.",
+}
 
 
 def check_variant(ctx: VariantContext) -> list[Finding]:
@@ -77,15 +120,18 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
     static_missing: set[str] = set()
     broken_fields: set[str] = set()
     declared = {m.name for m in variant.merge_fields}
+    seen_defaults: set[tuple[str, str]] = set()
+    for m in variant.merge_fields:
+        yield from _placeholder(ctx, m.name, m.fallback, None, None, seen_defaults)
     for spec, source in variant.copy_items():
         name = spec.name
         info = template_info(source, kind=spec.kind)
         if info.error is not None:
             broken_fields.add(name)
-            code = SANDBOX if info.error.context["kind"] == "not_allowed" else TEMPLATE_ERROR
+            code = _ERROR_CODES.get(info.error.context["kind"], TEMPLATE_ERROR)
             yield ctx.finding(code, field=name, span=_line_span(source, info.error.context.get("line")),
                               message=f"{name}: {info.error.message}", evidence={"error": info.error.message},
-                              fix="Keep copy to merge fields with a fallback, simple filters and if/else.")
+                              fix=_ERROR_FIXES.get(code.code, _ERROR_FIXES[SANDBOX.code]))
             continue
         for var in sorted(info.unguarded - declared - static_missing):
             static_missing.add(var)
@@ -94,6 +140,9 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
                 f"merge field {var!r} in the {name} has no fallback: a contact without it breaks the send"),
                 evidence={"merge_field": var},
                 fix=f'Declare a fallback for {var} in merge_fields, or write {{{{ {var} | fallback("...") }}}}.')
+        for start, end in template_tag_spans(source) if "|" in source else ():
+            for m in _FILTER_DEFAULT.finditer(source, start, end):
+                yield from _placeholder(ctx, m.group(1), m.group(3), name, (m.start(3), m.end(3)), seen_defaults)
         if name != "cta_url":
             for m in _RAW_MERGE.finditer(ctx.prose[name]):
                 yield _remember(known, ctx.finding(
@@ -110,10 +159,15 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
         key = repr(sorted(context.items()))
         by_context.setdefault(key, (context, []))[1].append(profile)
     merged: list[Finding] = []
+    name_fields = sorted(n for n in names if is_name_field(n, ctx.workspace))
+    # Placeholders already reported: their render's raw-merge finding would say it twice.
+    placeholders = {v.strip() for f, v in seen_defaults if _placeholder_kind(f, v) == "placeholder"}
     for context, group in by_context.values():
         rendered = render_fields(variant, context)
-        for finding in _check_render(ctx, rendered, group, static_missing, broken_fields):
+        for finding in _check_render(ctx, rendered, group, static_missing, broken_fields, name_fields):
             key = (finding.code, finding.field, str(finding.evidence.get("match")))
+            if finding.code == RAW_MERGE.code and finding.evidence.get("match") in placeholders:
+                continue  # the placeholder fallback's own finding says it
             if key in known:  # same problem for another profile: one finding listing all of them
                 known[key].evidence["profiles"] += [p for p in finding.evidence["profiles"]
                                                     if p not in known[key].evidence["profiles"]]
@@ -123,6 +177,58 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
     yield from merged
 
 
+_GENERIC_WORDS: frozenset[str] | None = None
+
+
+def _generic_words() -> frozenset[str]:
+    global _GENERIC_WORDS
+    if _GENERIC_WORDS is None:
+        data = yaml.safe_load((Path(__file__).parent / "data" / "fallback_words.yaml").read_text(encoding="utf-8"))
+        _GENERIC_WORDS = frozenset(" ".join(str(w).casefold().split()) for words in data.values() for w in words)
+    return _GENERIC_WORDS
+
+
+def _placeholder_kind(field: str, value: str) -> str | None:
+    """'placeholder' for a fallback that is an unfilled template slot, 'generic' for a form-letter word
+    standing in for a name, else None."""
+    text = " ".join(value.split())
+    if not text:
+        return None
+    squashed = re.sub(r"[^a-z]", "", text.casefold())
+    field_words = re.sub(r"[^a-z]", "", field.casefold())
+    if _BRACKETED.fullmatch(text) or _RAW_MERGE.search(text):
+        return "placeholder"
+    if squashed and squashed in {field_words, "name", "firstname", "lastname", "fullname", "fname", "lname",
+                                 "yourname", "insertname", "placeholder", "xxx", "tbd", "todo"}:
+        return "placeholder"
+    if len(text) >= 3 and re.fullmatch(r"[A-Z][A-Z0-9_]+", text) and "_" in text or text in {"FNAME", "LNAME", "NAME"}:
+        return "placeholder"
+    if text.casefold().strip(".,!") in _generic_words():
+        return "generic"
+    return None
+
+
+def _placeholder(ctx: VariantContext, field: str, value: str, where: str | None, span: tuple[int, int] | None,
+                 seen: set[tuple[str, str]]) -> Iterator[Finding]:
+    kind = _placeholder_kind(field, value)
+    if kind is None or (field, value) in seen:
+        return
+    if kind == "generic" and not is_name_field(field, ctx.workspace):
+        return
+    seen.add((field, value))
+    place = f"in the {where}" if where else "in merge_fields"
+    if kind == "placeholder":
+        yield ctx.finding(PLACEHOLDER_FALLBACK, field=where, span=span, message=(  # type: ignore[arg-type]
+            f"the fallback {value!r} for {field} ({place}) is a placeholder: every contact without {field} "
+            f"reads {value!r}"), evidence={"merge_field": field, "fallback": value},
+            fix='Use words a reader can see ("there", "friend"), or write the sentence without the field.')
+    else:
+        yield ctx.finding(GENERIC_FALLBACK, field=where, span=span, message=(  # type: ignore[arg-type]
+            f"the fallback {value!r} for {field} ({place}) reads as a form letter (\"Hi {value}\")"),
+            evidence={"merge_field": field, "fallback": value},
+            fix='Greet without the name ("Hi there", "Hola", "Hallo") when it is missing.')
+
+
 def _remember(known: dict[tuple[str, str | None, str], Finding], finding: Finding, match: str) -> Finding:
     known[(finding.code, finding.field, match)] = finding
     finding.evidence.setdefault("profiles", [])
@@ -130,7 +236,7 @@ def _remember(known: dict[tuple[str, str | None, str], Finding], finding: Findin
 
 
 def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], static_missing: set[str],
-                  broken_fields: set[str]) -> Iterator[Finding]:
+                  broken_fields: set[str], name_fields: list[str]) -> Iterator[Finding]:
     labels = [p.name for p in group]
     synthetic = all(p.synthetic for p in group)
 
@@ -154,7 +260,7 @@ def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], 
             yield finding(MISSING_FALLBACK, name, f"for {_who(labels)}: {error.message}", match=var,
                           fix=f"Declare a fallback for {var} in merge_fields.")
         else:
-            code = SANDBOX if kind == "sandbox" else TEMPLATE_ERROR
+            code = _ERROR_CODES.get(str(kind), TEMPLATE_ERROR)
             yield finding(code, name, f"for {_who(labels)}: {error.message}", match=error.message)
     if r.subject is not None and not r.subject.strip():
         yield finding(EMPTY_SUBJECT, "subject", f"the subject renders empty for {_who(labels)}", match="",
@@ -167,6 +273,19 @@ def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], 
         problems = _text_problems(ctx.source(name), ctx.prose[name], text, french)  # type: ignore[index]
         for code, match, what in problems:
             yield finding(code, name, f"the {name} {what} for {_who(labels)}", match, text, fix=_FIXES[code.code])
+    # Names as sample contacts really hold them ("JOHN", "jo@example.com", "asdf"), printed as stored.
+    as_is = sorted({v for p in group if not p.synthetic for f in name_fields
+                    if isinstance(v := clean_value(p.contact.get(f)), str) and name_problem(v)})
+    for name, text in texts.items() if as_is else ():
+        shown = [v for v in as_is if text and re.search(rf"(?<!\w){re.escape(v)}(?!\w)", text)]
+        if shown:
+            fields = ", ".join(name_fields)
+            example = name_fields[0]
+            yield finding(NAME_AS_IS, name, (
+                f"the {name} prints {fields} as stored: {_who(labels)}, named {' or '.join(repr(v) for v in shown)}, "
+                f"are greeted that way"), "name", text, fix=(
+                f'Write {{{{ {example} | as_name("there") }}}}: all capitals print in title case, and an e-mail '
+                "address or junk gets the fallback."), stored=shown, fields=name_fields)
     if r.body_html:
         problem = _unsafe_html(r.body_html)
         if problem:
@@ -179,6 +298,8 @@ _FIXES = {
     NULL_LITERAL.code: "Give the merge field a fallback; blank values never print.",
     EMPTY_SALUTATION.code: 'Give the name a fallback word ("there") or drop the greeting.',
     SPACING.code: "Put the space inside the fallback, or remove it.",
+    PRINTED_STRUCTURE.code: 'Join a list for readers: {{ items | join(", ") }}, or show one item: {{ items[0] }}.',
+    RAW_VALUE.code: "Write dates in words and round numbers (| round(2)), or leave the raw value out of the copy.",
 }
 
 
@@ -193,6 +314,14 @@ def _text_problems(source: str, prose: str, text: str, french: bool) -> tuple[tu
         nulls = _NULL_WORD.findall(text)
         if len(nulls) > len(_NULL_WORD.findall(prose)):  # more than the copy itself says
             out.append((NULL_LITERAL, nulls[0], f"shows {nulls[0]!r}"))
+    if any(c in text for c in "[({"):
+        printed = _PY_STRUCTURE.findall(text)
+        if len(printed) > len(_PY_STRUCTURE.findall(prose)):
+            out.append((PRINTED_STRUCTURE, printed[0], f"prints a list or mapping as Python does ({printed[0]!r}...)"))
+    if "-" in text or "." in text:
+        raw = [m.group(0) for p in (_ISO_DATE, _LONG_DECIMAL) for m in p.finditer(text)]
+        if raw and len(raw) > sum(1 for p in (_ISO_DATE, _LONG_DECIMAL) for _ in p.finditer(prose)):
+            out.append((RAW_VALUE, raw[0], f"prints the raw value {raw[0]!r}"))
     empty_greeting = False
     if "{{" in source and _GREETING_BEFORE_MERGE.search(source):
         # more bare greetings than the copy itself writes ("Welcome back, $30 off" is the copy's own)
@@ -202,6 +331,13 @@ def _text_problems(source: str, prose: str, text: str, french: bool) -> tuple[tu
         if m:
             empty_greeting = True
             out.append((EMPTY_SALUTATION, m.group(0).strip(), f"greets with {m.group(0).strip()!r}"))
+    if not empty_greeting and "{{" in source:
+        for lead in dict.fromkeys(m.group(1) for m in _LEAD_BEFORE_MERGE.finditer(source)):
+            m = re.search(rf"(?m)^[ \t]*[¡¿]?{re.escape(lead)}[ \t]*(?:[,!.:;]|$)", text)
+            if m:
+                empty_greeting = True
+                out.append((EMPTY_SALUTATION, m.group(0).strip(), f"greets with {m.group(0).strip()!r}"))
+                break
     if source.lstrip().startswith("{{") and text.lstrip()[:1] in {",", ";", ":", ".", "!", "?"}:
         empty_greeting = True
         out.append((EMPTY_SALUTATION, text.strip()[:12], f"starts with punctuation: {text.strip()[:40]!r}"))
@@ -296,7 +432,8 @@ def _line_span(source: str, line: int | None) -> tuple[int, int] | None:
 GUARD = Guard(
     name="fallbacks",
     description="Merge fields have fallbacks; edge-case and sample contacts render cleanly in the right language.",
-    codes=(MISSING_FALLBACK, TEMPLATE_ERROR, SANDBOX, RAW_MERGE, NULL_LITERAL, EMPTY_SALUTATION, SPACING,
-           EMPTY_SUBJECT, BAD_CTA_URL, UNESCAPED_HTML, LOCALE_MISMATCH, LOCALE_DEFAULT),
+    codes=(MISSING_FALLBACK, TEMPLATE_ERROR, SANDBOX, EXPRESSION, TEMPLATE_LIMIT, RAW_MERGE, NULL_LITERAL, EMPTY_SALUTATION, SPACING,
+           EMPTY_SUBJECT, BAD_CTA_URL, UNESCAPED_HTML, PRINTED_STRUCTURE, RAW_VALUE, NAME_AS_IS, PLACEHOLDER_FALLBACK,
+           GENERIC_FALLBACK, LOCALE_MISMATCH, LOCALE_DEFAULT),
     check_variant=check_variant,
 )

@@ -95,7 +95,34 @@ def _variant_findings(variant: Variant, pctx: PlanContext) -> list[Finding]:
         if guard.check_variant is not None:
             findings += _guarded(guard, guard.check_variant, vctx, lambda code, msg, ev: vctx.finding(
                 code, message=msg, evidence=ev))
-    return findings
+    if not vctx.repeats:
+        return findings
+    out: list[Finding] = []
+    reported: set[int] = set()
+    for f in findings:  # a repeated finding comes back as the same object: report it once, counted
+        if id(f) in reported:
+            continue
+        reported.add(id(f))
+        spans = vctx.repeats.get(id(f))
+        out.append(_counted(f, [f.span, *spans]) if spans and f.span else f)  # type: ignore[list-item]
+    return out
+
+
+# How many of a repeated finding's spans its evidence lists (the count is always exact).
+SPANS_LISTED = 20
+
+
+def _counted(f: Finding, spans: list[tuple[int, int]]) -> Finding:
+    """One finding standing for the same problem found at ``spans``: the first span, the count, the
+    first few spans in evidence. The fingerprint stays the single finding's, so an acknowledgement
+    holds however often the problem repeats."""
+    spans = sorted(set(spans))
+    if len(spans) < 2:
+        return f
+    where = f"the {f.field}" if f.field else "this copy"
+    return f.model_copy(update={
+        "span": spans[0], "message": f"{f.message} ({len(spans):,} times in {where})",
+        "evidence": {**f.evidence, "count": len(spans), "spans": [list(s) for s in spans[:SPANS_LISTED]]}})
 
 
 def _guarded(guard: Guard, check: Callable[[Any], Iterable[Finding]], ctx: Any,
@@ -140,13 +167,18 @@ def _finish(findings: list[Finding], plan: Plan, workspace: Workspace, *, config
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    seen: set[tuple[str, tuple[int, int] | None]] = set()
-    out = []
+    """One finding per fingerprint: exact repeats go, and the same problem at several spans of a
+    field becomes one finding with a count (whichever guard made them)."""
+    by_print: dict[str, list[Finding]] = {}
     for f in findings:
-        key = (f.fingerprint, f.span)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
+        by_print.setdefault(f.fingerprint, []).append(f)
+    out = []
+    for group in by_print.values():
+        first = group[0]
+        if len(group) == 1 or first.span is None or "count" in first.evidence:
+            out.append(first)
+            continue
+        out.append(_counted(first, [f.span for f in group if f.span is not None]))
     return out
 
 

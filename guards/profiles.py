@@ -10,7 +10,7 @@ from typing import Any
 
 from copilot.workspace import Workspace
 
-__all__ = ["Profile", "edge_profiles", "typical_contact", "MISSING"]
+__all__ = ["Profile", "edge_profiles", "typical_contact", "is_name_field", "MISSING", "NAME_FIELD_NAMES"]
 
 MISSING = object()  # the key is left out of the contact entirely
 
@@ -35,6 +35,11 @@ _STRING_EDGES: dict[str, Any] = {
 }
 _OTHER_EDGES: dict[str, Any] = {"missing": MISSING, "none": None, "nan": math.nan, "empty": ""}
 _NUMBER_EDGES = {"zero": 0, "negative": -1, "huge": 10**12}
+# A number as a database hands it over: copy that prints it shows every decimal.
+_FLOAT_EDGE = 1234.5678
+# Fields that hold a person's name (besides a catalog field whose role is first_name).
+NAME_FIELD_NAMES = frozenset({"first_name", "last_name", "full_name", "name", "nickname", "preferred_name",
+                              "given_name", "family_name", "display_name"})
 _TYPICAL_STRINGS = {"first_name": "Alex", "last_name": "Rivera", "city": "Portland", "country": "US",
                     "locale": "en", "email": "alex@example.com", "timezone": "America/Los_Angeles"}
 _TYPICAL_BY_TYPE: dict[str, Any] = {"integer": 3, "number": 42.5, "boolean": True, "date": "2026-05-01",
@@ -87,4 +92,15 @@ def edge_profiles(names: Iterable[str], workspace: Workspace) -> list[Profile]:
     for label, value in _NUMBER_EDGES.items():
         if numeric:
             profiles.append(Profile(label, {**typical, **{n: value for n in numeric}}))
+    floats = [n for n in names if _type_of(n, workspace) == "number"]
+    if floats:
+        profiles.append(Profile("unrounded_number", {**typical, **{n: _FLOAT_EDGE for n in floats}}))
     return profiles
+
+
+def is_name_field(name: str, workspace: Workspace) -> bool:
+    """True for a field that holds a person's name (greetings print it)."""
+    field = workspace.field(name)
+    if field is not None and field.type not in {"string", "enum"}:
+        return False
+    return name in NAME_FIELD_NAMES or (field is not None and field.role == "first_name")

@@ -38,7 +38,7 @@ from copilot.plan import (
 from copilot.render import variant_names
 from copilot.text import PhraseMatcher, tokenize
 from copilot.workspace import CatalogEvent, CatalogField
-from guards.context import PROSE_FIELDS, PlanContext, VariantContext
+from guards.context import PROSE_FIELDS, PlanContext, VariantContext, template_tag_spans
 from guards.finding import Code, Finding, Guard
 
 __all__ = ["GUARD", "quadrant"]
@@ -121,7 +121,7 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
     for name in sorted(variant_names(variant)):
         use = uses.setdefault(name, _Use(name))
         use.how.add("merge")
-        use.where = _locate(ctx, re.compile(rf"\{{\{{[^}}]*\b{re.escape(name)}\b"))
+        use.where = _locate_in_tags(ctx, name)
         use.said = "{{ " + name + " }}"
     for hit_name, fname, span, said in _concept_hits(ctx):
         use = uses.setdefault(hit_name, _Use(hit_name))
@@ -301,11 +301,15 @@ def _literal_hits(ctx: VariantContext) -> Iterator[tuple[str, str, tuple[int, in
                     break
 
 
-def _locate(ctx: VariantContext, pattern: re.Pattern[str]) -> tuple[str, tuple[int, int] | None] | None:
+def _locate_in_tags(ctx: VariantContext, name: str) -> tuple[str, tuple[int, int] | None] | None:
+    """The first template tag that reads ``name`` (its span from the tag's start to the name's end)."""
+    word = re.compile(rf"\b{re.escape(name)}\b")
     for fname in COPY_FIELD_NAMES:
-        m = pattern.search(ctx.source(fname))  # type: ignore[arg-type]
-        if m:
-            return fname, m.span()
+        source = ctx.source(fname)  # type: ignore[arg-type]
+        for start, end in template_tag_spans(source):
+            m = word.search(source, start, end)
+            if m:
+                return fname, (start, m.end())
     return None
 
 

@@ -6,6 +6,7 @@ journey stage."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterator
 from datetime import timedelta
 from functools import lru_cache
@@ -25,6 +26,7 @@ from copilot.text import (
     find_money,
     find_percents,
     normalize,
+    sentence_bounds,
     spelled_number,
     tokenize,
 )
@@ -43,13 +45,18 @@ def _code(code: str, severity: str, title: str) -> Code:
 BANNED = _code("TONE_BANNED_PHRASE", "block", "The copy uses a phrase the brand bans")
 DISCOURAGED = _code("TONE_DISCOURAGED_PHRASE", "warn", "The copy uses a phrase the brand discourages")
 SPAM = _code("TONE_SPAM_PHRASE", "warn", "The copy uses a classic spam-filter trigger")
+SPAM_STACKED = _code("TONE_SPAM_STACKED", "block",
+                     "One sentence stacks several spam triggers or unbacked pressure phrases")
+# Labels whose phrases, two or more in one sentence, read as spam (one alone warns).
+_STACKING = frozenset({"spam", "urgency_deadline", "urgency_scarcity"})
 FAKE_URGENCY = _code("TONE_FAKE_URGENCY", "warn", "The copy presses with urgency or scarcity the facts do not back")
 OVER_FAMILIAR = _code("TONE_OVER_FAMILIAR", "warn", "The copy claims a closeness the reader never offered")
 SURVEILLANCE = _code("TONE_SURVEILLANCE", "warn", "The copy tells the reader what was watched about them")
 SURVEILLANCE_DETAIL = _code("TONE_SURVEILLANCE_DETAIL", "block",
                             "The copy quotes how long or how often the reader looked at something")
 EXCLAMATIONS = _code("TONE_EXCLAMATIONS", "warn", "More exclamation marks than the brand allows")
-ALL_CAPS = _code("TONE_ALL_CAPS", "warn", "Shouted words in capitals")
+ALL_CAPS = _code("TONE_ALL_CAPS", "block", "Shouted words in capitals (acronyms, offer codes, product words and "
+                 "voice.yaml allowed_caps are not shouting)")
 EMOJI = _code("TONE_EMOJI", "warn", "Emoji outside the brand's emoji policy")
 READING_GRADE = _code("TONE_READING_GRADE", "warn", "The body reads above the brand's target grade")
 SUBJECT_LENGTH = _code("TONE_SUBJECT_LENGTH", "warn", "The subject is longer than the brand's limit")
@@ -96,10 +103,13 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
         text = ctx.prose[name]
         if not text.strip():
             continue
+        stacking: list[tuple[int, int, str]] = []
         for hit in matcher.find(text):
             code = _LABEL_CODE[hit.label]
             if hit.label == "urgency_deadline" and deadline_backed:
                 continue
+            if hit.label in _STACKING:
+                stacking.append((hit.start, hit.end, hit.words))
             detail = {"banned": f"the brand bans {hit.phrase.text!r}",
                       "discouraged": f"the brand discourages {hit.phrase.text!r}",
                       "spam": "a phrase spam filters score", "urgency_deadline": f"urgency the plan does not back ({why})",
@@ -109,6 +119,8 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
             yield ctx.finding(code, field=name, span=(hit.start, hit.end), message=message,
                               evidence={"phrase": hit.phrase.text, "matched": hit.words, "exact": hit.exact},
                               fix=_FIXES[code.code])
+        if len(stacking) >= 2:
+            yield from _stacked(ctx, name, text, stacking)
         low = text.lower()
         details = _DETAIL.finditer(text) if any(w in low for w in _VIEW_NEEDLES) else ()
         for m in details:
@@ -119,6 +131,24 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
     yield from _reading_grade(ctx)
     yield from _subject(ctx)
     yield from _cta(ctx)
+
+
+def _stacked(ctx: VariantContext, name: str, text: str, hits: list[tuple[int, int, str]]) -> Iterator[Finding]:
+    """One blocking finding per sentence holding two or more different trigger phrases."""
+    bounds = sentence_bounds(text)
+    starts = [a for a, _ in bounds]
+    by_sentence: dict[int, list[tuple[int, int, str]]] = {}
+    for hit in hits:
+        i = bisect_right(starts, hit[0]) - 1
+        by_sentence.setdefault(i, []).append(hit)
+    for group in by_sentence.values():
+        phrases = list(dict.fromkeys(words.lower() for _, _, words in group))
+        if len(phrases) < 2:
+            continue
+        span = (group[0][0], group[-1][1])
+        yield ctx.finding(SPAM_STACKED, field=name, span=span, message=(  # type: ignore[arg-type]
+            f"{len(phrases)} spam triggers in one sentence: {', '.join(repr(p) for p in phrases)}"),
+            evidence={"phrases": phrases}, fix="Keep at most one such phrase per sentence, or none.")
 
 
 _FIXES = {
@@ -157,7 +187,8 @@ def _punctuation_caps_emoji(ctx: VariantContext) -> Iterator[Finding]:
                     fix="Keep at most one; let the offer carry the energy.")
             i = text.find("!", i + 1)
     index = fact_index(ctx.workspace)
-    allowed = _ACRONYMS | set(index.codes) | index.caps_words | {w.upper() for w in index.brand_words}
+    allowed = (_ACRONYMS | set(index.codes) | index.caps_words | {w.upper() for w in index.brand_words}
+               | {w.upper() for w in voice.allowed_caps})
     introduces_code = code_context(ctx.variant.locale)
     for name in PROSE_FIELDS:
         text = ctx.prose[name]
@@ -257,7 +288,7 @@ GUARD = Guard(
     name="tone",
     description="Brand voice: phrases, urgency, surveillance, punctuation, capitals, emoji, reading grade, "
                 "subject length and CTA per journey stage.",
-    codes=(BANNED, DISCOURAGED, SPAM, FAKE_URGENCY, OVER_FAMILIAR, SURVEILLANCE, SURVEILLANCE_DETAIL, EXCLAMATIONS,
-           ALL_CAPS, EMOJI, READING_GRADE, SUBJECT_LENGTH, SUBJECT_CUTOFF, CTA_STAGE),
+    codes=(BANNED, DISCOURAGED, SPAM, SPAM_STACKED, FAKE_URGENCY, OVER_FAMILIAR, SURVEILLANCE, SURVEILLANCE_DETAIL,
+           EXCLAMATIONS, ALL_CAPS, EMOJI, READING_GRADE, SUBJECT_LENGTH, SUBJECT_CUTOFF, CTA_STAGE),
     check_variant=check_variant,
 )

@@ -42,6 +42,8 @@ ERROR_MEANINGS: dict[int, str] = {
     422: "Well-formed but invalid: a plan, a variant edit or a message the product cannot accept "
          "(`problems` lists each with its path), or a review action's input (a blank reason, a send time in "
          "the past, an unknown time zone; `field` names it).",
+    413: "The request body is larger than the server reads (COPILOT_MAX_REQUEST_BYTES, 2,000,000 bytes by "
+         "default); nothing was read or stored.",
     429: "Too many requests; wait for the seconds in `Retry-After`.",
     502: "The model planner failed and no fallback answered.",
     503: "The database cannot be reached.",
@@ -65,6 +67,14 @@ def _name(exc: HTTPException) -> str:
 
 def http_error_handler(request: Request, exc: HTTPException) -> Response:  # type: ignore[type-arg]
     body: dict[str, Any] = {"error": _name(exc), "message": exc.detail}
+    if exc.status_code == 413:
+        limit = request.route_handler.resolve_request_max_body_size()
+        sent = request.headers.get("content-length")
+        size = f" of {int(sent):,} bytes" if sent and sent.isdigit() else ""
+        body = {"error": "RequestEntityTooLarge", "limit_bytes": limit, "message": (
+            f"the request body{size} is larger than the {limit:,} bytes this server reads "
+            "(COPILOT_MAX_REQUEST_BYTES); nothing was read or stored. A copy field holds at most "
+            "100,000 characters: send less at once.")}
     if isinstance(exc, ValidationException) and exc.extra:
         problems = exc.extra if isinstance(exc.extra, list) else [exc.extra]
         body["problems"] = problems

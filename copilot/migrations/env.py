@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import create_engine
+from sqlmodel import SQLModel
 
 import copilot.models  # noqa: F401  (registers the tables on the metadata)
 from copilot.migrations.env_filters import include_name
-from sqlmodel import SQLModel
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -24,9 +24,9 @@ from copilot.plan import (
 from copilot.planner.audience import substitute
 from copilot.planner.copywriter import long_date
 from copilot.planner.timeline import DAY_NAMES
+from copilot.text import find_ordinals
 from copilot.workspace import CalendarDate
 from copilot.workspace.roles import ROLES
-from copilot.text import find_ordinals
 
 __all__ = ["Timing", "total_hours", "sent_messages", "hours_text", "keep_sends"]
 

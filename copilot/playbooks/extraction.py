@@ -78,7 +78,9 @@ def playbook_strings(book: Playbook) -> list[Entry]:
 
 def common_strings() -> list[Entry]:
     """The strings the copywriter's code writes itself (offer wording, period words)."""
-    from copilot.planner.copywriter import PLANNER_STRINGS  # the planner imports the catalogs, not the reverse
+    from copilot.planner.copywriter import (
+        PLANNER_STRINGS,  # the planner imports the catalogs, not the reverse
+    )
 
     out: dict[tuple[str | None, str], Entry] = {}
     for text, context, note in PLANNER_STRINGS:

@@ -13,7 +13,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from copilot.plan import ExitCondition, FieldRationale, FrequencyCap, Hypothesis, PropertyFilter, QuietHours, Rule, Step
+from copilot.plan import (
+    ExitCondition,
+    FieldRationale,
+    FrequencyCap,
+    Hypothesis,
+    PropertyFilter,
+    QuietHours,
+    Rule,
+    Step,
+)
 
 __all__ = [
     "PLACEHOLDERS",

@@ -44,6 +44,7 @@ from copilot.text.money import (
     format_money,
     percent_role,
 )
+from copilot.text.names import name_problem, tidy_name
 from copilot.text.numbers import (
     FIGURE,
     Number,
@@ -60,6 +61,8 @@ from copilot.text.words import FILLER_WORDS, LANGUAGES, NUMBER_WORDS, alternatio
 
 __all__ = [
     "guess_language",
+    "name_problem",
+    "tidy_name",
     "COMMON_CURRENCIES",
     "FIGURE",
     "FILLER_WORDS",

@@ -175,9 +175,11 @@ def find_dates(text: str, locale: str | Iterable[str] = "en") -> list[DateMatch]
             found.append((before.start(), year.end() if year.group(1) else e,
                           int(year.group(1)) if year.group(1) else None, month, int(before.group(1))))
     out: list[DateMatch] = []
+    covered = -1  # sorted by start, a match overlaps an earlier one exactly when it starts before their ends
     for s, e, year, month, day in sorted(found):
-        if 1 <= month <= 12 and 1 <= day <= 31 and not any(d.start <= s < d.end for d in out):
+        if 1 <= month <= 12 and 1 <= day <= 31 and s >= covered:
             out.append(DateMatch(text[s:e], year, month, day, s, e))
+            covered = max(covered, e)
     return out
 
 

@@ -38,7 +38,7 @@ def test_json_output_lists_findings_with_fingerprints(tmp_path, plan_data) -> No
     result = CliRunner().invoke(cli, ["guard", str(_write(tmp_path, plan_data)), "--json"])
     assert result.exit_code == 1
     data = json.loads(result.output)
-    assert data["blocked"] is True and data["counts"] == {"block": 1, "warn": 1}
+    assert data["blocked"] is True and data["counts"] == {"block": 2}  # shouting blocks too
     assert {f["code"] for f in data["findings"]} == {"TONE_BANNED_PHRASE", "TONE_ALL_CAPS"}
     assert all(len(f["fingerprint"]) == 32 for f in data["findings"])
 

@@ -28,7 +28,7 @@ SSTI = [
 def test_template_injection_in_copy_is_a_blocking_finding(make_plan, demo_workspace, payload, field) -> None:  # type: ignore[no-untyped-def]
     findings = run_plan(make_plan(**{field: payload}), demo_workspace)
     codes = {f.code for f in findings if f.field == field}
-    assert codes & {"FB_SANDBOX_VIOLATION", "FB_TEMPLATE_ERROR"}, codes
+    assert codes & {"FB_SANDBOX_VIOLATION", "FB_TEMPLATE_ERROR", "FB_NOT_A_MERGE_FIELD"}, codes
     assert "GUARD_FAILED" not in {f.code for f in findings}
 
 

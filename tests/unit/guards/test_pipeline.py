@@ -49,9 +49,9 @@ def test_run_variant_checks_an_edit_without_touching_the_rest(make_plan, demo_wo
 
 
 def test_brand_overrides_raise_and_lower_severities(make_plan, demo_workspace) -> None:  # type: ignore[no-untyped-def]
-    ws = _with_overrides(demo_workspace, {"TONE_ALL_CAPS": "block", "TONE_BANNED_PHRASE": "info"})
+    ws = _with_overrides(demo_workspace, {"TONE_ALL_CAPS": "warn", "TONE_BANNED_PHRASE": "info"})
     found = {f.code: f.severity for f in run_plan(make_plan(subject="ACT NOW: 15% off your next run"), ws)}
-    assert found == {"TONE_ALL_CAPS": "block", "TONE_BANNED_PHRASE": "info"}
+    assert found == {"TONE_ALL_CAPS": "warn", "TONE_BANNED_PHRASE": "info"}
 
 
 def test_overrides_cannot_hide_a_broken_inbox_and_typos_are_reported(make_plan, demo_workspace) -> None:  # type: ignore[no-untyped-def]
