@@ -21,6 +21,7 @@ from copilot.playbooks import stage_for_goal
 from copilot.playbooks.catalogs import translate
 from copilot.render import merge_context, render_field, variant_names
 from copilot.text import (
+    COMMON_CURRENCIES,
     PhraseMatcher,
     code_context,
     find_money,
@@ -188,7 +189,7 @@ def _punctuation_caps_emoji(ctx: VariantContext) -> Iterator[Finding]:
             i = text.find("!", i + 1)
     index = fact_index(ctx.workspace)
     allowed = (_ACRONYMS | set(index.codes) | index.caps_words | {w.upper() for w in index.brand_words}
-               | {w.upper() for w in voice.allowed_caps})
+               | {w.upper() for w in voice.allowed_caps} | set(index.currencies) | set(COMMON_CURRENCIES))
     introduces_code = code_context(ctx.variant.locale)
     for name in PROSE_FIELDS:
         text = ctx.prose[name]
