@@ -18,6 +18,7 @@ form ``values.sql_timestamp`` writes, JSON as text.
 from __future__ import annotations
 
 import json
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -63,6 +64,39 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _BOOLEANS = {**{t: True for t in _TRUE}, **{f: False for f in _FALSE}}
 
 Cell = Callable[[str], Any]
+# White space a cell may start or end with (what str.strip removes, ASCII part): when a column
+# joined with NUL has none of these next to a NUL or anywhere, no cell of it needs stripping.
+_ASCII_SPACE = "\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_ENCODERS: dict[type, Callable[[Any], str]] = {
+    str: encode_basestring_ascii, float: float.__repr__, int: int.__repr__,
+    bool: lambda b: "true" if b else "false",
+}
+
+
+def _text(text: str) -> str:
+    return text
+
+
+def _column(cells: tuple[str, ...]) -> list[str] | tuple[str, ...]:
+    """A column's cells, stripped (blank cells mean no value, as in import_rows)."""
+    joined = "\x00" + "\x00".join(cells) + "\x00"
+    if " \x00" in joined or "\x00 " in joined or not joined.isascii() or any(c in joined for c in _ASCII_SPACE):
+        return [t.strip() for t in cells]
+    return cells
+
+
+def _json_fragments(name: str, values: list[Any]) -> list[str]:
+    """``"name": value`` as json.dumps writes it, per cell ("" for no value)."""
+    key = encode_basestring_ascii(name) + ": "
+    encoders = _ENCODERS
+    return [key + encoders.get(type(v), json.dumps)(v) if v is not None else "" for v in values]
+
+
+def _json_objects(columns: list[list[str]], count: int) -> list[str]:
+    """Per row, the JSON object of its fragments (keys in column order, as json.dumps of the dict)."""
+    if not columns:
+        return ["{}"] * count
+    return ["{" + ", ".join([f for f in frags if f]) + "}" for frags in zip(*columns, strict=True)]
 
 
 @lru_cache(maxsize=65_536)
@@ -118,7 +152,7 @@ def _typed(type_: str, values: Sequence[str]) -> Cell:
     """The column check for a catalog type: ``import_rows.coerce`` for cells it can vouch for."""
     match type_:
         case "string":
-            return lambda t: t
+            return _text
         case "integer":
             return lambda t: int(t) if _INT.match(t) else _LOOK
         case "number":
@@ -172,9 +206,12 @@ def _contact_column(name: str, dialect: str, now: datetime) -> Cell:
     return lambda t: t if len(t) <= 200 else _LOOK
 
 
-def _check(cell: Cell, column: list[str], required: bool, suspects: set[int]) -> list[Any]:
+def _check(cell: Cell, column: Sequence[str], required: bool, suspects: set[int]) -> list[Any]:
     """Apply ``cell`` to every non-blank text of ``column``; blanks are None (a suspect if required)."""
-    values = [cell(t) if t else None for t in column]
+    if cell is _text:
+        values = [t or None for t in column]
+    else:
+        values = [cell(t) if t else None for t in column]
     if _LOOK in values or (required and None in values):
         suspects.update(i for i, v in enumerate(values) if v is _LOOK or (required and v is None))
         values = [None if v is _LOOK else v for v in values]  # the suspects' rows are built again anyway
@@ -259,7 +296,7 @@ class BatchChecker:
         text = "".join(["".join(f) for f in records])
         if not text.isascii() and _SURROGATE.search(text):
             suspects.update(i for i, f in enumerate(records) if any(_SURROGATE.search(t) for t in f))
-        columns = [[t.strip() for t in column] for column in zip(*records)] if records else [[]] * width
+        columns = [_column(column) for column in zip(*records)] if records else [()] * width
         values = {name: _check(cell, columns[self.position[name]], required, suspects)
                   for name, cell, required in self.cells}
         rows = self._contacts(values, len(batch)) if isinstance(self.schema, ContactSchema) \
@@ -283,29 +320,23 @@ class BatchChecker:
 
     def _contacts(self, values: dict[str, list[Any]], count: int) -> list[tuple]:  # type: ignore[type-arg]
         nothing = [None] * count
-        names = self.attributes
-        if names:
-            attributes = [json.dumps({k: v for k, v in zip(names, cells, strict=True) if v is not None})
-                          for cells in zip(*(values[n] for n in names), strict=True)]
-        else:
-            attributes = ["{}"] * count
+        attributes = _json_objects([_json_fragments(n, values[n]) for n in self.attributes], count)
         return list(zip(*(values.get(n, nothing) for n in CONTACT_STAGE[:-1]), attributes, strict=True))
 
-    def _events(self, values: dict[str, list[Any]], columns: list[list[str]], count: int,
+    def _events(self, values: dict[str, list[Any]], columns: list[Sequence[str]], count: int,
                 suspects: set[int]) -> list[tuple]:  # type: ignore[type-arg]
         names = values["event"]
+        every = set(self.schema.workspace.events_by_name)
         for prop, events in self.declared_by.items():
+            if events >= every:
+                continue
             cells = columns[self.position[prop]]
-            suspects.update(i for i, (t, event) in enumerate(zip(cells, names, strict=True))
-                            if t and event not in events)
+            filled = [i for i, t in enumerate(cells) if t]
+            suspects.update(i for i in filled if names[i] not in events)
         nothing = [None] * count
-        props = self.properties
-        if props:
-            properties = [json.dumps({k: v for k, v in zip(props, cells, strict=True) if v is not None},
-                                     sort_keys=True)
-                          for cells in zip(*(values[p] for p in props), strict=True)]
-        else:
-            properties = ["{}"] * count
+        # Keys sorted, as the staging table compares properties as text to find duplicates.
+        props = sorted(self.properties)
+        properties = _json_objects([_json_fragments(p, values[p]) for p in props], count)
         return list(zip(values["email"], names, values["occurred_at"], values.get("category", nothing),
                         values.get("product", nothing), values.get("value", nothing), properties, strict=True))
 
