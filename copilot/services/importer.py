@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from copilot.audience.bulk import deferred_indexes, insert_rows
+from copilot.audience.partitions import ensure_event_partitions
 from copilot.audience.values import sql_timestamp
 from copilot.errors import ImportDataError
 from copilot.models import Event, utcnow
@@ -344,6 +345,9 @@ class _Import:
     def _write_events(self, conn: sa.Connection) -> None:
         staged = int(conn.exec_driver_sql(f"SELECT count(*) FROM {_STAGE}").scalar_one())
         params = {"w": self.workspace_id}
+        if self.dialect == "postgresql":  # a monthly partition for every month the file reaches (migration 0013)
+            ensure_event_partitions(conn, [month for (month,) in conn.exec_driver_sql(
+                f"SELECT DISTINCT CAST(date_trunc('month', occurred_at AT TIME ZONE 'UTC') AS date) FROM {_STAGE}")])
         with deferred_indexes(conn, Event.__table__, rows_coming=staged):
             inserted = conn.execute(sa.text(
                 "INSERT INTO events (workspace_id, contact_id, name, occurred_at, category, product, value, "
