@@ -34,6 +34,7 @@ __all__ = [
     "segment_members",
     "quiet_hours_moment",
     "in_quiet_hours",
+    "suppression_reason",
 ]
 
 # Frequency caps count this event: delivery records one per marketing email sent.
@@ -193,6 +194,36 @@ class _Quiet:
         return quiet
 
 
+def suppression_reason(plan: Plan, workspace: Workspace, compiler: Any, now: datetime,
+                       dialect: str, *, capped: sa.Select[Any] | None = None) -> ColumnElement[Any]:
+    """CASE expression: the first reason a contact may not be sent to, or NULL.
+
+    Order: unsubscribed, bounced, suppressed (on the workspace's suppression list), excluded (the
+    plan's exclusions), frequency_capped (sends in the cap's window across all campaigns). ``capped``,
+    when given, is the frequency-capped ids already as a set (sizing's materialized CTE), tested with IN.
+    """
+    whens: list[tuple[ColumnElement[bool], str]] = [
+        (sa.and_(contacts.c.consent != "subscribed", contacts.c.consent != "bounced"), "unsubscribed"),
+        (contacts.c.consent == "bounced", "bounced"),
+        (on_suppression_list(), "suppressed"),
+    ]
+    excluded = _excluded(plan, compiler, as_filter=True)
+    if excluded is not None:
+        whens.append((excluded, "excluded"))
+    if capped is not None:
+        whens.append((contacts.c.id.in_(capped), "frequency_capped"))
+        return sa.case(*whens, else_=sa.null())
+    capped = _capped_ids(plan, workspace, now)
+    if capped is not None:
+        if dialect == "postgresql":
+            sub = capped.subquery()
+            cond = sa.exists(sa.select(sa.literal(1)).select_from(sub).where(sub.c.contact_id == contacts.c.id))
+        else:
+            cond = contacts.c.id.in_(capped)
+        whens.append((cond, "frequency_capped"))
+    return sa.case(*whens, else_=sa.null())
+
+
 def _membership(session: Session, workspace: Workspace, workspace_id: int, plan: Plan, now: datetime,
                 sample: int) -> sa.Select[Any]:
     """One statement doing the whole set algebra in the database.
@@ -209,20 +240,12 @@ def _membership(session: Session, workspace: Workspace, workspace_id: int, plan:
     segs = [sa.select(c.id).where(c.workspace_id == workspace_id, compiler.compile_segment(seg.rule))
             .cte(f"s{i}").prefix_with("MATERIALIZED") for i, seg in enumerate(ordered)]
     members = sa.union(*[sa.select(seg.c.id) for seg in segs]).cte("members")
-    reasons: list[tuple[ColumnElement[bool], str]] = [
-        (c.consent == "bounced", "bounced"),
-        (c.consent != "subscribed", "unsubscribed"),  # unknown states count as unsubscribed
-        (on_suppression_list(), "suppressed"),
-    ]
-    excluded = _excluded(plan, compiler, as_filter=True)
-    if excluded is not None:
-        reasons.append((excluded, "excluded"))
     capped_query = _capped_ids(plan, workspace, now)
-    if capped_query is not None:
-        capped = capped_query.cte("capped").prefix_with("MATERIALIZED")
-        reasons.append((members.c.id.in_(sa.select(capped.c.contact_id)), "frequency_capped"))
+    capped = None if capped_query is None else sa.select(
+        capped_query.cte("capped").prefix_with("MATERIALIZED").c.contact_id)
+    reason = suppression_reason(plan, workspace, compiler, now, _dialect(session), capped=capped)
     flags = [members.c.id.in_(sa.select(seg.c.id)).label(f"f{i}") for i, seg in enumerate(segs)]
-    judged = (sa.select(members.c.id, *flags, sa.case(*reasons, else_=sa.null()).label("reason"), c.timezone)
+    judged = (sa.select(members.c.id, *flags, reason.label("reason"), c.timezone)
               .select_from(members.join(contacts, c.id == members.c.id))
               .cte("judged").prefix_with("MATERIALIZED"))
     j = judged.c
