@@ -130,9 +130,11 @@ def _floor(url: str, contacts: int) -> tuple[float, float, float]:
         for table, deferred in (("contacts", False), ("events", False), ("events", True)):
             seconds = 0.0
             with engine.connect() as conn:
+                conn.begin()  # COPY goes round SQLAlchemy: begin explicitly so commit() commits
                 if deferred:
                     conn.exec_driver_sql("DELETE FROM events")
                     conn.commit()
+                    conn.begin()
                     started = time.perf_counter()
                     for index in Event.__table__.indexes:  # type: ignore[attr-defined]
                         index.drop(conn)
