@@ -253,8 +253,11 @@ class _Import:
                 conn.commit()
             except BaseException:
                 conn.rollback()
-                self._drop_stage(conn)
-                conn.commit()
+                try:  # on SQLite the staging table outlives a rollback; never mask the first error
+                    self._drop_stage(conn)
+                    conn.commit()
+                except sa.exc.DBAPIError:
+                    pass
                 raise
 
     def _create_stage(self, conn: sa.Connection) -> None:
