@@ -18,12 +18,12 @@ form ``values.sql_timestamp`` writes, JSON as text.
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -75,6 +75,10 @@ _ENCODERS: dict[type, Callable[[Any], str]] = {
 
 def _text(text: str) -> str:
     return text
+
+
+def _look(text: str) -> Any:
+    return _LOOK
 
 
 def _column(cells: tuple[str, ...]) -> list[str] | tuple[str, ...]:
@@ -168,7 +172,20 @@ def _typed(type_: str, values: Sequence[str]) -> Cell:
             return lambda t: allowed.get(t.lower(), _LOOK)
         case "list":
             return _list
-    return lambda t: _LOOK
+    return _look
+
+
+def _as_float(cell: Cell) -> Cell:
+    def check(text: str) -> Any:
+        value = cell(text)
+        return _LOOK if value is _LOOK else float(value)
+    return check
+
+
+def _at_most(limit: int) -> Cell:
+    def check(text: str) -> Any:
+        return text if len(text) <= limit else _LOOK
+    return check
 
 
 def _timestamp(dialect: str, now: datetime) -> Cell:
@@ -266,18 +283,17 @@ class BatchChecker:
             specs = [(e.name, p) for e in workspace.catalog.events for p in e.properties if p.name == name]
             self.declared_by[name] = {event for event, _ in specs}
             kinds = {(p.type, tuple(p.values)) for _, p in specs}
-            check: Cell = lambda t: _LOOK  # noqa: E731 - one shape for every branch
+            check: Cell = _look
             if len(kinds) == 1:
                 type_, values = next(iter(kinds))
                 check = _typed(type_, values)
                 if name == "value" and type_ not in ("integer", "number"):
-                    check = lambda t: _LOOK  # noqa: E731
+                    check = _look
                 elif name == "value":
-                    check = (lambda t, c=check: float(v) if (v := c(t)) is not _LOOK else _LOOK)
+                    check = _as_float(check)
                 elif name in ("category", "product"):
                     limit = 64 if name == "category" else 128
-                    check = (lambda t, lim=limit: t if len(t) <= lim else _LOOK) if type_ == "string" \
-                        else (lambda t: _LOOK)
+                    check = _at_most(limit) if type_ == "string" else _look
             self.cells.append((name, check, False))
             if name not in ("value", "category", "product"):
                 self.properties.append(name)
@@ -296,7 +312,7 @@ class BatchChecker:
         text = "".join(["".join(f) for f in records])
         if not text.isascii() and _SURROGATE.search(text):
             suspects.update(i for i, f in enumerate(records) if any(_SURROGATE.search(t) for t in f))
-        columns = [_column(column) for column in zip(*records)] if records else [()] * width
+        columns = [_column(column) for column in zip(*records, strict=True)] if records else [()] * width
         values = {name: _check(cell, columns[self.position[name]], required, suspects)
                   for name, cell, required in self.cells}
         rows = self._contacts(values, len(batch)) if isinstance(self.schema, ContactSchema) \

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import csv
 import gc
-import json
 import io
+import json
 import os
 import time
 from collections.abc import Callable, Iterator
