@@ -140,7 +140,8 @@ PLAN: dict[str, Any] = {
 # and probes each VIP's orders; sets that are small are built straight from the covering
 # event indexes (EXCEPT for the NOTs); the lapsed-buyer NOT is probed per candidate, since
 # "ordered in the last 180 days" is a far bigger set than the candidates. Then one pass
-# over the union of members, grouped by membership, consent, time zone and frequency cap.
+# over the union of members, grouped by membership, consent, time zone, frequency cap and
+# whether the address is on the workspace's suppression list.
 _HAND = """
 WITH
  s1 AS MATERIALIZED (
@@ -166,24 +167,28 @@ WITH
    GROUP BY contact_id HAVING count(*) >= 3),
  members AS (SELECT id FROM s1 UNION SELECT id FROM s2 UNION SELECT id FROM s3 UNION SELECT id FROM s4
              UNION SELECT id FROM s5)
-SELECT {flags}, c.consent, c.timezone, {in_capped}, count(*)
+SELECT {flags}, c.consent, c.timezone, {in_capped}, {listed}, count(*)
 FROM members m JOIN contacts c ON c.id = m.id
 WHERE c.workspace_id = :ws
 GROUP BY {groups}
 """
 
 
+_LISTED = ("EXISTS (SELECT 1 FROM suppression_list l WHERE l.workspace_id = c.workspace_id "
+           "AND l.email = c.email) AS listed")
+
+
 def hand_sql(dialect: str) -> sa.TextClause:
     if dialect == "postgresql":
         flags = ", ".join(f"(m.id IN (SELECT id FROM s{i})) AS f{i}" for i in range(1, 6))
         text = _HAND.format(vip="(c.attributes ->> 'loyalty_tier') = 'vip'", flags=flags,
-                            in_capped="(m.id IN (SELECT id FROM capped)) AS capped",
-                            groups=", ".join(f"f{i}" for i in range(1, 6)) + ", c.consent, c.timezone, capped")
+                            in_capped="(m.id IN (SELECT id FROM capped)) AS capped", listed=_LISTED,
+                            groups=", ".join(f"f{i}" for i in range(1, 6)) + ", c.consent, c.timezone, capped, listed")
     else:
         flags = ", ".join(f"m.id IN s{i} AS f{i}" for i in range(1, 6))
         text = _HAND.format(vip="json_extract(c.attributes, '$.loyalty_tier') = 'vip'",
-                            flags=flags, in_capped="m.id IN capped AS capped",
-                            groups=", ".join(f"f{i}" for i in range(1, 6)) + ", c.consent, c.timezone, capped")
+                            flags=flags, in_capped="m.id IN capped AS capped", listed=_LISTED,
+                            groups=", ".join(f"f{i}" for i in range(1, 6)) + ", c.consent, c.timezone, capped, listed")
     return sa.text(text)
 
 
@@ -208,10 +213,11 @@ def hand_counts(engine: Engine, workspace_id: int, plan: Plan) -> dict[str, Any]
     raw = dict.fromkeys(names, 0)
     sizes = dict.fromkeys(names, 0)
     overlaps = {a: dict.fromkeys(names, 0) for a in names}
-    suppressed = {"unsubscribed": 0, "bounced": 0, "excluded": 0, "frequency_capped": 0}
+    suppressed = {"unsubscribed": 0, "bounced": 0, "suppressed": 0, "excluded": 0, "frequency_capped": 0}
     quiet_n = 0
     for row in rows:
-        flags, consent, tz, capped, n = [bool(x) for x in row[:5]], row[5], row[6], bool(row[7]), row[8]
+        flags, consent, tz, capped, listed, n = ([bool(x) for x in row[:5]], row[5], row[6], bool(row[7]),
+                                                 bool(row[8]), row[9])
         member_of = [name for name, f in zip(names, flags, strict=True) if f]
         for a in member_of:
             raw[a] += n
@@ -220,6 +226,8 @@ def hand_counts(engine: Engine, workspace_id: int, plan: Plan) -> dict[str, Any]
         first = member_of[0]
         if consent != "subscribed":
             suppressed[consent if consent in suppressed else "unsubscribed"] += n
+        elif listed:
+            suppressed["suppressed"] += n
         elif capped:
             suppressed["frequency_capped"] += n
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from copilot.audience.bulk import (
     insert_rows,
 )
 from copilot.audience.generator import AudienceChunk, generate_audience
+from copilot.audience.partitions import ensure_event_partitions, months_between
 from copilot.audience.values import sql_timestamps
 from copilot.errors import WorkspaceError
 from copilot.models import Event, utcnow
@@ -121,6 +122,8 @@ def _replace_audience(conn: sa.Connection, workspace: Workspace, workspace_id: i
     # Ids are assigned here so events can point at their contact without a round trip.
     base = int(conn.execute(sa.text("SELECT COALESCE(MAX(id), 0) FROM contacts")).scalar_one()) + 1
     stamp = sql_timestamps(np.array([int(now.timestamp())]), dialect)[0]
+    # Generated histories reach about four years back (the longest tenure is 1,500 days).
+    ensure_event_partitions(conn, months_between((now - timedelta(days=5 * 366)).date(), now.date()))
     with deferred_indexes(conn, Event.__table__, rows_coming=contacts * 10):
         events = _write(conn, workspace, workspace_id, contacts=contacts, seed=seed, now=now, base=base,
                         stamp=stamp, progress=progress)

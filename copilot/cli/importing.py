@@ -34,8 +34,8 @@ def _run(kind: str, file: Path, slug: str | None, skip_invalid: bool) -> None:
             workspace_id = get_workspace_record(session, workspace.slug).id or 0
         size = file.stat().st_size
         importer = import_contacts if kind == "contacts" else import_events
-        # Two passes over the file (check, then write): the bar counts both.
-        with LazyProgressBar(2 * size, f"importing {file.name}") as bar:
+        # One pass over the file (checked and staged batch by batch), then a few set-based statements.
+        with LazyProgressBar(size, f"importing {file.name}") as bar:
             try:
                 result = importer(runtime.engine, workspace, workspace_id, file, skip_invalid=skip_invalid,
                                   progress=bar if size >= _BAR_FROM_BYTES else None)

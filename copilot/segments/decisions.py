@@ -16,37 +16,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from copilot.plan import Plan
-from copilot.segments.sizing import _capped_ids, _compiler, _excluded, _ordered, on_suppression_list
+from copilot.segments.sizing import _compiler, _ordered, suppression_reason
 from copilot.segments.sql import RuleCompiler, contacts
 from copilot.workspace import Workspace
 
 __all__ = ["decisions_query", "suppression_reason"]
-
-
-def suppression_reason(plan: Plan, workspace: Workspace, compiler: Any, now: datetime,
-                       dialect: str) -> ColumnElement[Any]:
-    """CASE expression: the first reason a contact may not be sent to, or NULL.
-
-    Order: unsubscribed, bounced, suppressed (on the workspace's suppression list), excluded (the
-    plan's exclusions), frequency_capped (sends in the cap's window across all campaigns).
-    """
-    whens: list[tuple[ColumnElement[bool], str]] = [
-        (sa.and_(contacts.c.consent != "subscribed", contacts.c.consent != "bounced"), "unsubscribed"),
-        (contacts.c.consent == "bounced", "bounced"),
-        (on_suppression_list(), "suppressed"),
-    ]
-    excluded = _excluded(plan, compiler, as_filter=True)
-    if excluded is not None:
-        whens.append((excluded, "excluded"))
-    capped = _capped_ids(plan, workspace, now)
-    if capped is not None:
-        if dialect == "postgresql":
-            sub = capped.subquery()
-            cond = sa.exists(sa.select(sa.literal(1)).select_from(sub).where(sub.c.contact_id == contacts.c.id))
-        else:
-            cond = contacts.c.id.in_(capped)
-        whens.append((cond, "frequency_capped"))
-    return sa.case(*whens, else_=sa.null())
 
 
 def decisions_query(session: Session, workspace: Workspace, workspace_id: int, plan: Plan, *,

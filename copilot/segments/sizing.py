@@ -1,14 +1,13 @@
 """Size a plan's segments in the database: disjoint by priority, overlaps, suppression, quiet hours, samples.
 
-Each segment's rule runs once as one SQL query returning its members' ids; the set algebra
-(priority, overlaps, suppression) then happens in Python on those ids, so no rule is
-evaluated twice. ``segment_members`` answers the same question for one segment in SQL
-alone, for previews and sending.
+Each segment's rule runs once, materialized, inside one SQL statement that also does the
+set algebra (priority, overlaps, suppression) and returns only group counts and a few
+sample ids: no contact id crosses into Python. ``segment_members`` answers the same
+question for one segment, for previews and sending.
 """
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -35,6 +34,7 @@ __all__ = [
     "segment_members",
     "quiet_hours_moment",
     "in_quiet_hours",
+    "suppression_reason",
 ]
 
 # Frequency caps count this event: delivery records one per marketing email sent.
@@ -194,67 +194,120 @@ class _Quiet:
         return quiet
 
 
+def suppression_reason(plan: Plan, workspace: Workspace, compiler: Any, now: datetime,
+                       dialect: str, *, capped: sa.Select[Any] | None = None) -> ColumnElement[Any]:
+    """CASE expression: the first reason a contact may not be sent to, or NULL.
+
+    Order: unsubscribed, bounced, suppressed (on the workspace's suppression list), excluded (the
+    plan's exclusions), frequency_capped (sends in the cap's window across all campaigns). ``capped``,
+    when given, is the frequency-capped ids already as a set (sizing's materialized CTE), tested with IN.
+    """
+    whens: list[tuple[ColumnElement[bool], str]] = [
+        (sa.and_(contacts.c.consent != "subscribed", contacts.c.consent != "bounced"), "unsubscribed"),
+        (contacts.c.consent == "bounced", "bounced"),
+        (on_suppression_list(), "suppressed"),
+    ]
+    excluded = _excluded(plan, compiler, as_filter=True)
+    if excluded is not None:
+        whens.append((excluded, "excluded"))
+    if capped is not None:
+        whens.append((contacts.c.id.in_(capped), "frequency_capped"))
+        return sa.case(*whens, else_=sa.null())
+    capped = _capped_ids(plan, workspace, now)
+    if capped is not None:
+        if dialect == "postgresql":
+            sub = capped.subquery()
+            cond = sa.exists(sa.select(sa.literal(1)).select_from(sub).where(sub.c.contact_id == contacts.c.id))
+        else:
+            cond = contacts.c.id.in_(capped)
+        whens.append((cond, "frequency_capped"))
+    return sa.case(*whens, else_=sa.null())
+
+
+def _membership(session: Session, workspace: Workspace, workspace_id: int, plan: Plan, now: datetime,
+                sample: int) -> sa.Select[Any]:
+    """One statement doing the whole set algebra in the database.
+
+    Each segment's rule runs once, materialized (``s0``, ``s1``... in priority order); their
+    union is joined to contacts once to flag membership and the first suppression reason
+    that applies; the result is grouped by (flags, reason, time zone when sendable) and, for
+    each segment, the ``sample`` smallest ids it sends to are appended. So what comes back
+    is a few hundred group counts, never the members.
+    """
+    compiler = _compiler(session, workspace, plan, now)
+    ordered = _ordered(plan)
+    c = contacts.c
+    segs = [sa.select(c.id).where(c.workspace_id == workspace_id, compiler.compile_segment(seg.rule))
+            .cte(f"s{i}").prefix_with("MATERIALIZED") for i, seg in enumerate(ordered)]
+    members = sa.union(*[sa.select(seg.c.id) for seg in segs]).cte("members")
+    capped_query = _capped_ids(plan, workspace, now)
+    capped = None if capped_query is None else sa.select(
+        capped_query.cte("capped").prefix_with("MATERIALIZED").c.contact_id)
+    reason = suppression_reason(plan, workspace, compiler, now, _dialect(session), capped=capped)
+    flags = [members.c.id.in_(sa.select(seg.c.id)).label(f"f{i}") for i, seg in enumerate(segs)]
+    judged = (sa.select(members.c.id, *flags, reason.label("reason"), c.timezone)
+              .select_from(members.join(contacts, c.id == members.c.id))
+              .cte("judged").prefix_with("MATERIALIZED"))
+    j = judged.c
+    names = [f"f{i}" for i in range(len(segs))]
+    zone = sa.case((j.reason.is_(None), j.timezone), else_=sa.null()).label("zone")
+    groups = sa.select(sa.literal(0).label("kind"), *[j[n] for n in names], j.reason, zone,
+                       sa.func.count().label("n")).group_by(*[j[n] for n in names], j.reason, zone)
+    parts: list[sa.Select[Any]] = [groups]
+    for i in range(len(segs)):
+        owned = sa.and_(j.reason.is_(None), *[j[n] == sa.false() for n in names[:i]], j[names[i]] == sa.true())
+        top = sa.select(j.id).where(owned).order_by(j.id).limit(sample).subquery(f"top{i}")
+        parts.append(sa.select(sa.literal(i + 1), *[sa.null() for _ in names], sa.null(), sa.null(), top.c.id))
+    return sa.union_all(*parts)  # type: ignore[return-value]
+
+
 def size_plan(session: Session, workspace: Workspace, workspace_id: int, plan: Plan, *,
               now: datetime | None = None, sample: int = 5) -> SizingReport:
     """Size every segment of ``plan`` on the workspace's audience as of ``now``.
 
-    The plan must be valid for the workspace (``copilot.validation.check_plan``).
+    The plan must be valid for the workspace (``copilot.validation.check_plan``). The set
+    algebra runs in the database (``_membership``): no contact id crosses into Python
+    except the few sample ids.
     """
     now = (now or utcnow()).astimezone(UTC)
-    compiler = _compiler(session, workspace, plan, now)
     ordered = _ordered(plan)
+    names = [s.name for s in ordered]
     is_quiet = _Quiet(plan, now)
-    raw: dict[str, set[int]] = {}
-    consent_of: dict[int, str] = {}  # only contacts who are not subscribed
-    quiet_ids: set[int] = set()
-    for seg in ordered:
-        query = sa.select(contacts.c.id, contacts.c.consent, contacts.c.timezone).where(
-            contacts.c.workspace_id == workspace_id, compiler.compile_segment(seg.rule))
-        rows = _rows(session, query).all()
-        raw[seg.name] = {row[0] for row in rows}
-        for cid, consent, tz in rows:  # a few per-row checks; the set algebra below runs in C
-            if consent != "subscribed":
-                consent_of[cid] = consent
-            elif is_quiet(tz):
-                quiet_ids.add(cid)
-    union: set[int] = set().union(*raw.values()) if raw else set()
-    capped_query = _capped_ids(plan, workspace, now)
-    capped = {cid for (cid,) in _rows(session, capped_query)} & union if capped_query is not None and union else set()
-    excluded_cond = _excluded(plan, compiler)
-    excluded: set[int] = set()
-    if excluded_cond is not None and union:
-        query = sa.select(contacts.c.id).where(contacts.c.workspace_id == workspace_id, excluded_cond)
-        excluded = {cid for (cid,) in _rows(session, query)} & union
-    listed: set[int] = set()
-    if union:
-        query = sa.select(contacts.c.id).where(contacts.c.workspace_id == workspace_id, on_suppression_list())
-        listed = {cid for (cid,) in _rows(session, query)} & union
+    count = len(ordered)
+    raw = [0] * count
+    after_priority = [0] * count
+    size = [0] * count
+    quiet_of = [0] * count
+    pairs = [[0] * count for _ in range(count)]
+    suppressed = [dict.fromkeys(SUPPRESSION_REASONS, 0) for _ in range(count)]
+    samples: list[list[int]] = [[] for _ in range(count)]
+    for row in _rows(session, _membership(session, workspace, workspace_id, plan, now, sample)):
+        kind, flags, reason, zone, n = row[0], row[1:count + 1], row[count + 1], row[count + 2], row[count + 3]
+        if kind:
+            samples[kind - 1].append(n)
+            continue
+        member_of = [i for i, flag in enumerate(flags) if flag]
+        for a in member_of:
+            raw[a] += n
+            for b in member_of:
+                pairs[a][b] += n
+        owner = member_of[0]
+        after_priority[owner] += n
+        if reason is not None:
+            suppressed[owner][reason] += n
+        else:
+            size[owner] += n
+            if is_quiet(zone):
+                quiet_of[owner] += n
     notes = []
     if plan.suppression.frequency_cap and workspace.event(SENT_EVENT) is None:
         notes.append(f"frequency cap not applied: the catalog has no {SENT_EVENT!r} event to count sends")
-    unsubscribed = {cid for cid, c in consent_of.items() if c != "bounced"}  # unknown states count as unsubscribed
-    bounced = {cid for cid, c in consent_of.items() if c == "bounced"}
-    removed = (("unsubscribed", unsubscribed), ("bounced", bounced), ("suppressed", listed), ("excluded", excluded),
-               ("frequency_capped", capped))
-    claimed: set[int] = set()
-    sizes: list[SegmentSize] = []
-    totals = dict.fromkeys(SUPPRESSION_REASONS, 0)
-    for seg in ordered:
-        remaining = raw[seg.name] - claimed
-        after_priority = len(remaining)
-        claimed |= raw[seg.name]
-        counts: dict[str, int] = {}
-        for reason, ids in removed:  # each contact counted once, under the first reason
-            gone = remaining & ids
-            counts[reason] = len(gone)
-            totals[reason] += len(gone)
-            remaining -= gone
-        sizes.append(SegmentSize(
-            name=seg.name, priority=seg.priority, size=len(remaining), raw_size=len(raw[seg.name]),
-            after_priority=after_priority, suppressed=counts, quiet_hours=len(remaining & quiet_ids),
-            english=describe_rule(seg.rule, workspace), sample_ids=heapq.nsmallest(sample, remaining),
-        ))
-    names = [s.name for s in ordered]
+    totals = {reason: sum(s[reason] for s in suppressed) for reason in SUPPRESSION_REASONS}
+    sizes = [SegmentSize(
+        name=seg.name, priority=seg.priority, size=size[i], raw_size=raw[i], after_priority=after_priority[i],
+        suppressed=suppressed[i], quiet_hours=quiet_of[i], english=describe_rule(seg.rule, workspace),
+        sample_ids=sorted(samples[i]),
+    ) for i, seg in enumerate(ordered)]
     quiet = plan.suppression.quiet_hours
     quiet_info: dict[str, Any] = {"contacts": sum(s.quiet_hours for s in sizes), "removed": 0}
     if quiet is not None:
@@ -262,8 +315,9 @@ def size_plan(session: Session, workspace: Workspace, workspace_id: int, plan: P
                           judged_at=is_quiet.moment.isoformat(), recipient_local_time=is_quiet.wall_clock)
     return SizingReport(
         workspace=workspace.slug, now=now, audience=_audience(session, workspace_id), segments=sizes,
-        overlaps={a: {b: len(raw[a] & raw[b]) for b in names} for a in names}, suppression=totals,
-        quiet_hours=quiet_info, total=sum(s.size for s in sizes), not_sendable=sum(totals.values()), notes=notes,
+        overlaps={a: {b: pairs[i][k] for k, b in enumerate(names)} for i, a in enumerate(names)},
+        suppression=totals, quiet_hours=quiet_info, total=sum(size), not_sendable=sum(totals.values()),
+        notes=notes,
     )
 
 

