@@ -1,4 +1,4 @@
-"""Monthly partitions of ``events`` on PostgreSQL (migration 0013); nothing to do on SQLite.
+"""Monthly partitions of ``events`` on PostgreSQL (migration 0014); nothing to do on SQLite.
 
 A partition per calendar month (UTC) of ``occurred_at``, named ``events_pYYYY_MM``, and a
 default partition ``events_default`` for any time outside them, so an insert never fails

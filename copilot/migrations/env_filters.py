@@ -16,5 +16,5 @@ __all__ = ["include_name"]
 
 def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     if type_ == "table" and name is not None and PARTITION_NAME.match(name):
-        return False  # the monthly partitions of events on PostgreSQL (migration 0013)
+        return False  # the monthly partitions of events on PostgreSQL (migration 0014)
     return not (type_ == "index" and name is not None and name.startswith("ix_contacts_attr_"))

@@ -348,7 +348,7 @@ class _Import:
     def _write_events(self, conn: sa.Connection) -> None:
         staged = int(conn.exec_driver_sql(f"SELECT count(*) FROM {_STAGE}").scalar_one())
         params = {"w": self.workspace_id}
-        if self.dialect == "postgresql":  # a monthly partition for every month the file reaches (migration 0013)
+        if self.dialect == "postgresql":  # a monthly partition for every month the file reaches (migration 0014)
             ensure_event_partitions(conn, [month for (month,) in conn.exec_driver_sql(
                 f"SELECT DISTINCT CAST(date_trunc('month', occurred_at AT TIME ZONE 'UTC') AS date) FROM {_STAGE}")])
         with deferred_indexes(conn, Event.__table__, rows_coming=staged):

@@ -12,8 +12,8 @@ Partitions cover the months the table already holds through 24 months after this
 migration; ``copilot.audience.partitions.ensure_event_partitions`` adds months ahead and
 a default partition catches anything outside them, so no insert ever fails for want of one.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07
 """
 
@@ -23,8 +23,8 @@ from alembic import op
 
 from copilot.audience.partitions import create_month_partitions
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
