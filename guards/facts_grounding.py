@@ -232,7 +232,7 @@ class _Grounding:
         known |= {p.threshold for p in facts.policies if p.threshold is not None}
         known |= {o.value for o in facts.offers if o.kind == "amount_off" and o.value is not None}
         known |= {o.min_order for o in facts.offers if o.min_order is not None}
-        return known
+        return known | self.index.text_amounts
 
     # -- codes ----------------------------------------------------------------------------
     def _codes(self) -> Iterator[Finding]:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from rapidfuzz import fuzz, process
 
-from copilot.text import Token, normalize, numbers_in, stem, tokenize
+from copilot.text import Token, find_money, normalize, numbers_in, stem, tokenize
 from copilot.workspace import Offer, Product, Workspace
 
 __all__ = ["FactIndex", "fact_index", "Mention", "blank_spans"]
@@ -37,6 +37,7 @@ class FactIndex:
     first_words: frozenset[str] = frozenset()
     caps_words: frozenset[str] = frozenset()  # upper-cased words of product names ("GTX")
     currencies: tuple[str, ...] = ()  # the brand's currency, then any product's own
+    text_amounts: frozenset[Decimal] = frozenset()  # amounts the fact sheet's own texts state (offer terms ...)
     _mention_cache: dict[tuple[Token, ...], list[Mention]] = field(default_factory=dict, repr=False)
     # What a field states depends only on its text, locale and this fact sheet: read once (facts_claims.py).
     claims_cache: dict[tuple[str, str, str], object] = field(default_factory=dict, repr=False)
@@ -99,6 +100,23 @@ def fact_index(workspace: Workspace) -> FactIndex:
     return cached
 
 
+def _text_amounts(workspace: Workspace, currencies: tuple[str, ...]) -> frozenset[Decimal]:
+    """Money the fact sheet's own texts state (an offer's terms "matched up to $50,000", a policy, a product's
+    description, a claim), in the default language and in each translation's: copy may repeat them."""
+    facts = workspace.facts
+    texts: list[tuple[str, str]] = []
+    default = workspace.brand.default_locale
+    for item, fields in ((o, ("terms",)) for o in facts.offers):
+        texts += [(getattr(item, f), default) for f in fields]
+        texts += [(tr.get(f, ""), loc) for loc, tr in item.translations.items() for f in fields]
+    for policy in facts.policies:
+        texts.append((policy.text, default))
+        texts += [(tr.get("text", ""), loc) for loc, tr in policy.translations.items()]
+    texts += [(p.description, default) for p in facts.products if getattr(p, "description", "")]
+    texts += [(c.text, default) for c in facts.claims]
+    return frozenset(m.amount for text, loc in texts if text for m in find_money(text, loc, currencies=currencies))
+
+
 def _caps_words(workspace: Workspace, product_names: list[str]) -> frozenset[str]:
     """Upper-cased words of the brand's own names (products, offers, calendar dates, categories, the brand)
     and the words its voice writes in capitals: "SS27" in "SS27 preview evening" is a name, not a code."""
@@ -136,6 +154,7 @@ def _build(workspace: Workspace) -> FactIndex:
                       currencies=tuple(dict.fromkeys([workspace.brand.currency, *(p.currency for p in
                                                                                    workspace.facts.products
                                                                                    if p.currency)])))
+    index.text_amounts = _text_amounts(workspace, index.currencies)
     language = workspace.brand.default_locale
     for claim in workspace.facts.claims:
         toks = tokenize(claim.text)

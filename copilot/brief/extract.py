@@ -120,8 +120,8 @@ def extract_time_of_day(text: str) -> str | None:
 
 
 _EMAIL_WORDS = (r"(?:(?:short|helpful|friendly|quick|simple|more|follow-?up|reminder|kurze|breve|courts?)\s+)?"
-                r"(?:emails?|e mails?|messages?|mails?|sends?|touches|touchpoints|correos?|mensajes?|nachrichten|"
-                r"e-mails?|courriels?)\b")
+                r"(?:emails?|e mails?|messages?|mails?|sends?|touches|touchpoints|reminders?|nudges?|correos?|"
+                r"mensajes?|recordatorios?|nachrichten|erinnerungen|e-mails?|courriels?|rappels?)\b")
 _LIMIT_WORDS = r"(?:only|just|max(?:imum)?|at most|no more than|up to|solo|sólo|nur|maximal|höchstens|seulement)"
 _ARTICLES = {"a", "an", "un", "una", "ein", "eine", "une"}
 

@@ -69,3 +69,14 @@ def test_unfinished_words_without_a_started_action_do_not_invent_a_moment() -> N
 ])
 def test_fact_sheet_offers_are_read_as_the_brand_names_them(brand: str, brief: str, offer: str) -> None:
     assert [o.offer_id for o in read_brief(brief, _brand(brand)).offers] == [offer]
+
+
+def test_reminders_count_as_the_emails_a_brief_allows() -> None:
+    reading = read_brief("people who started checkout for a plan and didn't finish, 2 reminders, no discount",
+                         _brand("sprig"))
+    assert reading.constraints.max_emails == 2
+
+
+def test_a_risky_field_named_in_the_brands_own_words_is_reported() -> None:
+    reading = read_brief("send the Family Plan to households our model says are expecting a baby", _brand("sprig"))
+    assert [r.field for r in reading.risky_fields] == ["expecting_parent"]
