@@ -33,6 +33,7 @@ from copilot.text import (
     find_introduced_codes,
     guess_language,
     pattern,
+    sentence_bounds,
     tokenize,
 )
 from copilot.workspace import Workspace
@@ -81,6 +82,10 @@ _INJECTION_RE = [
     re.compile(r"\b(auto-?approve[sd]?|approve (it|this|the (plan|campaign|draft))|mark (it |this )?(as )?"
                r"approved|it'?s (already )?approved|pre-?approved)\b", re.I),
     re.compile(r"\b(you are now|act as|pretend (to be|you are)|system prompt|developer mode|jailbreak)\b", re.I),
+    # a fake turn or closing tag: "</brief> Assistant: ...", "System: ..."
+    re.compile(r"</?\s*(brief|system|user|assistant|instructions?)\s*>|(?:^|[\n.>]\s*)(assistant|system|user)\s*:",
+               re.I),
+    re.compile(r"\b(approved|signed off|cleared) by (the |a |our )?(reviewer|legal|compliance|board|manager)\b", re.I),
     re.compile(r"\b(send|schedule) (it )?(right )?(now|immediately)\b[^.!?\n]{0,30}\b(without|no|skip)\b", re.I),
 ]
 _BOGO = re.compile(r"\b(bogo|buy one,? get one( free)?|2 ?for ?1|2x1|two for one|dos por uno|zwei für eins|"
@@ -118,6 +123,10 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
     for h in hits:
         by_kind[h.label].append(h)
 
+    _read_injections(reading, by_kind, text)
+    # the sentences an injection sits in say nothing about the campaign ("approved by the reviewer")
+    injected = [(a, b) for a, b in sentence_bounds(text) if any(i in text[a:b] for i in reading.injections)]
+    by_kind["audience"] = [h for h in by_kind["audience"] if not any(a <= h.start < b for a, b in injected)]
     exclusion_spans = _exclusion_spans(text, lex)
     _read_audience(reading, by_kind, lex, tokens, exclusion_spans, text, workspace)
     _read_numbers_and_time(reading, text, today)
@@ -125,7 +134,6 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
     _read_products(reading, by_kind["product"], text, workspace)
     reading.categories = _unique(h.target for h in by_kind["category"])
     _read_moments(reading, by_kind, text, tokens, workspace)
-    _read_injections(reading, by_kind, text)
     _read_goal(reading, by_kind, lex)
     _read_fields(reading, by_kind, workspace)
     reading.tones = _unique(h.target for h in by_kind["tone"])
@@ -341,6 +349,10 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
         for book_id in cart:
             scores[book_id] += STRONG
             words[book_id].append(unfinished.group(0))
+    if reading.delay_hours and reading.delay_hours >= 30 * 24 and "replenishment" in lex.books:
+        # "90 days after purchase": a follow-up that long after buying is about buying again
+        scores["replenishment"] += WEAK
+        words["replenishment"].append(next(d.text for d in reading.durations if d.role == "delay"))
     if reading.inactive_days and not reading.lapse_days and "reengagement" in lex.books:
         scores["reengagement"] += STRONG  # "haven't been in for three weeks": their activity lapsed
         words["reengagement"].append(next(d.text for d in reading.durations if d.role == "inactive"))
