@@ -118,7 +118,7 @@ class Lexicon:
             entries += [Phrase(n, "offer", o.id, cutoff=88) for n in names if n]
             entries.append(Phrase(_phrase(o.id), "offer", o.id, cutoff=95))
         for c in workspace.facts.calendar:
-            names = _without_years((c.name, *(tr.get("name", "") for tr in c.translations.values())))
+            names = _without_years((c.name, *c.words, *(tr.get("name", "") for tr in c.translations.values())))
             entries += [Phrase(n, "calendar", c.id, cutoff=88) for n in names if n]
             entries.append(Phrase(_phrase(c.id), "calendar", c.id))
         self.matcher = _vocabulary_matcher(entries)

@@ -272,6 +272,8 @@ class CalendarDate(_Strict):
     name: str
     starts: date
     ends: date | None = None
+    words: list[str] = Field(default_factory=list, description="how the brand's marketers name it in a brief "
+                                                               "(\"the Dolomites Q&A\")")
     translations: Translations = Field(default_factory=dict, description="locale -> {name}")
 
 

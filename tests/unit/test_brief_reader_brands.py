@@ -92,3 +92,8 @@ def test_a_fake_turn_is_an_injection_and_its_sentence_names_no_audience() -> Non
 def test_a_follow_up_months_after_buying_is_about_buying_again() -> None:
     reading = read_brief("reorder reminder for the Pima Tee 90 days after purchase", _brand("hollisvane"))
     assert reading.goal == "replenishment"
+
+
+def test_a_calendar_date_is_read_by_the_words_the_brand_gives_it() -> None:
+    reading = read_brief("invite walkers to the live Dolomites Q&A on February 18", _brand("alpenglow"))
+    assert reading.moments == ["dolomites_qa"] and reading.goal == "event_invitation"
