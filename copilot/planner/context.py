@@ -136,6 +136,8 @@ def copy_context(workspace: Workspace, offer_ids: Sequence[str], goal: str = "")
         "claims": [c.text for c in workspace.facts.claims],
         "merge_fields": [f.name for f in workspace.catalog.fields if "personalization" in f.allowed_uses
                          and f.name not in {"email"}],
+        # the languages copy is written in: the default first, then each other the brand writes
+        "locales": list(dict.fromkeys([workspace.brand.default_locale, *workspace.brand.locales])),
     }
 
 

@@ -175,3 +175,18 @@ async def test_only_aggregate_counts_reach_the_prompt(tmp_path: Path) -> None:
     text = stub.bodies[0]["messages"][-1]["content"]
     assert "4321 contacts, 4000 subscribed" in text
     assert '"order_placed":1234' in text and '"shoe_size":"23%"' in text
+
+
+async def test_copy_the_model_writes_in_each_language_is_kept_per_language(tmp_path: Path) -> None:
+    """The copy round asks for every language the brand writes; Spanish variants the model returns land in
+    the plan beside the English ones, one per segment, message and arm."""
+    plan = demo_plan()
+    spanish = [v.model_copy(update={"locale": "es", "subject": "Te echamos de menos"}) for v in plan.variants]
+    both = plan.model_copy(update={"variants": [*plan.variants, *spanish]})
+    stub = StubLLM(answering(both))
+    result, _ = await run(LLMPlanner(make_settings(tmp_path)), stub, PlanRequest(brief=BRIEF, workspace=WS))
+    copy_prompts = [b["messages"][-1]["content"] for b in stub.bodies[1:]]
+    assert all("Languages: write every message in each of en, es, de" in p for p in copy_prompts)
+    assert result.plan is not None and validate_plan(result.plan, WS) == []
+    assert sorted((v.segment, v.message, v.key, v.locale) for v in result.plan.variants) == sorted(
+        (v.segment, v.message, v.key, v.locale) for v in both.variants)

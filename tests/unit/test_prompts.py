@@ -130,3 +130,18 @@ def test_the_plan_prompt_for_another_brand_names_its_roles_words_and_audiences()
     demo_only -= set(ROLES)  # role names are the product's words (the demo names some fields after them)
     demo_only |= {p.name for p in demo.facts.products} | {demo.brand.name}
     assert sorted(w for w in demo_only if w in text) == []
+
+
+def test_the_copy_prompt_asks_for_every_language_the_brand_writes() -> None:
+    from copilot.workspace.loader import demo_workspace_dir
+
+    plan = demo_plan()
+    values = _values("copy", "win back lapsed customers")
+    text = load_prompt("copy").render(**values)
+    assert "Languages: write every message in each of en, es, de" in text  # the demo writes three
+    sprig = load_workspace(demo_workspace_dir().parent / "sprig")
+    values["facts"] = copy_context(sprig, [], plan.goal)
+    assert "Languages: write every message in each of en, es" in load_prompt("copy").render(**values)
+    english_only = load_workspace(demo_workspace_dir().parent / "hollisvane")
+    values["facts"] = copy_context(english_only, [], plan.goal)
+    assert "Languages:" not in load_prompt("copy").render(**values)
