@@ -12,7 +12,6 @@ JSON with --json.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 import sys
@@ -23,22 +22,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evals.results import RunReport, TestResult, load_report  # noqa: E402
+from evals.runner import run_offline  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _run(suites: list[str]) -> RunReport:
-    from copilot.settings import get_settings
-    from evals.grader import make_grader
-    from evals.providers import make_source
-    from evals.runner import run_suites
-    from evals.spec import load_suite
-
-    settings = get_settings()
-    specs = [load_suite(s) for s in suites]
-    source = make_source("offline", settings=settings, model=None, cache=False)
-    return asyncio.run(run_suites(specs, source=source, provider="offline", model=None, repeat=1, concurrency=1,
-                                  grader=make_grader(settings, model=None, cache=False)))
 
 
 def _moment(test: TestResult) -> str:
@@ -104,7 +90,7 @@ def main() -> None:
     parser.add_argument("--results", type=Path, help="read this results JSON instead of running the suites")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    report = load_report(args.results) if args.results else _run(args.suites)
+    report = load_report(args.results) if args.results else run_offline(args.suites)
     summary = summarize(report)
     _print(summary)
     if args.json:

@@ -37,7 +37,7 @@ from evals.results import (
 )
 from evals.spec import SuiteSpec, TestSpec
 
-__all__ = ["run_suites", "score_test", "summarize_suite", "git_state", "ProgressCallback"]
+__all__ = ["run_suites", "run_offline", "score_test", "summarize_suite", "git_state", "ProgressCallback"]
 
 ProgressCallback = Callable[[str, TestResult], None]
 _REPO = Path(__file__).resolve().parent.parent
@@ -200,3 +200,18 @@ async def run_suites(suites: Sequence[SuiteSpec], *, source: AnswerSource, provi
     run.workspace_hashes = workspaces.hashes()
     run.finished_at = utcnow()
     return report
+
+
+def run_offline(paths: Sequence[str | Path], *, concurrency: int = 1) -> RunReport:
+    """Every suite in ``paths`` on the offline planner, uncached, as `copilot eval run --provider offline` runs
+    them (for benchmarks and tests that score suites in-process)."""
+    from copilot.settings import get_settings
+    from evals.grader import make_grader
+    from evals.providers import make_source
+    from evals.spec import load_suite
+
+    settings = get_settings()
+    specs = [load_suite(str(p)) for p in paths]
+    source = make_source("offline", settings=settings, model=None, cache=False)
+    return asyncio.run(run_suites(specs, source=source, provider="offline", model=None, concurrency=concurrency,
+                                  grader=make_grader(settings, model=None, cache=False)))

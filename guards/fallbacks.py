@@ -22,7 +22,7 @@ from copilot.render import (
     variant_names,
 )
 from copilot.rules import pinned_values
-from copilot.text import name_problem
+from copilot.text import language_of, name_problem
 from guards.context import VariantContext, template_tag_spans
 from guards.finding import Code, Finding, Guard
 from guards.profiles import Profile, edge_profiles, is_name_field
@@ -366,7 +366,7 @@ def _unsafe_html(fragment: str) -> str | None:
 def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     locale = ctx.variant.locale
     brand_locales = ctx.workspace.brand.locales
-    base = locale.split("-")[0].split("_")[0].lower()
+    base = language_of(locale)
     if locale not in brand_locales and base not in brand_locales:
         yield ctx.finding(LOCALE_MISMATCH, message=(
             f"the variant's locale {locale!r} is not one of the brand's locales ({', '.join(brand_locales)})"),
@@ -374,20 +374,20 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     segment = ctx.segment
     locale_field = ctx.workspace.role_field("locale")
     pinned = pinned_values(segment.rule, locale_field.name) if segment and locale_field else None
-    if pinned is not None and base not in {p.split("-")[0].split("_")[0].lower() for p in pinned}:
+    if pinned is not None and base not in {language_of(p) for p in pinned}:
         yield ctx.finding(LOCALE_MISMATCH, message=(
             f"the variant is written for {locale!r} but segment {ctx.variant.segment!r} only holds "
             f"{', '.join(sorted(pinned))} speakers"), evidence={"locale": locale, "segment_locales": sorted(pinned)},
             fix="Write this variant in the segment's language, or change the segment rule.")
     # Readers of a language the segment has its own variant in get that variant, not this one.
-    siblings = {_base(v.locale) for v in ctx.plan.variants
+    siblings = {language_of(v.locale) for v in ctx.plan.variants
                 if v.segment == ctx.variant.segment and v.message == ctx.variant.message}
-    default = _base(ctx.workspace.brand.default_locale)
+    default = language_of(ctx.workspace.brand.default_locale)
     if base != default and default in siblings:
         return  # readers with no copy of their own get the default-language variant, checked there
     covered = siblings - {base}
     others = sorted({str(c.get("locale")) for c in ctx.samples if c.get("locale")
-                     and _base(str(c.get("locale"))) not in covered | {base}})
+                     and language_of(str(c.get("locale"))) not in covered | {base}})
     if not others:
         return
     count = sum(1 for c in ctx.samples if str(c.get("locale") or locale) in others)
@@ -401,9 +401,6 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
         evidence={"locale": locale, "sample_locales": others},
         fix="Add a variant per language, or restrict the segment by locale.")
 
-
-def _base(locale: str) -> str:
-    return locale.split("-")[0].split("_")[0].lower()
 
 
 def _who(labels: list[str]) -> str:

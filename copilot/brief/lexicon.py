@@ -164,7 +164,7 @@ _CUSTOMER_NOUNS = ("customers", "customer", "buyers", "subscribers")
 
 def _with_customer_words(phrases: list[str], customers: list[str]) -> list[str]:
     """Each phrase, and its variants with the brand's word for customers ("lapsed customers" ->
-    "lapsed runners" for a brand whose customers are runners)."""
+    "lapsed members" for a brand that calls its customers members)."""
     out = list(phrases)
     for phrase in phrases:
         for noun in _CUSTOMER_NOUNS:

@@ -49,7 +49,7 @@ def check_brief_text(text: str | None) -> str:
     stripped = (text or "").strip()
     if not stripped:
         raise BriefError("the brief is empty: describe the campaign in a sentence, e.g. "
-                         "'win back runners who haven't ordered in 6 months'", field="brief")
+                         "'win back customers who haven't ordered in 6 months'", field="brief")
     if len(stripped) > MAX_BRIEF_CHARS:
         raise BriefError(f"the brief is {len(stripped):,} characters long; the limit is {MAX_BRIEF_CHARS:,}. "
                          "Say what the campaign is for in a few sentences", field="brief", length=len(stripped))
@@ -200,8 +200,8 @@ _MODEL_AFTER = re.compile(r"\s*\(?(\d+)\)?(?![\d.,]|\s*(?:%|x\b|emails?|mails?|d
 
 
 def _read_products(reading: BriefReading, hits: list[PhraseMatch], text: str, workspace: Workspace) -> None:
-    """Fact-sheet products the brief names. A fuzzy match whose model number differs ("Cloudstride 4"
-    for Cloudstride 3, "Ridgeline Trail 2") is another product, one the fact sheet lacks: never swapped."""
+    """Fact-sheet products the brief names. A fuzzy match whose model number differs ("Trail Pack 4"
+    for a fact sheet's Trail Pack 3) is another product, one the fact sheet lacks: never swapped."""
     skus = []
     for h in hits:
         product = workspace.products_by_sku.get(h.target)

@@ -104,6 +104,14 @@ def _set_state(session: Session, delivery: Delivery, state: str, actor: User, no
         raise ReviewStateError("this campaign changed meanwhile; reload to see its state", delivery=delivery.id)
 
 
+def _mirror(session: Session, review_id: int, actor: User, was: str, now_state: str) -> None:
+    """The gate decided; a delivery in state ``was`` follows it into ``now_state``."""
+    delivery = delivery_for(session, review_id)
+    if delivery is not None and delivery.state == was:
+        _set_state(session, delivery, now_state, actor, utcnow())
+    session.flush()
+
+
 def pause(session: Session, review_id: int, actor: User, expected_version: int | None = None, *,
           reason: str | None = None) -> Review:
     """Hold a scheduled or sending campaign: the review gate's pause (who may: the access matrix), which
@@ -111,10 +119,7 @@ def pause(session: Session, review_id: int, actor: User, expected_version: int |
     review = gate.get_review(session, review_id)
     review = gate.pause(session, review, actor, review.version if expected_version is None else expected_version,
                         reason=reason)
-    delivery = delivery_for(session, review_id)
-    if delivery is not None and delivery.state == "running":
-        _set_state(session, delivery, "paused", actor, utcnow())
-    session.flush()
+    _mirror(session, review_id, actor, "running", "paused")
     return review
 
 
@@ -124,10 +129,7 @@ def resume(session: Session, review_id: int, actor: User, expected_version: int 
     review = gate.get_review(session, review_id)
     review = gate.resume(session, review, actor, review.version if expected_version is None else expected_version,
                          comment=reason)
-    delivery = delivery_for(session, review_id)
-    if delivery is not None and delivery.state == "paused":
-        _set_state(session, delivery, "running", actor, utcnow())
-    session.flush()
+    _mirror(session, review_id, actor, "paused", "running")
     return review
 
 

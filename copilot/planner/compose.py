@@ -28,6 +28,7 @@ from copilot.planner.timeline import describe_recurring
 from copilot.planner.timing import Timing, sent_messages, total_hours
 from copilot.playbooks import MessageSpec, Playbook, fit_playbook
 from copilot.playbooks.catalogs import catalog_languages
+from copilot.text import language_of
 from copilot.workspace import CalendarDate, Offer, Product, Workspace
 from copilot.workspace.roles import missing_role_text
 
@@ -125,7 +126,7 @@ class _Composer(OfferAndProduct, Segments, Timing):
         have = set(catalog_languages())
         out = [brand.default_locale]
         for locale in brand.locales:
-            lang = locale.replace("-", "_").split("_")[0].lower()
+            lang = language_of(locale)
             if locale in out:
                 continue
             if lang in have or lang == "en":

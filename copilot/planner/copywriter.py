@@ -25,7 +25,7 @@ from copilot.plan import PROSE_FIELD_NAMES, MergeField, Rule, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
 from copilot.playbooks.catalogs import reads_as, translate
 from copilot.rules import pinned_values
-from copilot.text import normalize, similarity
+from copilot.text import language_of, normalize, similarity
 from copilot.workspace import CalendarDate, Claim, Offer, Product, Workspace
 
 __all__ = ["CopyContext", "PLANNER_STRINGS", "money", "long_date", "localized", "offer_short", "offer_sentence",
@@ -60,7 +60,7 @@ PLANNER_STRINGS: tuple[tuple[str, str | None, str], ...] = (
 
 
 def _english(locale: str) -> bool:
-    return locale.replace("-", "_").split("_")[0].lower() == "en"
+    return language_of(locale) == "en"
 
 
 def money(amount: Decimal, currency: str, locale: str = "en") -> str:
@@ -87,7 +87,7 @@ def localized(item: object, key: str, locale: str, missing: set[str] | None = No
     text = str(getattr(item, key))
     if _english(locale):
         return text
-    lang = locale.replace("-", "_").split("_")[0].lower()
+    lang = language_of(locale)
     translations = getattr(item, "translations", {}) or {}
     found = (translations.get(locale) or translations.get(lang) or {}).get(key)
     if found:
@@ -425,8 +425,8 @@ def _segment_locales(rule: Rule, written: list[str], workspace: Workspace) -> li
     pinned = pinned_values(rule, field.name) if field is not None else None
     if pinned is None:
         return written
-    base = {p.replace("-", "_").split("_")[0].lower() for p in pinned}
-    mine = [loc for loc in written if loc in pinned or loc.replace("-", "_").split("_")[0].lower() in base]
+    base = {language_of(p) for p in pinned}
+    mine = [loc for loc in written if loc in pinned or language_of(loc) in base]
     return mine or written[:1]
 
 

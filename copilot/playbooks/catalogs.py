@@ -14,6 +14,8 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po
 
+from copilot.text import language_of
+
 __all__ = ["LOCALES_DIR", "catalog_languages", "language_neutral", "reads_as", "translate"]
 
 LOCALES_DIR = Path(__file__).resolve().parent / "locales"
@@ -27,9 +29,6 @@ def language_neutral(text: str) -> bool:
     """True for copy with no words of its own (``[[offer_sentence]]``): it needs no translation."""
     return _NEUTRAL.fullmatch(text) is not None
 
-
-def _lang(locale: str) -> str:
-    return locale.replace("-", "_").split("_")[0].lower()
 
 
 @lru_cache(maxsize=16)
@@ -65,7 +64,7 @@ def _vocabulary(lang: str) -> tuple[frozenset[str], frozenset[str]]:
 def reads_as(text: str, locale: str) -> bool:
     """Whether ``text`` (a short line such as a brand's CTA) reads as ``locale``'s language rather than
     English, judged by the words the catalogs use in each; False for a language with no catalog."""
-    lang = _lang(locale)
+    lang = language_of(locale)
     words = _words(text)
     if lang == "en":
         return True
@@ -83,7 +82,7 @@ def translate(text: str, locale: str, context: str | None = None) -> str | None:
 
     ``context`` is the gettext msgctxt of a word that reads differently where it is used (the
     newsletter's ``[[period]]``)."""
-    lang = _lang(locale)
+    lang = language_of(locale)
     if lang == "en" or language_neutral(text):
         return text
     return _catalog(lang).get((context, text))

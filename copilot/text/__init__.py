@@ -31,7 +31,7 @@ from copilot.text.fold import (
     stem,
     tokenize,
 )
-from copilot.text.language import guess_language
+from copilot.text.language import guess_language, language_of
 from copilot.text.match import Phrase, PhraseMatch, PhraseMatcher, graded_cutoff, similarity
 from copilot.text.money import (
     COMMON_CURRENCIES,
@@ -61,6 +61,7 @@ from copilot.text.words import FILLER_WORDS, LANGUAGES, NUMBER_WORDS, alternatio
 
 __all__ = [
     "guess_language",
+    "language_of",
     "name_problem",
     "tidy_name",
     "COMMON_CURRENCIES",

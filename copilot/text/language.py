@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from copilot.text.fold import normalize, tokenize
 
-__all__ = ["guess_language"]
+__all__ = ["guess_language", "language_of"]
 
 # Words frequent in briefs and copy of each language and rare in the others' (after folding accents).
 _COMMON = {
@@ -28,3 +28,8 @@ def guess_language(text: str, default: str = "en") -> str:
     counts = {lang: sum(t in words for t in tokens) for lang, words in _FOLDED.items()}
     best = max(counts, key=lambda k: (counts[k], k == default))
     return best if counts[best] > 0 else default
+
+
+def language_of(locale: str) -> str:
+    """The language of a locale code: "es-MX" / "es_MX" / "ES" -> "es"."""
+    return locale.replace("-", "_").split("_")[0].lower()

@@ -8,7 +8,6 @@ evals/ scores the same files with the guards and renders on top).
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -56,17 +55,9 @@ def test_suites_cover_every_playbook_with_forty_briefs() -> None:
 @pytest.fixture(scope="module")
 def report():  # type: ignore[no-untyped-def]
     """Both suites through the eval runner (the one owner of what an assertion means), once per module."""
-    from copilot.settings import get_settings
-    from evals.grader import make_grader
-    from evals.providers import make_source
-    from evals.runner import run_suites
-    from evals.spec import load_suite
+    from evals.runner import run_offline
 
-    settings = get_settings()
-    specs = [load_suite(str(SUITES / f"{name}.yaml")) for name in ("planner_briefs", "adversarial")]
-    source = make_source("offline", settings=settings, model=None, cache=False)
-    return asyncio.run(run_suites(specs, source=source, provider="offline", model=None, concurrency=1,
-                                  grader=make_grader(settings, model=None, cache=False)))
+    return run_offline([SUITES / f"{name}.yaml" for name in ("planner_briefs", "adversarial")])
 
 
 @pytest.mark.parametrize("case_id", [c[0] for c in CASES])
