@@ -103,8 +103,6 @@ _REFUSED = re.compile(r"\b(no (discount|offer|incentive|coupon|promo)s?|without 
                       r"discount))\b", re.I)
 
 
-
-
 def read_brief(text: str, workspace: Workspace, *, today: date | None = None) -> BriefReading:
     """Goal, moment, audience, offer, timing and constraints of ``text``, read against ``workspace``.
 
@@ -323,10 +321,9 @@ _UNFINISHED = re.compile(
 
 
 def _event_books(lex: Lexicon, events: list[str | None]) -> list[str]:
-    """Playbooks triggered by one of ``events`` (the catalog's names), cart and browse moments first."""
+    """The first playbook (in playbook order) that starts when one of ``events`` (the catalog's names) happens."""
     return [b.id for b in sorted(lex.books.values(), key=lambda b: b.order)
-            if any(e and e in b.events for e in events) and b.trigger.kind == "event"
-            and b.trigger.entry_event in events][:1]
+            if b.trigger.kind == "event" and b.trigger.entry_event in events][:1]
 
 
 def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: Lexicon) -> None:
