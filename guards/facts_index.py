@@ -106,13 +106,10 @@ def _text_amounts(workspace: Workspace, currencies: tuple[str, ...]) -> frozense
     facts = workspace.facts
     texts: list[tuple[str, str]] = []
     default = workspace.brand.default_locale
-    for item, fields in ((o, ("terms",)) for o in facts.offers):
-        texts += [(getattr(item, f), default) for f in fields]
-        texts += [(tr.get(f, ""), loc) for loc, tr in item.translations.items() for f in fields]
-    for policy in facts.policies:
-        texts.append((policy.text, default))
-        texts += [(tr.get("text", ""), loc) for loc, tr in policy.translations.items()]
-    texts += [(p.description, default) for p in facts.products if getattr(p, "description", "")]
+    for item, key in (*((o, "terms") for o in facts.offers), *((p, "text") for p in facts.policies)):
+        texts.append((getattr(item, key), default))
+        texts += [(tr.get(key, ""), loc) for loc, tr in item.translations.items()]
+    texts += [(p.description, default) for p in facts.products]
     texts += [(c.text, default) for c in facts.claims]
     return frozenset(m.amount for text, loc in texts if text for m in find_money(text, loc, currencies=currencies))
 
