@@ -22,6 +22,8 @@ __all__ = [
     "WorkspaceRecord",
     "Contact",
     "Event",
+    "ContactAggregate",
+    "AGGREGATE_ALL_CATEGORIES",
     "Conversation",
     "Message",
     "PlanRevision",
@@ -153,6 +155,38 @@ class Event(SQLModel, table=True):
     product: str | None = Field(default=None, max_length=128)
     value: float | None = Field(default=None)
     properties: dict[str, Any] = _json_field(server_default=sa.text("'{}'"))
+
+
+# ``ContactAggregate.category`` of the row that totals every event of a name, whatever its category.
+AGGREGATE_ALL_CATEGORIES = ""
+
+
+class ContactAggregate(SQLModel, table=True):
+    """Per contact and event name (and per category of it): how many, first and last time, value summed.
+
+    Kept in step with ``events`` by every writer of events (``copilot.audience.aggregates``;
+    migration 0015), so a segment rule like "ordered in the last 90 days", "never opened" or
+    "ordered before, but not in the last 180 days" reads one row per contact instead of
+    every event of its history. The row with category ``AGGREGATE_ALL_CATEGORIES`` ('')
+    totals the name over all categories; one more row per category an event carried.
+    """
+
+    __tablename__ = "contact_aggregates"
+    __table_args__ = (
+        # Sets of contacts by last or first time: index-only scans per workspace.
+        sa.Index("ix_contact_aggregates_last", "workspace_id", "name", "category", "last_at", "contact_id"),
+        sa.Index("ix_contact_aggregates_first", "workspace_id", "name", "category", "first_at", "contact_id"),
+    )
+
+    contact_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("contacts.id", ondelete="CASCADE"),
+                                                primary_key=True))
+    name: str = Field(primary_key=True, max_length=64)
+    category: str = Field(primary_key=True, max_length=64)
+    workspace_id: int = Field(foreign_key="workspaces.id")
+    event_count: int
+    first_at: datetime
+    last_at: datetime
+    value_sum: float = Field(default=0.0)
 
 
 class Conversation(SQLModel, table=True):

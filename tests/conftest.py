@@ -29,7 +29,7 @@ REQUIRE_PG = os.environ.get("COPILOT_REQUIRE_POSTGRES", "0") == "1"
 TABLES = [
     "send_ledger", "delivery_entries", "deliveries", "suppression_list", "login_throttle", "api_tokens", "audit_log",
     "finding_overrides", "findings", "answer_claims", "messages", "reviews", "plan_revisions",
-    "conversations", "events", "contacts", "workspaces", "users",
+    "conversations", "contact_aggregates", "events", "contacts", "workspaces", "users",
 ]
 
 

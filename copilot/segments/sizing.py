@@ -129,11 +129,13 @@ def _tune(session: Session) -> None:
                                                sa.func.set_config("work_mem", "64MB", True)))
 
 
-def _compiler(session: Session, workspace: Workspace, plan: Plan, now: datetime) -> RuleCompiler:
+def _compiler(session: Session, workspace: Workspace, plan: Plan, now: datetime,
+              workspace_id: int | None = None) -> RuleCompiler:
     _tune(session)
     dialect = _dialect(session)
     indexed = indexed_attributes(session.connection()) if dialect == "sqlite" else frozenset()
-    return RuleCompiler(workspace, plan, now=now, dialect=dialect, indexed_attributes=indexed)
+    return RuleCompiler(workspace, plan, now=now, dialect=dialect, indexed_attributes=indexed,
+                        workspace_id=workspace_id)
 
 
 def quiet_hours_moment(plan: Plan, now: datetime) -> tuple[datetime, bool]:
@@ -234,7 +236,7 @@ def _membership(session: Session, workspace: Workspace, workspace_id: int, plan:
     each segment, the ``sample`` smallest ids it sends to are appended. So what comes back
     is a few hundred group counts, never the members.
     """
-    compiler = _compiler(session, workspace, plan, now)
+    compiler = _compiler(session, workspace, plan, now, workspace_id)
     ordered = _ordered(plan)
     c = contacts.c
     segs = [sa.select(c.id).where(c.workspace_id == workspace_id, compiler.compile_segment(seg.rule))
@@ -330,7 +332,7 @@ def segment_members(session: Session, workspace: Workspace, workspace_id: int, p
         raise NotFoundError(f"no segment {segment_name!r} in the plan", segment=segment_name)
     now = (now or utcnow()).astimezone(UTC)
     dialect = _dialect(session)
-    compiler = _compiler(session, workspace, plan, now)
+    compiler = _compiler(session, workspace, plan, now, workspace_id)
     conds: list[ColumnElement[bool]] = [
         contacts.c.workspace_id == workspace_id,
         contacts.c.consent == "subscribed",

@@ -31,11 +31,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from copilot.audience.aggregates import add_events_from
 from copilot.audience.bulk import deferred_indexes, insert_rows
 from copilot.audience.partitions import ensure_event_partitions
 from copilot.audience.values import sql_timestamp
 from copilot.errors import ImportDataError
-from copilot.models import Event, utcnow
+from copilot.models import ContactAggregate, Event, utcnow
 from copilot.services.import_batch import CONTACT_STAGE, EVENT_STAGE, BatchChecker
 from copilot.services.import_rows import ContactSchema, EventSchema, RowProblem
 from copilot.workspace import Workspace
@@ -361,4 +362,9 @@ class _Import:
                     f"SELECT s.email FROM {_STAGE} AS s WHERE NOT EXISTS (SELECT 1 FROM contacts AS c "
                     "WHERE c.workspace_id = :w AND c.email = s.email) ORDER BY s.line LIMIT 1"), params).one()
                 raise self._fail(f"contact {gone!r} disappeared during the import; nothing imported")
+        # The per-contact aggregates segment rules read, from the same staged rows, in one grouped statement.
+        with deferred_indexes(conn, ContactAggregate.__table__, rows_coming=staged):
+            add_events_from(conn, "(SELECT c.workspace_id, c.id AS contact_id, s.name, s.category, s.occurred_at, "
+                                  f"s.value FROM {_STAGE} AS s JOIN contacts AS c ON c.workspace_id = :w "
+                                  "AND c.email = s.email) AS src", params)
         self.result.imported = staged
