@@ -278,6 +278,10 @@ class RuleCompiler:
         # Sets read from contact_aggregates are narrowed to this workspace (its indexes lead with it).
         self.workspace_id = workspace_id
         self.use_aggregates = use_aggregates
+        # The contact id event conditions correlate with: contacts.id, or a driver set's id (``segment_ids``).
+        self.cid: ColumnElement[Any] = contacts.c.id
+        # Segments already materialized by the caller (name -> a selectable with an ``id`` column).
+        self.materialized: dict[str, Any] = {}
 
     # contacts -------------------------------------------------------------------------
     def field_operand(self, name: str) -> _Operand:
@@ -300,6 +304,89 @@ class RuleCompiler:
         if driver is None:
             return self.compile(rule, "in")
         return sa.and_(*[self.compile(c, "in" if i == driver else _filter_mode(c)) for i, c in enumerate(conjuncts)])
+
+    def segment_ids(self, rule: Rule, workspace_id: int) -> sa.Select[Any]:
+        """SELECT id of the workspace's contacts matching ``rule``, planned from a driver set.
+
+        On PostgreSQL the narrowest conjunct that is a set by itself (an aggregate or event index
+        range, an indexed attribute, a segment already materialized) drives, and the other
+        conjuncts are probes on its ids: when none of them reads a contact column, ``contacts`` is
+        not scanned at all (the set came from indexes). SQLite keeps ``compile_segment``'s plan.
+        """
+        c = contacts.c
+        if self.dialect != "postgresql":
+            return sa.select(c.id).where(c.workspace_id == workspace_id, self.compile_segment(rule))
+        conjuncts = _conjuncts(rule)
+        best: tuple[float, int, sa.Select[Any]] | None = None
+        for i, conjunct in enumerate(conjuncts):
+            score = self._driver_score(conjunct)
+            if score is None or (best is not None and score >= best[0]):
+                continue
+            found = self._id_set(conjunct, workspace_id)
+            if found is not None:
+                best = (score, i, found)
+        if best is None:
+            return sa.select(c.id).where(c.workspace_id == workspace_id, self.compile(rule, "exists"))
+        _, index, driver = best
+        rest = [r for i, r in enumerate(conjuncts) if i != index]
+        if any(self._reads_contact(r) for r in rest):
+            return sa.select(c.id).where(c.workspace_id == workspace_id, c.id.in_(driver),
+                                         *[self.compile(r, "exists") for r in rest])
+        d = driver.subquery("d")
+        saved, self.cid = self.cid, d.c.id
+        try:
+            conds = [self.compile(r, "exists") for r in rest]
+        finally:
+            self.cid = saved
+        return sa.select(d.c.id).where(*conds)
+
+    def _id_set(self, rule: Rule, workspace_id: int) -> sa.Select[Any] | None:
+        """The contact ids matching ``rule`` as a set straight from an index (distinct), or None."""
+        c = contacts.c
+        if isinstance(rule, FieldRule):
+            return sa.select(c.id).where(c.workspace_id == workspace_id, self.compile(rule, "exists"))
+        if isinstance(rule, SegmentRule):
+            done = self.materialized.get(rule.segment)
+            if done is not None:
+                return sa.select(done.c.id)
+            segment = self.plan.segment(rule.segment) if self.plan else None
+            return None if segment is None else self.segment_ids(segment.rule, workspace_id)
+        if isinstance(rule, AnyRule):
+            parts = [self._id_set(r, workspace_id) for r in rule.rules]
+            if any(p is None for p in parts):
+                return None
+            return sa.union(*parts).subquery().select()  # type: ignore[arg-type]
+        if isinstance(rule, EventRule) and rule.count_op == "at_least" and rule.count >= 1:
+            found = self.aggregate_test(rule.event, rule.where, rule.window, "set", at_least=rule.count,
+                                        exactly=False)
+            if found is not None:
+                return found  # type: ignore[return-value]
+            conds = self.event_conditions(rule.event, rule.where, rule.window)
+            ids = sa.select(events.c.contact_id.label("id")).where(*conds).group_by(events.c.contact_id)
+            return ids.having(sa.func.count() >= rule.count) if rule.count > 1 else ids
+        if isinstance(rule, LastPerformedRule) and rule.op == "within_last_days":
+            window = EventWindow(kind="within_days", days=rule.days or 0)
+            found = self.aggregate_test(rule.event, rule.where, window, "set", at_least=1, exactly=False)
+            if found is not None:
+                return found  # type: ignore[return-value]
+            conds = self.event_conditions(rule.event, rule.where, window)
+            return sa.select(events.c.contact_id.label("id")).where(*conds).group_by(events.c.contact_id)
+        return None
+
+    def _reads_contact(self, rule: Rule) -> bool:
+        """Whether ``rule`` needs a column of the contact itself (not only its events)."""
+        if isinstance(rule, (FieldRule, ConsentRule)):
+            return True
+        if isinstance(rule, (AllRule, AnyRule)):
+            return any(self._reads_contact(r) for r in rule.rules)
+        if isinstance(rule, NotRule):
+            return self._reads_contact(rule.rule)
+        if isinstance(rule, SegmentRule):
+            if rule.segment in self.materialized:
+                return False
+            segment = self.plan.segment(rule.segment) if self.plan else None
+            return segment is None or self._reads_contact(segment.rule)
+        return False
 
     def _driver(self, conjuncts: list[Rule]) -> int | None:
         """Index of the conjunct to drive from: an indexed attribute equality, else the narrowest event set."""
@@ -358,6 +445,9 @@ class RuleCompiler:
             segment = self.plan.segment(rule.segment) if self.plan else None
             if segment is None:
                 raise KeyError(rule.segment)
+            done = self.materialized.get(rule.segment)
+            if done is not None:
+                return self.cid.in_(sa.select(done.c.id))
             return self.compile_segment(segment.rule) if mode == "in" else self.compile(segment.rule, mode)
         if isinstance(rule, EventRule):
             return self.event_rule(rule, mode)
@@ -397,7 +487,7 @@ class RuleCompiler:
     def performed(self, conds: list[ColumnElement[bool]], mode: str, *, at_least: int = 1, exactly: bool = False,
                   negate: bool = False) -> ColumnElement[bool]:
         """The contact has (``negate``: has not) ``at_least`` (or ``exactly``) matching events."""
-        cid = contacts.c.id
+        cid = self.cid
         counted = at_least > 1 or exactly
         if mode == "exists":
             if counted and self.dialect == "postgresql":
@@ -478,11 +568,13 @@ class RuleCompiler:
                 counted = a.event_count == at_least if exactly else a.event_count >= at_least
                 row_test = sa.or_(sa.and_(counted, sa.not_(after_now)), sa.and_(after_now, probe))
         keys: list[ColumnElement[bool]] = [a.name == event, a.category == category]
+        scope = [a.workspace_id == self.workspace_id] if self.workspace_id is not None else []
         if mode == "exists":
             return sa.exists(sa.select(sa.literal(1)).select_from(aggregates).where(
-                a.contact_id == contacts.c.id, *keys, row_test))
-        scope = [a.workspace_id == self.workspace_id] if self.workspace_id is not None else []
-        return contacts.c.id.in_(sa.select(a.contact_id).where(*scope, *keys, row_test))
+                a.contact_id == self.cid, *scope, *keys, row_test))
+        if mode == "set":
+            return sa.select(a.contact_id.label("id")).where(*scope, *keys, row_test)  # type: ignore[return-value]
+        return self.cid.in_(sa.select(a.contact_id).where(*scope, *keys, row_test))
 
     def _aggregate_probe(self, event: str, where: list[PropertyFilter], window: EventWindow, *,
                          at_least: int, exactly: bool) -> ColumnElement[bool]:
