@@ -364,7 +364,9 @@ class _Import:
                 raise self._fail(f"contact {gone!r} disappeared during the import; nothing imported")
         # The per-contact aggregates segment rules read, from the same staged rows, in one grouped statement.
         with deferred_indexes(conn, ContactAggregate.__table__, rows_coming=staged):
+            # CROSS JOIN: SQLite keeps the staged rows outside and looks each contact up by its
+            # unique (workspace_id, email) index (left to itself it scanned the stage per contact).
             add_events_from(conn, "(SELECT c.workspace_id, c.id AS contact_id, s.name, s.category, s.occurred_at, "
-                                  f"s.value FROM {_STAGE} AS s JOIN contacts AS c ON c.workspace_id = :w "
+                                  f"s.value FROM {_STAGE} AS s CROSS JOIN contacts AS c WHERE c.workspace_id = :w "
                                   "AND c.email = s.email) AS src", params)
         self.result.imported = staged
