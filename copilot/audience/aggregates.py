@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from copilot.models import AGGREGATE_ALL_CATEGORIES, ContactAggregate
 
-__all__ = ["TABLE", "add_event_rows", "add_events_from", "rebuild_aggregates"]
+__all__ = ["TABLE", "add_event_rows", "add_events_from", "aggregate_insert", "rebuild_aggregates"]
 
 TABLE = "contact_aggregates"
 aggregates: sa.Table = ContactAggregate.__table__  # type: ignore[attr-defined]
@@ -51,11 +51,15 @@ def _grouped(source: str) -> str:
     )
 
 
+def aggregate_insert(source: str, dialect: str) -> str:
+    """The statement adding the events ``source`` yields (a FROM item aliased ``src`` with columns
+    workspace_id, contact_id, name, category, occurred_at, value) to the aggregates."""
+    return f"INSERT INTO {TABLE} ({_COLUMNS}) {_grouped(source)}{_merge(dialect)}"
+
+
 def add_events_from(conn: sa.Connection, source: str, params: Mapping[str, Any] | None = None) -> None:
-    """Add the events ``source`` yields (a parenthesised SELECT aliased ``src`` with columns
-    workspace_id, contact_id, name, category, occurred_at, value) to the aggregates, in SQL."""
-    conn.execute(sa.text(f"INSERT INTO {TABLE} ({_COLUMNS}) {_grouped(source)}{_merge(conn.dialect.name)}"),
-                 dict(params or {}))
+    """Add the events ``source`` yields (see ``aggregate_insert``) to the aggregates, in SQL."""
+    conn.execute(sa.text(aggregate_insert(source, conn.dialect.name)), dict(params or {}))
 
 
 def add_event_rows(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> None:
@@ -97,6 +101,8 @@ def add_event_rows(conn: sa.Connection, rows: Iterable[Mapping[str, Any]]) -> No
 
 def rebuild_aggregates(conn: sa.Connection, workspace_id: int | None = None) -> None:
     """Recompute the aggregates from ``events`` (one workspace's, or all): the backfill and the demo build."""
+    if conn.dialect.name == "postgresql":  # one big grouping: room to hash it in memory, this transaction only
+        conn.execute(sa.select(sa.func.set_config("work_mem", "256MB", True)))
     where, params = ("WHERE workspace_id = :w", {"w": workspace_id}) if workspace_id is not None else ("", {})
     conn.execute(sa.text(f"DELETE FROM {TABLE} {where}"), params)
     source = ("(SELECT workspace_id, contact_id, name, category, occurred_at, value "
