@@ -344,3 +344,24 @@ def test_imported_events_are_added_to_the_per_contact_aggregates(engine: Engine,
     with engine.begin() as conn:
         rebuild_aggregates(conn)
     assert _aggregates(engine) == kept
+
+
+def test_events_recorded_through_the_api_are_added_to_the_aggregates(
+        engine: Engine, demo_workspace: Workspace, workspace_id: int, tmp_path: Path) -> None:
+    from copilot.services.events import record_events
+
+    import_contacts(engine, demo_workspace, workspace_id, _write(tmp_path, "c.csv", CONTACTS), now=NOW)
+    import_events(engine, demo_workspace, workspace_id, _write(tmp_path, "e.csv", EVENTS), now=NOW)
+    with Session(engine) as session:
+        record_events(session, demo_workspace, workspace_id, [
+            {"email": "ann.lee@example.com", "event": "order_placed", "occurred_at": "2026-11-22T09:00:00Z",
+             "properties": {"category": "apparel", "value": 12.5}},
+            {"email": "cy@example.com", "event": "email_opened", "occurred_at": "2026-11-22T10:00:00Z",
+             "properties": {}}], now=NOW)
+        session.commit()
+    kept = _aggregates(engine)
+    assert [(r[1], r[2], r[3], r[6]) for r in kept if r[1] == "order_placed"] == [
+        ("order_placed", "", 2, 172.5), ("order_placed", "apparel", 1, 12.5), ("order_placed", "running_shoes", 1, 160.0)]
+    with engine.begin() as conn:
+        rebuild_aggregates(conn)
+    assert _aggregates(engine) == kept
