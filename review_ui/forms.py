@@ -39,7 +39,8 @@ class ActionForm:
     comment: str = ""
     reason: str = ""
     view: str = ""  # "scheduled": answer with the Scheduled list's rows
-    confirm: str = ""  # approve: the revision hash the confirmation showed
+    confirm: str = ""  # approve: the revision hash the confirmation showed (a section's hash for a section)
+    anchor: str = ""  # comment, request changes: the part it is about (copilot.services.anchors), blank for all
 
 
 @dataclass
