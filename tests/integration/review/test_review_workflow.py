@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from review_factory import finding, plan_dict
 from sqlmodel import select
+from test_review_on_purpose import current, submitted
 from ui_support import UI, Browser, soup
 
 from copilot.models import AuditLog, Conversation, FindingRow, Notification, PlanRevision, Review, SectionApproval
@@ -19,17 +20,6 @@ from copilot.services import review as gate
 from copilot.services.sections import section_hashes
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-
-
-def submitted(ui: UI, findings: list[dict[str, Any]] | None = None, **kw: Any) -> Review:
-    review = ui.world.submitted(ui.world.users["mara"], findings, **kw)
-    ui.world.session.commit()
-    return review
-
-
-def current(ui: UI, review_id: int) -> Review:
-    with ui.runtime.session() as s:
-        return gate.get_review(s, review_id)
 
 
 def section_form(page: Any, section: str) -> dict[str, str]:
