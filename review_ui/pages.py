@@ -50,7 +50,8 @@ class ChatPage:
 
 
 # What reaches the marketer's chat from the review: the decisions and comments that carry words.
-NOTE_ACTIONS = frozenset({"changes_requested", "commented", "rejected", "approved", "finding_overridden"})
+NOTE_ACTIONS = frozenset({"changes_requested", "commented", "rejected", "approved", "finding_overridden",
+                          "section_approved"})
 
 
 def _aware(moment: datetime) -> datetime:
@@ -90,7 +91,7 @@ def chat_page(session: Session, runtime: Runtime, user: User, workspace_id: int,
         if review is not None and review.id is not None else []
     return ChatPage(conversations=conversations, conversation=conversation, messages=messages,
                     pending=pending, revision=revision, plan=view,
-                    review=review, review_notes=notes, revisions=chat.list_revisions(session, conversation_id),
+                    review=review, review_notes=notes, revisions=chat.revision_summaries(session, conversation_id),
                     anchored=anchored_notes(notes),
                     pending_state=chat.answer_state(session, pending.id or 0) if pending is not None else None,
                     actions=gate.conversation_actions(session, conversation, user))
