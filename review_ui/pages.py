@@ -148,9 +148,9 @@ def anchored_notes(entries: list[Any]) -> dict[str, list[Any]]:
     return out
 
 
-def section_rows(session: Session, review: Any) -> list[dict[str, Any]]:
+def section_rows(session: Session, detail: queue.ReviewDetail, plan: Plan) -> list[dict[str, Any]]:
     """The review page's per-section approval rows: each section, its hash, who approved it, what holds it."""
-    states = gate.section_states(session, review)
+    states = gate.section_states(session, detail.review, plan=plan, status=detail.gate)
     names = {u.id: u.display_name for u in (session.get(User, s.approval.actor_id)
                                             for s in states.values() if s.approval is not None) if u is not None}
     return [{"section": s.section, "label": SECTION_LABELS[s.section], "hash": s.hash,
@@ -173,7 +173,7 @@ def detail_page(session: Session, runtime: Runtime, review_id: int, user: User,
                      workspace=runtime.default_workspace, samples=segment_samples(session, detail.revision))
     notes = [e for e in detail.history if e.comment and e.action in NOTE_ACTIONS]
     return {"d": detail, "plan": view, "diff": diff_summary(session, detail),
-            "sections": section_rows(session, detail.review), "anchored": anchored_notes(notes),
+            "sections": section_rows(session, detail, view.plan), "anchored": anchored_notes(notes),
             "anchor_choices": anchor_options(view.plan),
             "needs_ack": {f.id for f in detail.findings if gate.needs_acknowledgement(f)},
             "start": schedule_start(runtime, view.plan), "schedule_error": schedule_error or {}}

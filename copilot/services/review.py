@@ -416,16 +416,17 @@ class SectionState:
         return self.approval is not None
 
 
-def section_states(session: Session, review: Review, *, plan: Mapping[str, Any] | None = None
-                   ) -> dict[str, SectionState]:
+def section_states(session: Session, review: Review, *, plan: Plan | Mapping[str, Any] | None = None,
+                   status: GateStatus | None = None) -> dict[str, SectionState]:
     """Each section of the review's current revision and where it stands. An approval stands while its
-    section hash is the current one and it was not withdrawn."""
+    section hash is the current one and it was not withdrawn. ``plan`` and ``status``: the current
+    revision's plan and gate status when the caller has them already."""
     hashes = section_hashes(plan if plan is not None else _revision(session, review.revision_id).plan)
     rows = session.exec(select(SectionApproval).where(
         SectionApproval.review_id == review.id, SectionApproval.voided_at.is_(None))  # type: ignore[union-attr]
         .order_by(SectionApproval.id)).all()  # type: ignore[arg-type]
     standing = {r.section: r for r in rows if r.section_hash == hashes.get(r.section)}
-    status = gate_status(session, review)
+    status = status or gate_status(session, review)
     held = [*status.blocking, *status.unacknowledged]
     return {s: SectionState(s, hashes[s], standing.get(s), [f for f in held if finding_section(f) in (s, None)])
             for s in SECTIONS}

@@ -84,6 +84,8 @@ def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_w
         mpage.wait_for_url(re.compile(rf"/chat/{review.conversation_id}#variant-0$"))
         # The revision history names both revisions and shows the edit word by word.
         mpage.locator("#revisions summary").click()
+        # The history says what changed: the one field edited, though the form sent every field.
+        expect(mpage.locator("#revision-2 .note")).to_have_text("Edited subject of Lapsed buyers variant A (email_1).")
         mpage.locator("#revision-2 a.compare").first.click()
         diff = mpage.locator("#revision-diff .copy-diff tbody tr").first
         expect(diff.locator("ins")).to_have_text(["on", "trail shoes"])
