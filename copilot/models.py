@@ -38,6 +38,10 @@ __all__ = [
     "DeliveryEntry",
     "SendRecord",
     "SuppressedAddress",
+    "SectionApproval",
+    "Notification",
+    "REVIEW_SECTIONS",
+    "NOTIFICATION_KINDS",
     "DELIVERY_STATES",
     "ENTRY_STATES",
     "SEND_STATUSES",
@@ -71,6 +75,11 @@ ENTRY_STATES = ("active", "done", "exited", "not_eligible", "cancelled")
 # One send decision: queued (decided, not yet handed to the transport), sending (claimed by a
 # worker), sent, failed (permanent failure or retries used up), suppressed (a rule stopped it:
 # ``reason`` says which), held_out (the control group), cancelled (the campaign was cancelled first).
+# The parts of a plan a reviewer may approve one by one (copilot.services.sections says which plan fields
+# each covers); the draft is approved when every section is.
+REVIEW_SECTIONS = ("audience", "trigger", "copy")
+# What people are told about in the app (the notifications list and the badge).
+NOTIFICATION_KINDS = ("submitted", "changes_requested", "approved", "scheduled")
 SEND_STATUSES = ("queued", "sending", "sent", "failed", "suppressed", "held_out", "cancelled")
 
 
@@ -521,3 +530,45 @@ class SuppressedAddress(SQLModel, table=True):
     reason: str = Field(max_length=32)  # bounce | complaint | manual
     detail: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SectionApproval(SQLModel, table=True):
+    """A reviewer's approval of one section of a draft (audience, trigger or copy), bound to that section's
+    hash: it stands while the section is unchanged and is void once it changes (or ``voided_at`` is set,
+    when the whole approval was withdrawn)."""
+
+    __tablename__ = "section_approvals"
+    __table_args__ = (
+        sa.CheckConstraint(_in("section", REVIEW_SECTIONS), name="ck_section_approvals_section"),
+        sa.Index("ix_section_approvals_review", "review_id", "section"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="reviews.id")
+    section: str = Field(max_length=16)
+    section_hash: str = Field(max_length=64)
+    revision_hash: str = Field(max_length=64)  # the whole plan's hash when it was approved (for the record)
+    actor_id: int = Field(foreign_key="users.id")
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    voided_at: datetime | None = Field(default=None)
+
+
+class Notification(SQLModel, table=True):
+    """Something a person is told in the app: a draft was submitted, sent back, approved or scheduled."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="ck_notifications_kind"),
+        # The badge: one person's unread count.
+        sa.Index("ix_notifications_user_read", "user_id", "read_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    review_id: int = Field(foreign_key="reviews.id", index=True)
+    kind: str = Field(max_length=24)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    read_at: datetime | None = Field(default=None)

@@ -16,7 +16,8 @@ from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup, escape
 
-from copilot.services import access
+from copilot.services import access, notifications
+from copilot.services.anchors import variant_key
 from copilot.text import count_of
 
 __all__ = ["TEMPLATES_DIR", "STATIC_DIR", "make_environment", "page", "is_htmx"]
@@ -70,6 +71,15 @@ def nav_for(user: Any) -> dict[str, bool]:
             "users": access.permitted(user, access.Action.MANAGE_USERS)}
 
 
+def unread_notifications(request: Request, user: Any) -> int:  # type: ignore[type-arg]
+    """The badge's number: the person's unread notifications (one indexed count per page)."""
+    runtime = request.app.state.get("runtime")
+    if runtime is None or user is None or getattr(user, "id", None) is None:
+        return 0
+    with runtime.session() as session:
+        return notifications.unread_count(session, user.id)
+
+
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
@@ -77,6 +87,8 @@ def make_environment() -> Environment:
                        short=lambda h: (h or "")[:10])
     env.globals["STATE_LABELS"] = STATE_LABELS
     env.globals["nav_for"] = nav_for
+    env.globals["unread_notifications"] = unread_notifications
+    env.filters["variant_key"] = variant_key
     return env
 
 
