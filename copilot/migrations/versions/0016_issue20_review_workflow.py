@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"  # the lead re-chains this after any 0015 merged first
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
