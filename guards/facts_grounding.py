@@ -42,10 +42,12 @@ PRODUCT_UNKNOWN = _code("FACT_PRODUCT_UNKNOWN", "block", "A product name is not 
 OUT_OF_STOCK = _code("FACT_PRODUCT_OUT_OF_STOCK", "warn", "The copy features a product that is out of stock")
 CLAIM_UNSOURCED = _code("FACT_CLAIM_UNSOURCED", "warn", "A superlative or proof claim has no listed source")
 TESTIMONIAL_UNSOURCED = _code("FACT_TESTIMONIAL_UNSOURCED", "warn", "A quote or testimonial has no listed source")
+TESTIMONIAL_INVENTED = _code("FACT_TESTIMONIAL_INVENTED", "block", "A quote matches none of the approved testimonials")
+FORBIDDEN_CLAIM = _code("FACT_FORBIDDEN_CLAIM", "block", "The copy makes a claim the brand may not make")
 CONTRADICTION = _code("FACT_CONTRADICTION", "block", "Subject, preheader or CTA states a figure the body contradicts")
 CODES = (PRICE_MISMATCH, AMOUNT_UNGROUNDED, CURRENCY_MISMATCH, DISCOUNT_UNGROUNDED, OFFER_NOT_IN_PLAN, OFFER_SCOPE,
          CODE_UNKNOWN, OFFER_UNKNOWN, OFFER_INACTIVE, NO_SEND_WINDOW, DATE_UNGROUNDED, SHIPPING_UNGROUNDED,
-         POLICY_MISMATCH, PRODUCT_UNKNOWN, OUT_OF_STOCK, CLAIM_UNSOURCED, TESTIMONIAL_UNSOURCED, CONTRADICTION)
+         POLICY_MISMATCH, PRODUCT_UNKNOWN, OUT_OF_STOCK, CLAIM_UNSOURCED, TESTIMONIAL_UNSOURCED, TESTIMONIAL_INVENTED, FORBIDDEN_CLAIM, CONTRADICTION)
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 Stated = dict[str, set[str]]
 
