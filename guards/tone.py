@@ -29,6 +29,8 @@ from copilot.text import (
     find_percents,
     normalize,
     sentence_bounds,
+    skeleton,
+    skeleton_phrase,
     spelled_number,
     tokenize,
 )
@@ -132,6 +134,12 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
             yield ctx.finding(code, field=name, span=(hit.start, hit.end), message=message,
                               evidence={"phrase": hit.phrase.text, "matched": hit.words, "exact": hit.exact},
                               fix=_FIXES[code.code])
+        taken = [(h.start, h.end) for h in matcher.find(text) if h.label in ("banned", "discouraged")]
+        for code, phrase, (a, b) in _disguised(voice, text, taken):
+            label = "bans" if code is BANNED else "discourages"
+            yield ctx.finding(code, field=name, span=(a, b), message=(
+                f"{text[a:b]!r}: the brand {label} {phrase!r} (written with other spacing, hyphens or look-alike letters)"),
+                evidence={"phrase": phrase, "matched": text[a:b], "exact": False}, fix=_FIXES[code.code])
         for m in _SCARCE.finditer(text):
             if any(a < m.end() and m.start() < b for a, b, _ in stacking):
                 continue  # the phrase list already named it
@@ -151,6 +159,28 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
     yield from _reading_grade(ctx)
     yield from _subject(ctx)
     yield from _cta(ctx)
+
+
+@lru_cache(maxsize=64)
+def _skeletons(banned: tuple[str, ...], discouraged: tuple[str, ...]) -> tuple[tuple[str, Code, str], ...]:
+    return tuple((form, code, p) for code, phrases in ((BANNED, banned), (DISCOURAGED, discouraged))
+                 for p in phrases for form in skeleton_phrase(p) if len(form) >= 4)
+
+
+def _disguised(voice: Any, text: str, taken: list[tuple[int, int]]) -> Iterator[tuple[Code, str, tuple[int, int]]]:
+    """The brand's banned and discouraged phrases written with other spacing or hyphens, look-alike
+    letters or a contraction spelled out ("hiddengem", "bucket-list", "N0 pain", "you are missing out"),
+    whole words only, where the phrase matcher found nothing."""
+    letters, where = skeleton(text)
+    for form, code, phrase in _skeletons(tuple(voice.banned_phrases), tuple(voice.discouraged_phrases)):
+        i = letters.find(form)
+        while i >= 0:
+            a, b = where[i], where[i + len(form) - 1] + 1
+            whole = (a == 0 or not text[a - 1].isalnum()) and (b >= len(text) or not text[b].isalnum())
+            if whole and not any(x < b and a < y for x, y in taken):
+                taken.append((a, b))
+                yield code, phrase, (a, b)
+            i = letters.find(form, i + 1)
 
 
 def _brand_says(workspace: Any, words: str) -> bool:
@@ -226,7 +256,9 @@ def _punctuation_caps_emoji(ctx: VariantContext) -> Iterator[Finding]:
             i = text.find("!", i + 1)
     index = fact_index(ctx.workspace)
     allowed = (_ACRONYMS | set(index.codes) | index.caps_words | {w.upper() for w in index.brand_words}
-               | {w.upper() for w in voice.allowed_caps} | set(index.currencies) | set(COMMON_CURRENCIES))
+               | {w.upper() for w in voice.allowed_caps} | set(index.currencies) | set(COMMON_CURRENCIES)
+               # a word the voice's own phrase lists write in capitals ("FOMO") is reported as that phrase
+               | {w for p in (*voice.banned_phrases, *voice.discouraged_phrases) for w in p.split() if w.isupper()})
     introduces_code = code_context(ctx.variant.locale)
     for name in PROSE_FIELDS:
         text = ctx.prose[name]
