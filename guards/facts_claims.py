@@ -66,10 +66,15 @@ _CLAIM = re.compile(
     rf"|(?:\d+|{alternation(w for w, v in NUMBER_WORDS['en'].items() if 1 <= v <= 10 and ' ' not in w)}) out of (?:10|ten)\b"
     r"|rated \d(?:\.\d)?\b|\d{1,3}(?:,\d{3})+\+? (?:runners|customers|reviews|reviewers|testers|people)\b"
     r"|(?:the )?(?:lightest|fastest|most comfortable|best) (?:running |trail )?(?:shoes?|socks?|gear|tee|vest|shorts?|tights?)\b"
-    r"|world'?s (?:best|lightest|fastest)\b|loved by (?:thousands|millions)\b|\d+% of (?:runners|customers|testers|reviewers|people)\b")
+    r"|world'?s (?:best|lightest|fastest)\b|loved by (?:thousands|millions)\b|\d+(?:\.\d+)?\s?% of\b"
+    # a statistic or a count: "9 out of 10 members", "over 25,000 travellers", "4.2 million meals", "a million readers"
+    r"|\d{1,3}(?:,\d{3})+\+? (?:[a-z]+s|people)\b|(?:\d+(?:\.\d+)?|a|one|two|three|four|five|ten) (?:million|thousand|billion) (?:[a-z]+s|people)\b"
+    # a superlative placed in the world or a place: "the best studio in Montreal", "the most beautiful railway in the world"
+    r"|the (?:(?:very|single) )?(?:best|finest|greatest|biggest|largest|most [a-z]+|[a-z]{3,}iest)(?: [a-z-]+){0,3}"
+    r" (?:in (?:the world|the country|town|the city|europe|america|britain|the uk|the us|canada)|anywhere|ever made|on the market|of all time)\b")
 _CLAIM_NEEDLES = ("best", "#", "number one", "no.", "rated", "popular", "award", "proven", "tested", "recommended",
                   "out of", "lightest", "fastest", "comfortable", "world", "loved", "% of", "runners", "customers",
-                  "reviews", "reviewers", "testers", "people")
+                  "reviews", "reviewers", "testers", "people", ",", "million", "thousand", "billion", "the ")
 _QUOTE = re.compile(r"“(?P<a>[^”]{12,}?)”|(?:^|(?<=[\s(]))\"(?P<b>[A-Za-z][^\"\n]{12,}?)\"(?=[\s.,;:!?)—-]|$)"
                     r"|«\s?(?P<c>[^»]{12,}?)\s?»|„(?P<d>[^“”]{12,}?)[“”]", re.M)
 _QUOTE_NEEDLES = ('"', "“", "«", "„")
@@ -380,6 +385,8 @@ def _claims(out: FieldClaims, text: str, low: str, used: list[Span], langs: tupl
             continue  # not at a word start ("unbest-selling")
         if any(qa <= m.start() < qb for qa, qb in (q.span() for q in quotes)):
             continue  # a quote is checked as a testimonial
+        if any(ua <= m.start() < ub for ua, ub in used):
+            continue  # a figure already read as money or a date ("€1,000 or more") is no count
         a, b = _clause(out, m.start())
         mentions = out.mentions_in(a, b)
         skip = [(x.start - a, x.end - a) for x in mentions] + [(x - a, y - a) for x, y in used if a <= x < b]

@@ -11,11 +11,11 @@ from functools import cached_property
 
 from rapidfuzz import fuzz
 
-from copilot.text import format_money, normalize
+from copilot.text import Token, format_money, normalize, tokenize
 from copilot.workspace import Product
 from guards.context import PROSE_FIELDS, PlanContext, VariantContext
 from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, FieldClaims, NameRun
-from guards.facts_index import FactIndex
+from guards.facts_index import FactIndex, claim_stems
 from guards.finding import Code, Finding
 
 __all__ = ["CODES", "Stated", "check_plan", "ground_field", "contradictions"]
@@ -93,7 +93,7 @@ class _Grounding:
 
     def run(self) -> Iterator[Finding]:
         for step in (self._products, self._discounts, self._amounts, self._codes, self._dates, self._shipping,
-                     self._policies, self._claims, self._quotes):
+                     self._policies, self._claims, self._forbidden, self._quotes):
             yield from step()
 
     # -- products -------------------------------------------------------------------------
@@ -359,16 +359,67 @@ class _Grounding:
                    for norm, claim_numbers, claim_skus in zip(index.claim_norms, index.claim_numbers,
                                                               index.claim_products, strict=True))
 
+    def _forbidden(self) -> Iterator[Finding]:
+        """The brand's forbidden claims, by their text or an example, as word stems in order within
+        one sentence (any figure for a figure; a phrase of three words or more may have up to three
+        other words inside it: "every penny of your gift goes to food")."""
+        if not self.index.forbidden:
+            return
+        toks = tokenize(self.text)
+        stems = claim_stems(self.text)
+        reported: set[str] = set()
+        for i, first in enumerate(stems):
+            for form, claim in self.index.forbidden.get(first, ()):
+                if claim.id in reported:
+                    continue
+                end = _in_order(stems, toks, i, form, self.c.sentence(toks[i].start)[1], 3 if len(form) >= 3 else 0)
+                if end is None:
+                    continue
+                reported.add(claim.id)
+                span = (toks[i].start, toks[end].end)
+                yield self.finding(FORBIDDEN_CLAIM, span, (
+                    f"{self.text[span[0]:span[1]]!r} makes the claim {claim.text!r}, which the brand may not make: "
+                    f"{claim.reason}"), "Remove the claim; say only what the fact sheet's claims state.",
+                    claim=claim.id)
+
     def _quotes(self) -> Iterator[Finding]:
+        """A quote matching an approved testimonial (facts.yaml testimonials) word for word passes, as
+        does a sourced claim in quotation marks; a reworded testimonial warns; any other quote is
+        invented and blocks."""
         for q in self.c.quotes:
             if len(q.text.split()) < 4:
                 continue
             norm = normalize(q.text)
+            if any(norm == t or (len(norm) >= 20 and norm in t) for t in self.index.testimonial_norms):
+                continue
             if any(fuzz.token_set_ratio(norm, c) >= 85 for c in self.index.claim_norms):
                 continue
-            yield self.finding(TESTIMONIAL_UNSOURCED, q.span, (
-                "this quote is not a claim or testimonial with a source on the fact sheet"),
-                "Quote only testimonials listed in facts.yaml claims, with their source.")
+            near = max((fuzz.ratio(norm, t) for t in self.index.testimonial_norms), default=0.0)
+            if near >= 60:
+                yield self.finding(TESTIMONIAL_UNSOURCED, q.span, (
+                    "this quote rewords an approved testimonial; quote it word for word"),
+                    "Quote the testimonial exactly as facts.yaml has it.", similarity=round(near))
+                continue
+            yield self.finding(TESTIMONIAL_INVENTED, q.span, (
+                "this quote matches none of the approved testimonials (facts.yaml testimonials)"),
+                "Quote only approved testimonials, word for word, or remove the quote.")
+
+
+def _in_order(stems: list[str], toks: tuple[Token, ...], i: int, form: tuple[str, ...], stop: int,
+              slack: int) -> int | None:
+    """The index of the last word when ``form`` follows from word ``i`` on, in order, before
+    character ``stop``, with at most ``slack`` other words inside it; None otherwise."""
+    j, extra = i + 1, 0
+    for want in form[1:]:
+        while j < len(stems) and toks[j].start < stop and stems[j] != want:
+            j += 1
+            extra += 1
+            if extra > slack:
+                return None
+        if j >= len(stems) or toks[j].start >= stop:
+            return None
+        j += 1
+    return j - 1
 
 
 def ground_field(ctx: VariantContext, index: FactIndex, claims: FieldClaims, stated: dict[str, Stated]

@@ -9,7 +9,7 @@ from decimal import Decimal
 from rapidfuzz import fuzz, process
 
 from copilot.text import Token, find_money, normalize, numbers_in, stem, tokenize
-from copilot.workspace import Offer, Product, Workspace
+from copilot.workspace import ForbiddenClaim, Offer, Product, Workspace
 
 __all__ = ["FactIndex", "fact_index", "Mention", "blank_spans"]
 
@@ -38,6 +38,9 @@ class FactIndex:
     caps_words: frozenset[str] = frozenset()  # upper-cased words of product names ("GTX")
     currencies: tuple[str, ...] = ()  # the brand's currency, then any product's own
     text_amounts: frozenset[Decimal] = frozenset()  # amounts the fact sheet's own texts state (offer terms ...)
+    # Each forbidden claim's text and examples as word stems (a figure is "#": any figure), by first stem.
+    forbidden: dict[str, list[tuple[tuple[str, ...], ForbiddenClaim]]] = field(default_factory=dict)
+    testimonial_norms: list[str] = field(default_factory=list)  # approved quotes, normalized
     _mention_cache: dict[tuple[Token, ...], list[Mention]] = field(default_factory=dict, repr=False)
     # What a field states depends only on its text, locale and this fact sheet: read once (facts_claims.py).
     claims_cache: dict[tuple[str, str, str], object] = field(default_factory=dict, repr=False)
@@ -152,6 +155,12 @@ def _build(workspace: Workspace) -> FactIndex:
                                                                                    workspace.facts.products
                                                                                    if p.currency)])))
     index.text_amounts = _text_amounts(workspace, index.currencies)
+    for claim in workspace.facts.forbidden_claims:
+        for phrase in (claim.text, *claim.examples):
+            form = claim_stems(phrase)
+            if form:
+                index.forbidden.setdefault(form[0], []).append((form, claim))
+    index.testimonial_norms = [normalize(t.quote) for t in workspace.facts.testimonials]
     language = workspace.brand.default_locale
     for claim in workspace.facts.claims:
         toks = tokenize(claim.text)
@@ -161,6 +170,11 @@ def _build(workspace: Workspace) -> FactIndex:
         index.claim_numbers.append(numbers_in(stripped, language))
         index.claim_products.append({m.product.sku for m in mentions})
     return index
+
+
+def claim_stems(text: str) -> tuple[str, ...]:
+    """The words of a claim as the forbidden-claim check compares them: stems, a figure as "#"."""
+    return tuple("#" if any(c.isdigit() for c in t.norm) else stem(t.norm) for t in tokenize(text))
 
 
 def blank_spans(text: str, spans: list[tuple[int, int]]) -> str:
