@@ -75,6 +75,11 @@ def check_plan(ctx: PlanContext) -> Iterator[Finding]:
                 fix="Move the send window inside the offer's dates, or pick an offer that is active then.")
 
 
+def _prices(product: Product) -> set[Decimal]:
+    """Every price of a product: its 'from' price and each size, edition or plan price."""
+    return {product.price, *(x.price for x in product.prices)}
+
+
 def _num(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
@@ -203,11 +208,11 @@ class _Grounding:
                 continue
             if a.products:
                 p = a.products[0].product
-                ok = {p.price} | self._discounted(p)
+                ok = _prices(p) | self._discounted(p)
                 if p.previous_price is not None and a.role == "previous":
                     ok.add(p.previous_price)
                 if a.value not in ok:
-                    price = format_money(p.price, ws.currency_of(p))
+                    price = " or ".join(format_money(x, ws.currency_of(p)) for x in sorted(_prices(p)))
                     yield self.finding(PRICE_MISMATCH, a.span, f"{p.name} costs {price}, not {said}",
                                        f"Use {price}.", sku=p.sku, fact_price=str(p.price))
                 continue
@@ -221,16 +226,18 @@ class _Grounding:
         for o in self.ctx.offers:
             if o.applies_to and product.sku not in o.applies_to and product.category not in o.applies_to:
                 continue
-            if o.kind == "percent_off" and o.value is not None:
-                out.add((product.price * (100 - o.value) / 100).quantize(Decimal("0.01")))
-            elif o.kind == "amount_off" and o.value is not None:
-                out.add(product.price - o.value)
+            for price in _prices(product):
+                if o.kind == "percent_off" and o.value is not None:
+                    out.add((price * (100 - o.value) / 100).quantize(Decimal("0.01")))
+                elif o.kind == "amount_off" and o.value is not None:
+                    out.add(price - o.value)
         return out
 
     @cached_property
     def _all_amounts(self) -> set[Decimal]:
         facts = self.ctx.workspace.facts
-        known = {p.price for p in facts.products} | {p.previous_price for p in facts.products if p.previous_price}
+        known = {x for p in facts.products for x in _prices(p)}
+        known |= {p.previous_price for p in facts.products if p.previous_price}
         known |= {p.threshold for p in facts.policies if p.threshold is not None}
         known |= {o.value for o in facts.offers if o.kind == "amount_off" and o.value is not None}
         known |= {o.min_order for o in facts.offers if o.min_order is not None}
