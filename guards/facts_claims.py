@@ -30,6 +30,7 @@ from copilot.text import (
     find_money,
     find_percents,
     find_relative_deadlines,
+    find_weekdays,
     languages,
     normalize,
     numbers_in,
@@ -79,6 +80,7 @@ _QUOTE = re.compile(r"“(?P<a>[^”]{12,}?)”|(?:^|(?<=[\s(]))\"(?P<b>[A-Za-z]
                     r"|«\s?(?P<c>[^»]{12,}?)\s?»|„(?P<d>[^“”]{12,}?)[“”]", re.M)
 _QUOTE_NEEDLES = ('"', "“", "«", "„")
 _PRODUCT_NOUN = re.compile(r"^\s*(?:running |trail )?(?:shoes?|sneakers?|trainers?|tee|t-shirt|shirt|shorts?|tights?|socks?|vest|jacket|tabs|bottle)\b", re.I)
+_WEEKDAY_JOIN = re.compile(r",?\s{1,2}(?:the\s|le\s|el\s|den\s)?")  # "Sunday, February 14", "Sunday the 14th", "samedi le 7"
 _CLAUSE = re.compile(r"[;:]|,\s|\s[-–—]\s")
 _PLAIN_WORDS = frozenset({"best", "new", "our", "your", "the", "this", "these", "great", "free", "all", "every", "fresh",
                           "classic", "favorite", "favourite", "comfy", "light", "fast", "winter", "summer", "spring"})
@@ -141,6 +143,7 @@ class StatedDate:
     deadline: bool  # a deadline word precedes it in its sentence
     offer_talk: bool  # its sentence speaks of an offer, a price or a code
     sentence: Span
+    weekday: int | None = None  # the weekday written with it ("Sunday 7 February"; Monday 0)
 
 
 @dataclass(frozen=True)
@@ -354,15 +357,23 @@ def _codes(out: FieldClaims, text: str, used: list[Span], langs: tuple[str, ...]
 
 def _dates(out: FieldClaims, text: str, used: list[Span], langs: tuple[str, ...]) -> None:
     deadline = deadline_words(langs)
-    for d in find_dates(text, langs):
+    dates = find_dates(text, langs)
+    weekdays = find_weekdays(text, langs) if dates else []
+    named: list[Span] = []  # weekdays written with a date: checked against it, not read as "next Sunday"
+    for d in dates:
         if d.year is not None and d.on(date.min) is None:
             continue  # no such day ("February 30, 2027")
         a, b = out.sentence(d.start)
+        day = next((w for w in weekdays if w.end <= d.start and _WEEKDAY_JOIN.fullmatch(text[w.end:d.start])), None)
+        if day is not None:
+            named.append((day.start, day.end))
         out.dates.append(StatedDate((d.start, d.end), d.text, d.month, d.day, d.year,
                                     bool(deadline.search(text, a, d.start)), bool(_OFFER_TALK.search(text, a, b)),
-                                    (a, b)))
+                                    (a, b), day.weekday if day is not None else None))
         used.append((d.start, d.end))
     for r in find_relative_deadlines(text, langs):
+        if any(x < r.end and r.start < y for x, y in named):
+            continue
         out.relative.append(RelativeDeadline((r.start, r.end), r.text, r.when))
         used.append((r.start, r.end))
 

@@ -14,7 +14,7 @@ from rapidfuzz import fuzz
 from copilot.text import Token, format_money, normalize, tokenize
 from copilot.workspace import Product
 from guards.context import PROSE_FIELDS, PlanContext, VariantContext
-from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, FieldClaims, NameRun
+from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, FieldClaims, NameRun, StatedDate
 from guards.facts_index import FactIndex, claim_stems
 from guards.finding import Code, Finding
 
@@ -269,6 +269,10 @@ class _Grounding:
             fact_dates |= {plan.send_window.start, plan.send_window.end}
         for d in self.c.dates:
             self.stated["date"].add(f"{d.month:02d}-{d.day:02d}")
+            wrong = self._wrong_weekday(d)
+            if wrong:
+                yield self.finding(DATE_UNGROUNDED, d.span, wrong, "Name the weekday that date falls on, or drop it.")
+                continue
             pool = offer_ends | self._calendar_in(d.sentence) if d.deadline else fact_dates
             if plan.send_window and not d.offer_talk:
                 # "If you don't click by December 6, we'll take you off the list": an
@@ -288,6 +292,24 @@ class _Grounding:
             if problem:
                 yield self.finding(DATE_UNGROUNDED, r.span, f"{r.text!r}: {problem}",
                                    "Name the offer's real end date instead of a relative day.")
+
+    def _wrong_weekday(self, d: StatedDate) -> str | None:
+        """'Saturday 7 February' when 7 February is a Sunday (the year said, else the first year in
+        which the date is not more than a month before the send window)."""
+        window = self.ctx.plan.send_window
+        if d.weekday is None or (d.year is None and window is None):
+            return None
+        years = [d.year] if d.year is not None else [window.start.year, window.start.year + 1]  # type: ignore[union-attr]
+        for year in years:
+            try:
+                day = date(year, d.month, d.day)
+            except ValueError:
+                return None
+            if d.year is not None or window is None or day >= window.start - timedelta(days=31):
+                break
+        if day.weekday() == d.weekday:
+            return None
+        return f"{d.text!r} falls on a {_WEEKDAYS[day.weekday()]} in {day.year}, not a {_WEEKDAYS[d.weekday]}"
 
     def _calendar_in(self, sentence: tuple[int, int]) -> set[date]:
         said = normalize(self.text[sentence[0]:sentence[1]])
