@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cached_property
+import re
+from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz
 
 from copilot.text import Token, format_money, normalize, tokenize
-from copilot.workspace import Product
+from copilot.workspace import Offer, Product
 from guards.context import PROSE_FIELDS, PlanContext, VariantContext
-from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, FieldClaims, NameRun, StatedDate
+from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, Amount, FieldClaims, NameRun, StatedDate
 from guards.facts_index import FactIndex, claim_stems
 from guards.finding import Code, Finding
 
@@ -75,6 +76,28 @@ def check_plan(ctx: PlanContext) -> Iterator[Finding]:
                 fix="Move the send window inside the offer's dates, or pick an offer that is active then.")
 
 
+# What copy says to promise an offer more widely than its conditions (English; the terms' own words pass).
+_STOREWIDE = re.compile(r"(?i)\b(?:everything|storewide|store-wide|sitewide|site-wide|all products|any product"
+                        r"|every product|anything|the whole (?:store|shop|range|site))\b")
+_NO_MINIMUM = re.compile(r"(?i)\bno minimum\b|\bwhatever (?:you spend|the (?:price|total))\b|\bany (?:amount|total)\b")
+_EVERY_TIME = re.compile(r"(?i)\b(?:every|each) (?:order|booking|purchase|time)\b|\bas (?:often|many times) as you"
+                         r"\b|\bagain and again\b|\bunlimited (?:times|uses)\b")
+_EVERYONE = re.compile(r"(?i)\b(?:every|all|any) (?:customers?|clients?|members?|readers?|donors?|shoppers?|travell?ers?)\b"
+                       r"|\bnew or (?:returning|existing|old)\b|\b(?:returning|existing) (?:customers?|clients?|members?)\b"
+                       r"|\beven if you(?:'ve|’ve| have) (?:[\w-]+ ){0,4}before\b|\beveryone\b")
+_GENERIC = frozenset({"your", "with", "from", "this", "that", "when", "free", "offer", "sale", "first", "order", "next"})
+
+
+@lru_cache(maxsize=256)
+def _offer_stems_of(texts: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for t in texts for w in claim_stems(t) if len(w) >= 4 and w not in _GENERIC and w != "#")
+
+
+def _offer_stems(offer: Offer) -> frozenset[str]:
+    """The distinctive words of an offer's name and of the words its marketers use for it."""
+    return _offer_stems_of((offer.name, *offer.words))
+
+
 def _prices(product: Product) -> set[Decimal]:
     """Every price of a product: its 'from' price and each size, edition or plan price."""
     return {product.price, *(x.price for x in product.prices)}
@@ -90,6 +113,7 @@ class _Grounding:
     def __init__(self, ctx: VariantContext, index: FactIndex, claims: FieldClaims) -> None:
         self.ctx, self.index, self.c, self.text = ctx, index, claims, claims.text
         self.stated: Stated = {"percent": set(), "amount_off": set(), "code": set(), "date": set()}
+        self._about_cache: dict[tuple[int, int], list[Offer]] = {}
 
     def finding(self, code: Code, span: tuple[int, int], message: str, fix: str | None = None,
                 **evidence: object) -> Finding:
@@ -98,7 +122,7 @@ class _Grounding:
 
     def run(self) -> Iterator[Finding]:
         for step in (self._products, self._discounts, self._amounts, self._codes, self._dates, self._shipping,
-                     self._policies, self._claims, self._forbidden, self._quotes):
+                     self._policies, self._claims, self._forbidden, self._quotes, self._conditions):
             yield from step()
 
     # -- products -------------------------------------------------------------------------
@@ -198,28 +222,108 @@ class _Grounding:
                 self.stated["amount_off"].add(_num(a.value))
                 yield from self._ground_discount(a.span, "amount_off", a.value, f"{said} off")
                 continue
+            if a.role == "threshold" and a.products and a.value in _prices(a.products[0].product):
+                continue  # a 'from' price: "ab 2.190 €", "from $140"
             if a.role == "threshold":
                 known = {p.threshold for p in ws.facts.policies if p.threshold is not None}
                 known |= {o.min_order for o in ws.facts.offers if o.min_order is not None}
+                if a.value not in known and any(o.min_order is not None for o in self._about(a.span[0])):
+                    continue  # the minimum of an offer the sentence states: checked with its conditions
+                if a.value not in known and a.products:
+                    yield from self._price(a, said)
+                    continue
                 if a.value not in known:
                     yield self.finding(AMOUNT_UNGROUNDED, a.span, (
                         f"the threshold {said} matches no policy or offer minimum"),
                         "Use the threshold from facts.yaml.", known=sorted(str(k) for k in known))
                 continue
             if a.products:
-                p = a.products[0].product
-                ok = _prices(p) | self._discounted(p)
-                if p.previous_price is not None and a.role == "previous":
-                    ok.add(p.previous_price)
-                if a.value not in ok:
-                    price = " or ".join(format_money(x, ws.currency_of(p)) for x in sorted(_prices(p)))
-                    yield self.finding(PRICE_MISMATCH, a.span, f"{p.name} costs {price}, not {said}",
-                                       f"Use {price}.", sku=p.sku, fact_price=str(p.price))
+                yield from self._price(a, said)
                 continue
             if a.value not in self._all_amounts:
                 yield self.finding(AMOUNT_UNGROUNDED, a.span, (
                     f"{said} matches no price, offer or threshold on the fact sheet"),
                     "State only amounts from facts.yaml, next to the product they belong to.")
+
+    def _price(self, a: Amount, said: str) -> Iterator[Finding]:
+        ws = self.ctx.workspace
+        p = self._in_currency(a.products[0].product, a.currency)
+        ok = _prices(p) | self._discounted(p)
+        if p.previous_price is not None and a.role == "previous":
+            ok.add(p.previous_price)
+        if a.value not in ok:
+            price = " or ".join(format_money(x, ws.currency_of(p)) for x in sorted(_prices(p)))
+            yield self.finding(PRICE_MISMATCH, a.span, f"{p.name} costs {price}, not {said}",
+                               f"Use {price}.", sku=p.sku, fact_price=str(p.price))
+
+    def _in_currency(self, product: Product, currency: str) -> Product:
+        """The product, or its regional edition priced in ``currency`` ("Pagewise Plus (Europe)" for
+        "Plus" at 9,99 €): a fact-sheet product in that currency whose name holds this one's."""
+        ws = self.ctx.workspace
+        if ws.currency_of(product) == currency:
+            return product
+        name = normalize(product.name)
+        return next((q for q in ws.facts.products if ws.currency_of(q) == currency
+                     and name in normalize(q.name)), product)
+
+    # -- offer conditions -----------------------------------------------------------------
+    def _about(self, at: int) -> list[Offer]:
+        """The plan's offers the sentence around ``at`` states: by code, by discount value, or by two
+        words of the offer's name or the words its marketers use for it."""
+        a, b = self.c.sentence(at)
+        key = (a, b)
+        cached = self._about_cache.get(key)
+        if cached is not None:
+            return cached
+        said = self.text[a:b]
+        low = said.lower()
+        stems = set(claim_stems(said))
+        out = []
+        for o in self.ctx.offers:
+            if o.code and o.code.lower() in low:
+                out.append(o)
+            elif o.value is not None and o.kind == "percent_off" and any(
+                    d.value == o.value and a <= d.span[0] < b for d in self.c.discounts):
+                out.append(o)
+            elif o.value is not None and o.kind == "amount_off" and any(
+                    x.value == o.value and x.role == "discount" and a <= x.span[0] < b for x in self.c.amounts):
+                out.append(o)
+            elif len(stems & _offer_stems(o)) >= 2:
+                out.append(o)
+        self._about_cache[key] = out
+        return out
+
+    def _conditions(self) -> Iterator[Finding]:
+        """Copy that promises an offer more widely than the fact sheet gives it: everything for an
+        offer with products or categories, no or a lower minimum spend, every order for a once-per-
+        customer offer, everyone for a new-customers offer, a product outside it beside its code."""
+        for a, b in self.c.sentences:
+            offers = self._about(a)
+            if not offers:
+                continue
+            said = self.text[a:b]
+            for o in offers:
+                problem = None
+                if o.applies_to and (m := _STOREWIDE.search(said)):
+                    problem = f"{m.group(0)!r}: {o.id} covers only {', '.join(o.applies_to)}"
+                elif o.min_order is not None and (m := _NO_MINIMUM.search(said)):
+                    problem = f"{m.group(0)!r}: {o.id} needs an order of {format_money(o.min_order, self.ctx.workspace.brand.currency)} or more"
+                elif o.min_order is not None and (x := next((x for x in self.c.amounts if a <= x.span[0] < b
+                                                              and x.role == "threshold" and x.value != o.min_order), None)):
+                    problem = (f"{self.text[x.span[0]:x.span[1]]!r}: {o.id} needs an order of "
+                               f"{format_money(o.min_order, self.ctx.workspace.brand.currency)} or more")
+                elif o.once_per_customer and (m := _EVERY_TIME.search(said)):
+                    problem = f"{m.group(0)!r}: {o.id} can be used once per customer"
+                elif o.new_customers_only and (m := _EVERYONE.search(said)):
+                    problem = f"{m.group(0)!r}: {o.id} is for new customers only"
+                elif o.applies_to and o.kind in ("percent_off", "amount_off") and o.code and o.code.lower() in said.lower():
+                    outside = [m for m in self.c.mentions_in(a, b) if m.product.sku not in o.applies_to
+                               and m.product.category not in o.applies_to]
+                    if outside and not any(d.value == o.value and a <= d.span[0] < b for d in self.c.discounts):
+                        problem = f"{outside[0].product.name} is not covered by {o.id} ({', '.join(o.applies_to)})"
+                if problem:
+                    yield self.finding(OFFER_SCOPE, (a, b), problem + f" (terms: {o.terms})",
+                                       "State the offer's conditions as its terms do.", offer=o.id)
 
     def _discounted(self, product: Product) -> set[Decimal]:
         out = set()

@@ -188,6 +188,8 @@ def amount_role(text: str, money: Money, locale: str | Iterable[str] = "en") -> 
     langs = languages(locale)
     if _after(text, money.end, "discount_after", langs):
         return "discount"
+    if _after(text, money.end, "threshold_after", langs):
+        return "threshold"  # "journeys of €1,000 or more"
     for role in ("threshold", "ceiling", "previous"):
         if _before(text, money.start, f"{role}_before", langs):
             return role
