@@ -140,8 +140,16 @@ guard: tone
 brand: harbortable
 base_plan:
   title: Thank you
+  brief: tell donors what their gifts did
   goal: newsletter
-  segments: [{name: Donors, description: Everyone who gave, rule: {type: all}}]
+  segments:
+    - name: Donors
+      priority: 1
+      description: Everyone who gave in the last year
+      rule: {type: last_performed, event: donation_completed, op: within_last_days, days: 365}
+      hypothesis: {attribute: last gift date, tactic: a story of what gifts did, metric: click_rate, expected_change: +1 point}
+  trigger: {kind: schedule, send_at: "2027-02-03T17:00:00Z", steps: [{type: send, message: email_1}]}
+  send_window: {start: 2027-02-03, end: 2027-02-05}
   variants:
     - segment: Donors
       subject: What your gift did in January
