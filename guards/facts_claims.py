@@ -84,6 +84,7 @@ _WEEKDAY_JOIN = re.compile(r",?\s{1,2}(?:the\s|le\s|el\s|den\s)?")  # "Sunday, F
 _CLAUSE = re.compile(r"[;:]|,\s|\s[-–—]\s")
 _PLAIN_WORDS = frozenset({"best", "new", "our", "your", "the", "this", "these", "great", "free", "all", "every", "fresh",
                           "classic", "favorite", "favourite", "comfy", "light", "fast", "winter", "summer", "spring"})
+_ARTICLES = frozenset({"a", "an", "the", "our", "your", "this", "these", "that", "every", "each", "my"})
 _PACK_SIZE = re.compile(r"[ \t]*\((\d+)\)")
 MODEL_SUFFIX = re.compile(r"^(?:\d+[A-Za-z]?|[A-Z]{1,4}|Pro|Max|Plus|Lite|Elite|Ultra|Mini)$")
 
@@ -318,8 +319,9 @@ def _products(out: FieldClaims, index: FactIndex, toks: tuple[Token, ...]) -> No
 
     i = 0
     while i < len(toks):
-        if not toks[i].text[:1].isupper() or toks[i].norm in index.brand_words:
-            i += 1
+        if not toks[i].text[:1].isupper() or toks[i].norm in index.brand_words or (
+                toks[i].norm in _ARTICLES and i + 1 < len(toks) and toks[i + 1].text[:1].isupper()):
+            i += 1  # an article or determiner before a name ("A Table Keeper gift") is not part of it
             continue
         j = i + 1
         while j < len(toks) and j - i < 5 and (toks[j].text[:1].isupper() or MODEL_SUFFIX.match(toks[j].text)) \

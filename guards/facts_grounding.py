@@ -13,7 +13,7 @@ from functools import cached_property, lru_cache
 from rapidfuzz import fuzz
 
 from copilot.text import Token, format_money, normalize, tokenize
-from copilot.workspace import Offer, Product
+from copilot.workspace import Offer, Policy, Product
 from guards.context import PROSE_FIELDS, PlanContext, VariantContext
 from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, Amount, FieldClaims, NameRun, StatedDate
 from guards.facts_index import FactIndex, claim_stems
@@ -210,7 +210,7 @@ class _Grounding:
         ws = self.ctx.workspace
         for a in self.c.amounts:
             said = self.text[a.span[0]:a.span[1]]
-            allowed = {ws.currency_of(p.product) for p in a.products} or {ws.brand.currency}
+            allowed = {ws.currency_of(self._in_currency(p.product, a.currency)) for p in a.products} or {ws.brand.currency}
             if a.currency not in allowed:
                 yield self.finding(CURRENCY_MISMATCH, a.span, (
                     f"{said} is in {a.currency}; this brand prices in {', '.join(sorted(allowed))}"),
@@ -442,9 +442,13 @@ class _Grounding:
         ws = self.ctx.workspace
         offer = next((o for o in self.ctx.offers if o.kind == "free_shipping"), None)
         policy = next((p for p in ws.facts.policies if "shipping" in (p.id + p.name).lower()), None)
+        sheet = ws.facts.shipping
+        if policy is None and sheet is not None and (sheet.free_over is not None or sheet.fee is None):
+            # the fact sheet's shipping section: free over its threshold, or always free when it has no fee
+            policy = Policy(id="shipping", name="Shipping", text=sheet.text or "shipping", threshold=sheet.free_over)
         for s in self.c.shipping:
             if offer is not None:
-                if s.amounts and offer.min_order is not None and offer.min_order not in s.amounts:
+                if offer.min_order is not None and offer.min_order not in s.amounts:
                     yield self.finding(SHIPPING_UNGROUNDED, s.span, (
                         f"offer {offer.id} gives free shipping over {format_money(offer.min_order, ws.brand.currency)}"),
                         "State the offer's minimum order.", offer=offer.id)

@@ -3,6 +3,7 @@ fuzzy through a token-prefix index), offer codes, and claims; built once per wor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -20,6 +21,9 @@ class Mention:
     start: int
     end: int
     text: str
+
+
+_ELISION = re.compile(r"(?i)(?:[cdjlmnst]|qu)['’](?=\w)")
 
 
 @dataclass
@@ -56,7 +60,8 @@ class FactIndex:
         return list(cached)
 
     def _mentions(self, toks: tuple[Token, ...]) -> list[Mention]:
-        stems = [stem(t.norm) for t in toks]
+        # an elided article is not part of the name: "L'Unlimited Membership", "d'Amalfi"
+        stems = [stem(t.norm[len(m.group(0)) - 1:] if (m := _ELISION.match(t.text)) else t.norm) for t in toks]
         out, i = [], 0
         while i < len(toks):
             if stems[i] not in self.first_words:  # no name starts with this word: skip at once
