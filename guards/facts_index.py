@@ -64,20 +64,29 @@ class FactIndex:
         stems = [stem(t.norm[len(m.group(0)) - 1:] if (m := _ELISION.match(t.text)) else t.norm) for t in toks]
         out, i = [], 0
         while i < len(toks):
-            if stems[i] not in self.first_words:  # no name starts with this word: skip at once
+            found = self._longest_at(stems, i)
+            if found is None:
                 i += 1
                 continue
-            for n in range(min(self.max_words, len(toks) - i), 0, -1):
-                key = " ".join(stems[i:i + n])
-                product = self.exact.get(key) or (self._prefix_owner(key) if n >= 2 else None)
-                if product is not None:
-                    out.append(Mention(product, toks[i].start, toks[i + n - 1].end,
-                                       " ".join(t.text for t in toks[i:i + n])))
-                    i += n
-                    break
-            else:
-                i += 1
+            n, product = found
+            after = self._longest_at(stems, i + 1) if n > 1 else None
+            if after is not None and after[0] > n - 1:
+                i += 1  # a longer name starts on the next word: "the Classic" (an alias) in "The Classic Plan"
+                continue
+            out.append(Mention(product, toks[i].start, toks[i + n - 1].end, " ".join(t.text for t in toks[i:i + n])))
+            i += n
         return out
+
+    def _longest_at(self, stems: list[str], i: int) -> tuple[int, Product] | None:
+        """The most words from ``i`` on that name a product, and the product."""
+        if i >= len(stems) or stems[i] not in self.first_words:  # no name starts with this word
+            return None
+        for n in range(min(self.max_words, len(stems) - i), 0, -1):
+            key = " ".join(stems[i:i + n])
+            product = self.exact.get(key) or (self._prefix_owner(key) if n >= 2 else None)
+            if product is not None:
+                return n, product
+        return None
 
     def _prefix_owner(self, key: str) -> Product | None:
         ids = self.by_prefix.get(key[:3], ())
