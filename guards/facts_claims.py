@@ -36,6 +36,7 @@ from copilot.text import (
     numbers_in,
     percent_role,
     sentence_bounds,
+    stem,
     tokenize,
 )
 from guards.facts_index import FactIndex, Mention, blank_spans
@@ -64,7 +65,7 @@ _CLAIM = re.compile(
     r"best[- ]?sell(?:ing|ers?)\b|#\s?1\b|number one\b|no\.\s?1\b|top[- ]rated\b|highest[- ]rated\b"
     r"|most popular\b|award[- ]winning\b|(?:clinically|scientifically|lab)[- ](?:proven|tested)\b|proven to\b"
     r"|(?:doctor|podiatrist|coach)[- ]recommended\b|\d(?:\.\d)? out of (?:5|five)\b"
-    rf"|(?:\d+|{alternation(w for w, v in NUMBER_WORDS['en'].items() if 1 <= v <= 10 and ' ' not in w)}) out of (?:10|ten)\b"
+    rf"|(?:\d+|{alternation(w for w, v in NUMBER_WORDS['en'].items() if 1 <= v <= 10 and ' ' not in w)}) (?:out of|in) (?:10|ten)\b"
     r"|rated \d(?:\.\d)?\b|\d{1,3}(?:,\d{3})+\+? (?:runners|customers|reviews|reviewers|testers|people)\b"
     r"|(?:the )?(?:lightest|fastest|most comfortable|best) (?:running |trail )?(?:shoes?|socks?|gear|tee|vest|shorts?|tights?)\b"
     r"|world'?s (?:best|lightest|fastest)\b|loved by (?:thousands|millions)\b|\d+(?:\.\d+)?\s?% of\b"
@@ -73,8 +74,11 @@ _CLAIM = re.compile(
     # a superlative placed in the world or a place: "the best studio in Montreal", "the most beautiful railway in the world"
     r"|the (?:(?:very|single) )?(?:best|finest|greatest|biggest|largest|most [a-z]+|[a-z]{3,}iest)(?: [a-z-]+){0,3}"
     r" (?:in (?:the world|the country|town|the city|europe|america|britain|the uk|the us|canada)|anywhere|ever made|on the market|of all time)\b")
+# A superlative placed in a named place: "the best studio in Montreal", "the tastiest meal kit in America".
+_PLACED = re.compile(r"\b[Tt]he (?:(?:very|single) )?(?:best|finest|greatest|biggest|largest|most [a-z]+|[a-z]{3,}iest)"
+                     r"(?: [a-z-]+){0,3} in (?:the )?[A-Z][a-z]+")
 _CLAIM_NEEDLES = ("best", "#", "number one", "no.", "rated", "popular", "award", "proven", "tested", "recommended",
-                  "out of", "lightest", "fastest", "comfortable", "world", "loved", "% of", "runners", "customers",
+                  "out of", " in 10", " in ten", "lightest", "fastest", "comfortable", "world", "loved", "% of", "runners", "customers",
                   "reviews", "reviewers", "testers", "people", ",", "million", "thousand", "billion", "the ")
 _QUOTE = re.compile(r"“(?P<a>[^”]{12,}?)”|(?:^|(?<=[\s(]))\"(?P<b>[A-Za-z][^\"\n]{12,}?)\"(?=[\s.,;:!?)—-]|$)"
                     r"|«\s?(?P<c>[^»]{12,}?)\s?»|„(?P<d>[^“”]{12,}?)[“”]", re.M)
@@ -334,7 +338,17 @@ def _products(out: FieldClaims, index: FactIndex, toks: tuple[Token, ...]) -> No
         a, _ = out.sentence(start)
         alone = len(run) == 1 and (run[0].norm in _PLAIN_WORDS or not re.sub(r"[\W_]", "", text[a:start]))
         out.runs.append(NameRun(start, end, tuple(run), known, covered(start, end),
-                                alone, bool(_PRODUCT_NOUN.match(text[end:end + 20]))))
+                                alone, bool(_PRODUCT_NOUN.match(text[end:end + 20])) or _category_after(index, text, end)))
+
+
+_APPOSITIVE = re.compile(r",?\s*(?:our|the|a|an)\s+(?:(?:new|latest|brand-new|first|next)\s+){0,2}([a-z]+)")
+
+
+def _category_after(index: FactIndex, text: str, end: int) -> bool:
+    """A name followed by a determiner and one of the brand's own category words ("The Glass Orchard,
+    our new mystery"; not "HIIT class": a category word alone is often an ordinary noun)."""
+    m = _APPOSITIVE.match(text, end, end + 40)
+    return m is not None and stem(m.group(1)) in index.category_words
 
 
 def _codes(out: FieldClaims, text: str, used: list[Span], langs: tuple[str, ...]) -> None:
@@ -393,7 +407,9 @@ def _claims(out: FieldClaims, text: str, low: str, used: list[Span], langs: tupl
         out.quotes.append(Quote(q.span(), q.group("a") or q.group("b") or q.group("c") or q.group("d")))
     if not any(n in low for n in _CLAIM_NEEDLES):
         return
-    for m in _CLAIM.finditer(low):
+    placed = list(_PLACED.finditer(text))
+    for m in [*_CLAIM.finditer(low), *(p for p in placed if not any(q.start() <= p.start() < q.end()
+                                                                   for q in _CLAIM.finditer(low, p.start(), p.end())))]:
         if m.start() and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"):
             continue  # not at a word start ("unbest-selling")
         if any(qa <= m.start() < qb for qa, qb in (q.span() for q in quotes)):

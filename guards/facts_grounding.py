@@ -80,7 +80,8 @@ def check_plan(ctx: PlanContext) -> Iterator[Finding]:
 _STOREWIDE = re.compile(r"(?i)\b(?:everything|storewide|store-wide|sitewide|site-wide|all products|any product"
                         r"|every product|anything|the whole (?:store|shop|range|site))\b")
 _NO_MINIMUM = re.compile(r"(?i)\bno minimum\b|\bwhatever (?:you spend|the (?:price|total))\b|\bany (?:amount|total)\b")
-_EVERY_TIME = re.compile(r"(?i)\b(?:every|each) (?:order|booking|purchase|time)\b|\bas (?:often|many times) as you"
+_EVERY_TIME = re.compile(r"(?i)\b(?:every|each) (?:order|booking|purchase|time|box|delivery|visit|month|week|stay"
+                         r"|class|ticket|pack|renewal|trip|journey|use)\b|\bas (?:often|many times) as you"
                          r"\b|\bagain and again\b|\bunlimited (?:times|uses)\b")
 _EVERYONE = re.compile(r"(?i)\b(?:every|all|any) (?:customers?|clients?|members?|readers?|donors?|shoppers?|travell?ers?)\b"
                        r"|\bnew or (?:returning|existing|old)\b|\b(?:returning|existing) (?:customers?|clients?|members?)\b"

@@ -45,6 +45,7 @@ class FactIndex:
     # Each forbidden claim's text and examples as word stems (a figure is "#": any figure), by first stem.
     forbidden: dict[str, list[tuple[tuple[str, ...], ForbiddenClaim]]] = field(default_factory=dict)
     testimonial_norms: list[str] = field(default_factory=list)  # approved quotes, normalized
+    category_words: frozenset[str] = frozenset()  # the words of the fact sheet's categories ("mystery", "knitwear")
     _mention_cache: dict[tuple[Token, ...], list[Mention]] = field(default_factory=dict, repr=False)
     # What a field states depends only on its text, locale and this fact sheet: read once (facts_claims.py).
     claims_cache: dict[tuple[str, str, str], object] = field(default_factory=dict, repr=False)
@@ -175,6 +176,8 @@ def _build(workspace: Workspace) -> FactIndex:
             if form:
                 index.forbidden.setdefault(form[0], []).append((form, claim))
     index.testimonial_norms = [normalize(t.quote) for t in workspace.facts.testimonials]
+    index.category_words = frozenset(stem(w) for p in workspace.facts.products
+                                     for w in p.category.replace("_", " ").lower().split() if len(w) >= 4)
     language = workspace.brand.default_locale
     for claim in workspace.facts.claims:
         toks = tokenize(claim.text)

@@ -80,7 +80,7 @@ _DETAIL = re.compile(
     rf"(?i)\b{_VIEW_WORDS}\b[^.!?\n]{{0,60}}?\b(?:for|spent)?\s*(?:{_COUNT}|a few|several)\s+(?:seconds?|minutes?|hours?|times)\b"
     rf"|\b(?:{_COUNT}|several)\s+(?:seconds?|minutes?|hours?|times)\b[^.!?\n]{{0,40}}?\b{_VIEW_WORDS}\b"
     rf"|\b{_VIEW_WORDS}\b[^.!?\n]{{0,40}}?\bat \d{{1,2}}(?::\d{{2}})?\s?(?:am|pm)\b")
-_CAPS = re.compile(r"\b[A-Z][A-Z']{2,}\b")
+_CAPS = re.compile(r"\b[A-Z][A-Z']{2,}\b|\b(?:SO|NO|GO|DO|BE|IS|IT|TO|UP|MY|WE)\b")  # two-letter words only when they are words
 _ACRONYMS = frozenset({"USA", "VIP", "FAQ", "USD", "EUR", "GBP", "GPS", "XXL", "DIY", "UTC", "RSVP", "SPF", "UV",
                        "GTX", "PR", "PB", "ID", "APP", "iOS", "TV", "NYC", "LA"})
 # One emoji is one grapheme: a flag (two regional indicators), or a pictograph with its variation
