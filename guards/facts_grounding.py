@@ -86,7 +86,7 @@ _EVERY_TIME = re.compile(r"(?i)\b(?:every|each) (?:order|booking|purchase|time|b
 _EVERYONE = re.compile(r"(?i)\b(?:every|all|any) (?:customers?|clients?|members?|readers?|donors?|shoppers?|travell?ers?)\b"
                        r"|\bnew or (?:returning|existing|old)\b|\b(?:returning|existing) (?:customers?|clients?|members?)\b"
                        r"|\beven if you(?:'ve|’ve| have) (?:[\w-]+ ){0,4}before\b|\beveryone\b")
-_GENERIC = frozenset({"your", "with", "from", "this", "that", "when", "free", "offer", "sale", "first", "order", "next"})
+_GENERIC = frozenset({"your", "with", "from", "this", "that", "when", "free", "offer", "sale", "order", "next"})
 
 
 @lru_cache(maxsize=256)
