@@ -4,10 +4,10 @@ and subject, preheader and CTA held to the figures the body states."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-import re
 from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz
