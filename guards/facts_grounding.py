@@ -5,10 +5,12 @@ and subject, preheader and CTA held to the figures the body states."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cached_property, lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz
 
@@ -115,6 +117,7 @@ class _Grounding:
         self.ctx, self.index, self.c, self.text = ctx, index, claims, claims.text
         self.stated: Stated = {"percent": set(), "amount_off": set(), "code": set(), "date": set()}
         self._about_cache: dict[tuple[int, int], list[Offer]] = {}
+        self._starts: dict[int, list[int]] = {}
 
     def finding(self, code: Code, span: tuple[int, int], message: str, fix: str | None = None,
                 **evidence: object) -> Finding:
@@ -284,15 +287,22 @@ class _Grounding:
             if o.code and o.code.lower() in low:
                 out.append(o)
             elif o.value is not None and o.kind == "percent_off" and any(
-                    d.value == o.value and a <= d.span[0] < b for d in self.c.discounts):
+                    d.value == o.value for d in self._within(self.c.discounts, a, b)):
                 out.append(o)
             elif o.value is not None and o.kind == "amount_off" and any(
-                    x.value == o.value and x.role == "discount" and a <= x.span[0] < b for x in self.c.amounts):
+                    x.value == o.value and x.role == "discount" for x in self._within(self.c.amounts, a, b)):
                 out.append(o)
             elif len(stems & _offer_stems(o)) >= 2:
                 out.append(o)
         self._about_cache[key] = out
         return out
+
+    def _within(self, items: list[Any], a: int, b: int) -> list[Any]:
+        """The discounts or amounts (in text order) that start in [a, b), by bisect: linear cost overall."""
+        starts = self._starts.get(id(items))
+        if starts is None:
+            starts = self._starts[id(items)] = [x.span[0] for x in items]
+        return items[bisect_left(starts, a):bisect_left(starts, b)]
 
     def _conditions(self) -> Iterator[Finding]:
         """Copy that promises an offer more widely than the fact sheet gives it: everything for an
@@ -309,8 +319,8 @@ class _Grounding:
                     problem = f"{m.group(0)!r}: {o.id} covers only {', '.join(o.applies_to)}"
                 elif o.min_order is not None and (m := _NO_MINIMUM.search(said)):
                     problem = f"{m.group(0)!r}: {o.id} needs an order of {format_money(o.min_order, self.ctx.workspace.brand.currency)} or more"
-                elif o.min_order is not None and (x := next((x for x in self.c.amounts if a <= x.span[0] < b
-                                                              and x.role == "threshold" and x.value != o.min_order), None)):
+                elif o.min_order is not None and (x := next((x for x in self._within(self.c.amounts, a, b)
+                                                              if x.role == "threshold" and x.value != o.min_order), None)):
                     problem = (f"{self.text[x.span[0]:x.span[1]]!r}: {o.id} needs an order of "
                                f"{format_money(o.min_order, self.ctx.workspace.brand.currency)} or more")
                 elif o.once_per_customer and (m := _EVERY_TIME.search(said)):
@@ -320,7 +330,7 @@ class _Grounding:
                 elif o.applies_to and o.kind in ("percent_off", "amount_off") and o.code and o.code.lower() in said.lower():
                     outside = [m for m in self.c.mentions_in(a, b) if m.product.sku not in o.applies_to
                                and m.product.category not in o.applies_to]
-                    if outside and not any(d.value == o.value and a <= d.span[0] < b for d in self.c.discounts):
+                    if outside and not any(d.value == o.value for d in self._within(self.c.discounts, a, b)):
                         problem = f"{outside[0].product.name} is not covered by {o.id} ({', '.join(o.applies_to)})"
                 if problem:
                     yield self.finding(OFFER_SCOPE, (a, b), problem + f" (terms: {o.terms})",

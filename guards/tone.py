@@ -171,14 +171,21 @@ def _disguised(voice: Any, text: str, taken: list[tuple[int, int]]) -> Iterator[
     """The brand's banned and discouraged phrases written with other spacing or hyphens, look-alike
     letters or a contraction spelled out ("hiddengem", "bucket-list", "N0 pain", "you are missing out"),
     whole words only, where the phrase matcher found nothing."""
+    forms = _skeletons(tuple(voice.banned_phrases), tuple(voice.discouraged_phrases))
+    if not forms:
+        return
     letters, where = skeleton(text)
-    for form, code, phrase in _skeletons(tuple(voice.banned_phrases), tuple(voice.discouraged_phrases)):
+    taken = sorted(taken)  # the phrase matcher's hits, which do not overlap: looked up by bisect
+    starts = [x for x, _ in taken]
+    own: set[tuple[int, int]] = set()
+    for form, code, phrase in forms:
         i = letters.find(form)
         while i >= 0:
             a, b = where[i], where[i + len(form) - 1] + 1
             whole = (a == 0 or not text[a - 1].isalnum()) and (b >= len(text) or not text[b].isalnum())
-            if whole and not any(x < b and a < y for x, y in taken):
-                taken.append((a, b))
+            k = bisect_right(starts, b - 1) - 1
+            if whole and (a, b) not in own and not (k >= 0 and taken[k][1] > a):
+                own.add((a, b))
                 yield code, phrase, (a, b)
             i = letters.find(form, i + 1)
 
