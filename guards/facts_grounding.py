@@ -459,7 +459,8 @@ class _Grounding:
             policy = Policy(id="shipping", name="Shipping", text=sheet.text or "shipping", threshold=sheet.free_over)
         for s in self.c.shipping:
             if offer is not None:
-                if offer.min_order is not None and offer.min_order not in s.amounts:
+                # the body must state the minimum ("on every order" breaks it); a subject may leave it out
+                if offer.min_order is not None and offer.min_order not in s.amounts and (s.amounts or self.c.name == "body"):
                     yield self.finding(SHIPPING_UNGROUNDED, s.span, (
                         f"offer {offer.id} gives free shipping over {format_money(offer.min_order, ws.brand.currency)}"),
                         "State the offer's minimum order.", offer=offer.id)

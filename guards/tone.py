@@ -18,9 +18,11 @@ from rapidfuzz import fuzz
 from textstat.textstat import textstatistics
 
 from copilot.errors import RenderError
+from copilot.plan import FieldRule
 from copilot.playbooks import stage_for_goal
 from copilot.playbooks.catalogs import translate
 from copilot.render import merge_context, render_field, variant_names
+from copilot.rules import walk_rule
 from copilot.text import (
     COMMON_CURRENCIES,
     PhraseMatcher,
@@ -237,6 +239,8 @@ _FIXES = {
 
 
 def _deadline_backed(ctx: VariantContext) -> tuple[bool, str]:
+    if _own_date(ctx):
+        return True, ""  # "your trial ends soon" to readers chosen by their own trial end date
     window = ctx.plan.send_window
     if window is None:
         return False, "the plan has no send window to check it against"
@@ -244,6 +248,20 @@ def _deadline_backed(ctx: VariantContext) -> tuple[bool, str]:
     if soon:
         return True, ""
     return False, "none of the plan's offers ends during the send window"
+
+
+def _own_date(ctx: VariantContext) -> bool:
+    """The segment is chosen by a date of the reader's own that falls due (a trial's end, points'
+    expiry, a renewal: a date field compared within the next days), so a deadline is theirs."""
+    segment = ctx.segment
+    if segment is None:
+        return False
+    for _, node in walk_rule(segment.rule, ""):
+        if isinstance(node, FieldRule) and node.op == "within_next_days":
+            field = ctx.workspace.field(node.field)
+            if field is not None and field.type in ("date", "datetime"):
+                return True
+    return False
 
 
 def _punctuation_caps_emoji(ctx: VariantContext) -> Iterator[Finding]:

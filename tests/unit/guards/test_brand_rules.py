@@ -110,3 +110,23 @@ def test_offer_for_new_customers_promised_to_everyone(brand_workspace, brand_pla
         plan = with_offer(brand_plan(ws, body=f"Hi {{{{ first_name }}}},\n\n{line}"), "first_order_10",
                           "2027-02-01", "2027-02-03")
         assert codes(plan, ws, "facts") == expected, line
+
+
+def test_a_deadline_of_the_reader_own_date_is_not_fake_urgency(brand_workspace, brand_plan) -> None:  # type: ignore[no-untyped-def]
+    ws = brand_workspace("pagewise")
+    plan = brand_plan(ws, body="Hi {{ first_name }},\n\nYour trial ends soon. Keep Plus, or stay on Free.")
+    data = plan.model_dump(mode="json")
+    data.pop("send_window")
+    assert "TONE_FAKE_URGENCY" in codes(Plan.model_validate(data), ws, "tone")  # nothing backs it
+    data["segments"][0]["rule"] = {"type": "field", "field": "trial_end_date", "op": "within_next_days", "value": 3}
+    assert "TONE_FAKE_URGENCY" not in codes(Plan.model_validate(data), ws, "tone")  # the reader's own trial end does
+
+
+def test_a_free_shipping_offer_minimum_is_stated_in_the_body_not_the_subject(brand_workspace, brand_plan) -> None:  # type: ignore[no-untyped-def]
+    ws = brand_workspace("hollisvane")
+    body = "Hi {{ first_name }},\n\nFree next-day UK delivery on orders of £200 or more."
+    ok = with_offer(brand_plan(ws, subject="Free next-day delivery", body=body), "next_day_free", "2027-02-01", "2027-02-03")
+    assert "FACT_SHIPPING_UNGROUNDED" not in codes(ok, ws, "facts")
+    every = with_offer(brand_plan(ws, body="Hi {{ first_name }},\n\nFree next-day delivery on every order."),
+                       "next_day_free", "2027-02-01", "2027-02-03")
+    assert "FACT_SHIPPING_UNGROUNDED" in codes(every, ws, "facts")
