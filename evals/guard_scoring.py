@@ -26,6 +26,9 @@ from evals.pipeline import load_contacts
 from evals.results import Confusion, ErrorInfo, GuardScores, SuiteResult, TestResult
 from evals.spec import SuiteSpec
 
+# The bundled brands' folders (a case file's ``brand``).
+BRANDS_DIR = Path(__file__).resolve().parent.parent / "copilot" / "brands"
+
 __all__ = ["GuardCase", "GuardCaseFile", "load_guard_cases", "score_cases", "run_guard_suite", "confusion"]
 
 
@@ -47,12 +50,22 @@ class GuardCaseFile(BaseModel):
 
     guard: str | None = None
     workspace: str = "demo"
+    # The bundled brand the cases are written for (evals/guard_cases/<brand>/): its workspace and
+    # its sample contacts (evals/contacts/<brand>.yaml); ``base_plan`` is then the brand's own.
+    brand: str | None = None
     base_plan: dict[str, Any] | None = None
     cases: list[GuardCase] = Field(min_length=1)
 
+    @property
+    def workspace_name(self) -> str:
+        return self.brand or self.workspace
 
-def _base_plan() -> dict[str, Any]:
+
+def _base_plan(folder: Path | None = None) -> dict[str, Any]:
+    """The ``_base_plan.yaml`` beside a brand's case files, else the demo's."""
     path = Path(__file__).resolve().parent / "guard_cases" / "_base_plan.yaml"
+    if folder is not None and (folder / "_base_plan.yaml").exists():
+        path = folder / "_base_plan.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     if not isinstance(data, dict):
         raise EvalError(f"guard cases need a base plan: {path}", file=str(path), path="(file)")
@@ -83,8 +96,8 @@ def load_guard_cases(patterns: list[str], base: Path, *, exclude: Path | None = 
     return out
 
 
-def _case_plan(case: GuardCase, file: GuardCaseFile) -> dict[str, Any]:
-    plan = copy.deepcopy(file.base_plan or _base_plan())
+def _case_plan(case: GuardCase, file: GuardCaseFile, folder: Path | None = None) -> dict[str, Any]:
+    plan = copy.deepcopy(file.base_plan or _base_plan(folder if file.brand else None))
     if case.plan:
         plan.update(copy.deepcopy(case.plan))
     if case.variant:
@@ -135,9 +148,11 @@ def run_guard_suite(suite: SuiteSpec) -> SuiteResult:
     tests: list[TestResult] = []
     outcomes: list[tuple[str, set[str], set[str]]] = []
     for path, file in load_guard_cases(suite.cases, base, exclude=suite.path):
-        if file.workspace not in workspaces:
-            workspaces[file.workspace] = load_workspace(suite.workspace_dir(file.workspace))
-        workspace = workspaces[file.workspace]
+        name = file.workspace_name
+        if name not in workspaces:
+            folder = (BRANDS_DIR / file.brand) if file.brand and file.brand != "demo" else suite.workspace_dir(name)
+            workspaces[name] = load_workspace(folder)
+        workspace = workspaces[name]
         for case in file.cases:
             guard = case.guard or file.guard
             result = TestResult(suite=suite.suite, id=f"{path.stem}/{case.id}", description=case.description,
@@ -151,8 +166,8 @@ def run_guard_suite(suite: SuiteSpec) -> SuiteResult:
                 raise EvalError(f"guard case {path.name}/{case.id} expects unknown code(s) {sorted(unknown)}",
                                 file=str(path), path=f"{case.id}.expect")
             try:
-                plan = parse_plan(_case_plan(case, file))
-                samples = case.samples if case.samples is not None else load_contacts("demo")
+                plan = parse_plan(_case_plan(case, file, path.parent))
+                samples = case.samples if case.samples is not None else load_contacts(name)
                 findings = run_plan(plan, workspace, samples={s.name: samples for s in plan.segments})
             except CopilotError as exc:
                 result.status, result.error = "error", ErrorInfo(type=type(exc).__name__, message=exc.message)
