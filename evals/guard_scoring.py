@@ -54,6 +54,7 @@ class GuardCaseFile(BaseModel):
     # its sample contacts (evals/contacts/<brand>.yaml); ``base_plan`` is then the brand's own.
     brand: str | None = None
     base_plan: dict[str, Any] | None = None
+    samples: list[dict[str, Any]] | None = None  # every case's samples unless it gives its own (default: the brand's contacts)
     cases: list[GuardCase] = Field(min_length=1)
 
     @property
@@ -167,7 +168,8 @@ def run_guard_suite(suite: SuiteSpec) -> SuiteResult:
                                 file=str(path), path=f"{case.id}.expect")
             try:
                 plan = parse_plan(_case_plan(case, file, path.parent))
-                samples = case.samples if case.samples is not None else load_contacts(name)
+                samples = case.samples if case.samples is not None else (
+                    file.samples if file.samples is not None else load_contacts(name))
                 findings = run_plan(plan, workspace, samples={s.name: samples for s in plan.segments})
             except CopilotError as exc:
                 result.status, result.error = "error", ErrorInfo(type=type(exc).__name__, message=exc.message)
