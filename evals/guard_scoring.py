@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import glob
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,7 @@ class GuardCase(BaseModel):
     plan: dict[str, Any] | None = None  # a whole plan, or keys replacing the base plan's
     variant: dict[str, Any] | None = None  # keys replacing the first variant of the plan
     samples: list[dict[str, Any]] | None = None  # contacts for every segment (default: the demo contacts)
+    now: datetime | None = None  # the present moment the guards compare times with (default: the file's)
     expect: list[str] = Field(default_factory=list)  # codes that must be reported; [] for a negative
     tags: list[str] = Field(default_factory=list)
 
@@ -54,6 +56,7 @@ class GuardCaseFile(BaseModel):
     # its sample contacts (evals/contacts/<brand>.yaml); ``base_plan`` is then the brand's own.
     brand: str | None = None
     base_plan: dict[str, Any] | None = None
+    now: datetime | None = None  # every case's "now" unless it gives its own (default: none, times unchecked)
     samples: list[dict[str, Any]] | None = None  # every case's samples unless it gives its own (default: the brand's contacts)
     cases: list[GuardCase] = Field(min_length=1)
 
@@ -170,7 +173,8 @@ def run_guard_suite(suite: SuiteSpec) -> SuiteResult:
                 plan = parse_plan(_case_plan(case, file, path.parent))
                 samples = case.samples if case.samples is not None else (
                     file.samples if file.samples is not None else load_contacts(name))
-                findings = run_plan(plan, workspace, samples={s.name: samples for s in plan.segments})
+                findings = run_plan(plan, workspace, samples={s.name: samples for s in plan.segments},
+                                    now=case.now if "now" in case.model_fields_set else file.now)
             except CopilotError as exc:
                 result.status, result.error = "error", ErrorInfo(type=type(exc).__name__, message=exc.message)
                 tests.append(result)
