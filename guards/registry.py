@@ -20,6 +20,7 @@ GUARD_MODULES: tuple[str, ...] = (
     "guards.provenance",
     "guards.fallbacks",
     "guards.timing",
+    "guards.brandfit",
 )
 # Guards that start another process (SpamAssassin): run only on request (run_deliverability).
 SEPARATE_PROCESS_MODULES: tuple[str, ...] = (
