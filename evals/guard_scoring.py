@@ -159,7 +159,7 @@ def run_guard_suite(suite: SuiteSpec) -> SuiteResult:
         workspace = workspaces[name]
         for case in file.cases:
             guard = case.guard or file.guard
-            result = TestResult(suite=suite.suite, id=f"{path.stem}/{case.id}", description=case.description,
+            result = TestResult(suite=suite.suite, id=f"{path.parent.name + '/' if file.brand else ''}{path.stem}/{case.id}", description=case.description,
                                 tags=list(case.tags), inputs={"file": path.name, "guard": guard})
             if guard is None:
                 raise EvalError(f"guard case {path.name}/{case.id} names no guard (set 'guard' in the case or file)",

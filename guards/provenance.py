@@ -102,7 +102,7 @@ def check_plan(ctx: PlanContext) -> Iterator[Finding]:
                     evidence={"name": name, "provenance": item.provenance, "disclosed": False, "sensitive": True},
                     fix=f"Remove {name} from the segment rule; choose people by what they told you or did with you.")
             elif not (_routine(ws, name) and quadrant(item, False)[0]):
-                helpful = _tied(seg, name) or _has_rationale(seg, name)
+                helpful = _tied(seg, name, item) or _has_rationale(seg, name)
                 yield from _quadrant_findings(ctx, seg, item, name, helpful, "rule", None)
             stale = _stale_window(item, rule)
             if stale:
@@ -170,7 +170,7 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
         in_rule = seg is not None and name in {n for _, n, _ in _rule_uses(seg.rule)}
         # Helpful: a rationale tied to the hypothesis, or the copy names what defines the
         # segment and the hypothesis says so ("your cart" in a cart-abandonment segment).
-        helpful = seg is not None and (_tied(seg, name) or _rationale_tied(seg, name)) and (
+        helpful = seg is not None and (_tied(seg, name, item) or _rationale_tied(seg, name)) and (
             _has_rationale(seg, name) or in_rule)
         helpful = helpful or (name in _ADDRESS_FIELDS and use.how == {"merge"})
         yield from _quadrant_findings(ctx, seg, item, name, helpful, how, (where_field, span, use.said))
@@ -241,10 +241,21 @@ def _stems(text: str) -> set[str]:
     return {t.norm[:5] for t in tokenize(text) if len(t.norm) >= 3}
 
 
-def _tied(seg: Segment, name: str) -> bool:
-    """The hypothesis (attribute, tactic) or the segment's description names the field."""
+# Words that make a field a model's output or a bought rating: a hypothesis that names the field must say
+# them too ("what they give" does not name give_propensity; "churn risk" names churn_risk_score).
+_MODEL_WORDS = frozenset({"prope", "risk", "score", "ratin", "predi", "likel", "affin", "proba", "band", "segme"})
+
+
+def _tied(seg: Segment, name: str, item: Item | None = None) -> bool:
+    """The hypothesis (attribute, tactic) or the segment's description names the field: a content word
+    of its name, including any word that marks it as a model's score or a rating, or every word of one
+    of the catalog's words for it."""
     h = seg.hypothesis
-    return bool(_words(name) & _stems(f"{h.attribute} {h.tactic} {seg.description}"))
+    said = _stems(f"{h.attribute} {h.tactic} {seg.description}")
+    required = {w[:5] for w in name.lower().split("_")} & _MODEL_WORDS
+    if _words(name) & said and required <= said:
+        return True
+    return item is not None and any((ws := _stems(w)) and ws <= said for w in item.words)
 
 
 def _has_rationale(seg: Segment, name: str) -> bool:
