@@ -101,7 +101,9 @@ def check_plan(ctx: PlanContext) -> Iterator[Finding]:
                     "revealing as naming it, whatever the rationale"),
                     evidence={"name": name, "provenance": item.provenance, "disclosed": False, "sensitive": True},
                     fix=f"Remove {name} from the segment rule; choose people by what they told you or did with you.")
-            elif not (_routine(ws, name) and quadrant(item, False)[0]):
+            elif not ((_routine(ws, name) or isinstance(rule, FieldRule) and rule.op == "exists")
+                      and quadrant(item, False)[0]):
+                # (an expected field tested only for having a value, e.g. so a greeting can use it, is no flex)
                 helpful = _tied(seg, name, item) or _has_rationale(seg, name)
                 yield from _quadrant_findings(ctx, seg, item, name, helpful, "rule", None)
             stale = _stale_window(item, rule)
