@@ -162,7 +162,8 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
     names = variant_names(variant)
     pinned = {n: p for n in names if rule is not None and (p := pinned_values(rule, n))}
     profiles = edge_profiles(names, ctx.workspace, guaranteed=guaranteed, pinned=pinned)
-    profiles += [Profile(f"sample {i + 1}", contact, synthetic=False) for i, contact in enumerate(ctx.samples)]
+    profiles += [Profile(f"sample {i + 1}", contact, synthetic=False) for i, contact in enumerate(ctx.samples)
+                 if _in_segment(contact, guaranteed, pinned)]
     by_context: dict[str, tuple[dict[str, Any], list[Profile]]] = {}
     for profile in profiles:
         context = merge_context(variant, profile.contact, names=names)
@@ -198,7 +199,7 @@ def _generic_words() -> frozenset[str]:
     return _GENERIC_WORDS
 
 
-def _placeholder_kind(field: str, value: str) -> str | None:
+def _placeholder_kind(field: str, value: str, extra_generic: frozenset[str] = frozenset()) -> str | None:
     """'placeholder' for a fallback that is an unfilled template slot, 'generic' for a form-letter word
     standing in for a name, else None."""
     text = " ".join(value.split())
@@ -213,14 +214,25 @@ def _placeholder_kind(field: str, value: str) -> str | None:
         return "placeholder"
     if len(text) >= 3 and re.fullmatch(r"[A-Z][A-Z0-9_]+", text) and "_" in text or text in {"FNAME", "LNAME", "NAME"}:
         return "placeholder"
-    if text.casefold().strip(".,!") in _generic_words():
+    word = text.casefold().strip(".,!")
+    if word in _generic_words() or word in extra_generic:
+        return "generic"
+    # "Valued supporter", "Dear patron", "Estimado donante": a form-letter address, whatever the noun.
+    if re.fullmatch(r"(?:valued|dear|esteemed|estimad[oa]|querid[oa]|geehrte[rs]?|liebe[rs]?|cher|chère)\s+\w+", word):
         return "generic"
     return None
 
 
+def _customer_words(ctx: VariantContext) -> frozenset[str]:
+    """What the brand calls its customers (brand.yaml customer_words: donors, members, runners), singular
+    and plural: "Hi Donor" is as much a form letter as "Hi Customer"."""
+    words = {w.casefold() for w in ctx.workspace.brand.customer_words}
+    return frozenset(words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3})
+
+
 def _placeholder(ctx: VariantContext, field: str, value: str, where: str | None, span: tuple[int, int] | None,
                  seen: set[tuple[str, str]]) -> Iterator[Finding]:
-    kind = _placeholder_kind(field, value)
+    kind = _placeholder_kind(field, value, _customer_words(ctx))
     if kind is None or (field, value) in seen:
         return
     if kind == "generic" and not is_name_field(field, ctx.workspace):
@@ -287,6 +299,13 @@ def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], 
         problems = _text_problems(ctx.source(name), ctx.prose[name], text, french)  # type: ignore[index]
         for code, match, what in problems:
             yield finding(code, name, f"the {name} {what} for {_who(labels)}", match, text, fix=_FIXES[code.code])
+    codes = _enum_codes(ctx)
+    for name, text in texts.items() if codes else ():
+        shown = [c for c in codes if text and c in text and c not in ctx.prose[name]]  # type: ignore[index]
+        if shown:
+            yield finding(RAW_VALUE, name, f"the {name} prints the stored code {shown[0]!r} for {_who(labels)}",
+                          shown[0], text, fix=("Turn the code into words: {% if x == \"" + shown[0] + "\" %}...{% endif %}, "
+                                               "or leave it out of the copy."))
     if any(p.name == "unknown_region" for p in group):
         for name, text in texts.items():
             m = re.search(rf"(?<![\w-]){UNKNOWN_REGION}(?![\w-])", text or "")
@@ -425,7 +444,9 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     segment = ctx.segment
     locale_field = ctx.workspace.role_field("locale")
     pinned = pinned_values(segment.rule, locale_field.name) if segment and locale_field else None
+    mismatched = False
     if pinned is not None and base not in {language_of(p) for p in pinned}:
+        mismatched = True
         yield ctx.finding(LOCALE_MISMATCH, message=(
             f"the variant is written for {locale!r} but segment {ctx.variant.segment!r} only holds "
             f"{', '.join(sorted(pinned))} speakers"), evidence={"locale": locale, "segment_locales": sorted(pinned)},
@@ -434,8 +455,8 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     siblings = {language_of(v.locale) for v in ctx.plan.variants
                 if v.segment == ctx.variant.segment and v.message == ctx.variant.message}
     default = language_of(ctx.workspace.brand.default_locale)
-    if base != default and default in siblings:
-        return  # readers with no copy of their own get the default-language variant, checked there
+    if mismatched or (base != default and default in siblings):
+        return  # said above; or readers with no copy of their own get the default-language variant, checked there
     covered = siblings - {base}
     others = sorted({str(c.get("locale")) for c in ctx.samples if c.get("locale")
                      and language_of(str(c.get("locale"))) not in covered | {base}})
@@ -452,6 +473,25 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
         evidence={"locale": locale, "sample_locales": others},
         fix="Add a variant per language, or restrict the segment by locale.")
 
+
+
+def _enum_codes(ctx: VariantContext) -> tuple[str, ...]:
+    """Values of the variant's enum fields written as codes (snake_case: kids_meals, unlimited_monthly)."""
+    names = variant_names(ctx.variant)
+    return tuple(sorted({v for n in names if (f := ctx.workspace.field(n)) is not None and f.type == "enum"
+                         for v in f.values if "_" in v}))
+
+
+def _in_segment(contact: Any, guaranteed: set[str], pinned: dict[str, set[str]]) -> bool:
+    """Whether a sample contact can be a recipient as far as the rule's guarantees go (a sample with no
+    value for a field the rule requires is not one of this segment's readers)."""
+    for name in guaranteed:
+        value = contact.get(name)
+        if value is None or (isinstance(value, str) and not value.strip(" ")):
+            return False
+        if name in pinned and str(value) not in pinned[name]:
+            return False
+    return True
 
 
 def _who(labels: list[str]) -> str:
