@@ -63,3 +63,14 @@ def test_what_is_on_brand_comes_from_the_workspace(tmp_path: Path, brand_workspa
     assert fit(run_plan(plan, grown)) == []
     assert fit(run_plan(brand_plan(brand_workspace("sprig"), subject="Add a bag of coffee to your box"),
                         brand_workspace("sprig"))) == [("FIT_OFF_BRAND", "block")]
+
+
+def test_a_brand_can_raise_a_passing_mention_to_a_block(tmp_path: Path, brand_plan) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "demo"
+    shutil.copytree(BRANDS / "demo", folder)
+    voice = yaml.safe_load((folder / "voice.yaml").read_text(encoding="utf-8"))
+    voice["severity_overrides"] = {"FIT_OFF_BRAND_MENTION": "block"}
+    (folder / "voice.yaml").write_text(yaml.safe_dump(voice, allow_unicode=True), encoding="utf-8")
+    strict = load_workspace(folder)
+    plan = brand_plan(strict, body="Hi {{ first_name }},\n\nGrab a coffee and have a look at the new colors.")
+    assert fit(run_plan(plan, strict)) == [("FIT_OFF_BRAND_MENTION", "block")]
