@@ -49,6 +49,24 @@ def _summary(report, console: Console) -> None:  # type: ignore[no-untyped-def]
                 gt.add_row(name, str(c.tp), str(c.fp), str(c.fn), *(f"{v:.3f}" if v is not None else "-"
                                                                     for v in (c.precision, c.recall, c.f1)))
             console.print(gt)
+            if g.verdicts:
+                vt = Table(title=f"{s.name}: verdicts per guard (flagged = warn or block)"
+                                 + (f"; minimum {g.minimum:.2f}" if g.minimum is not None else ""))
+                for col in ("guard", "flagged P", "flagged R", "block P", "block R",
+                            "expected pass: p/w/b", "expected warn: p/w/b", "expected block: p/w/b"):
+                    vt.add_column(col, justify="left" if col == "guard" else "right")
+                for name, v in g.verdicts.items():
+                    vt.add_row(name, *(f"{x:.3f}" if x is not None else "-" for x in
+                                       (v.flagged.precision, v.flagged.recall, v.block.precision, v.block.recall)),
+                               *("/".join(str(v.matrix.get(e, {}).get(r, 0)) for r in ("pass", "warn", "block"))
+                                 for e in ("pass", "warn", "block")))
+                console.print(vt)
+                if g.cases_by_brand:
+                    console.print("cases by brand: " + "; ".join(
+                        f"{b} " + ", ".join(f"{k} {n}" for k, n in gs.items()) for b, gs in g.cases_by_brand.items()),
+                        highlight=False)
+                for line in g.below_minimum:
+                    console.print(f"  [bold]BELOW MINIMUM[/bold] {s.name}: {line}", highlight=False)
         for t in s.tests:
             if t.status == "pass":
                 continue

@@ -8,6 +8,15 @@ positive (reported, not expected) or true negative (neither), over the cases of 
 code's guard. Per guard the counts of its codes add up (micro-average), so the wrong code
 from the right guard is a miss and a false alarm. A case passes when the codes reported
 by its guard are exactly the expected ones.
+
+Per guard the case's verdict is scored too: the worst severity the guard reported (block,
+warn, or pass: nothing or only info) against the worst severity of the expected codes
+(under the brand's severity overrides). "Flagged" counts warn and block as the positive,
+"block" only block; with ``min_verdict_score`` in the suite, the suite fails when any
+guard's precision or recall for either is below it.
+
+A case file names its brand (``brand: alpenglow``: copilot/brands/alpenglow and
+evals/contacts/alpenglow.yaml; default demo) and may give its own ``base_plan``.
 """
 
 from __future__ import annotations
@@ -15,22 +24,24 @@ from __future__ import annotations
 import copy
 import glob
 from datetime import datetime
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from copilot.errors import CopilotError, EvalError
 from copilot.workspace import Workspace, format_loc, load_workspace
+from copilot.workspace.loader import demo_workspace_dir
 from evals.pipeline import load_contacts
-from evals.results import Confusion, ErrorInfo, GuardScores, SuiteResult, TestResult
+from evals.results import Confusion, ErrorInfo, GuardScores, SuiteResult, TestResult, VerdictScores
 from evals.spec import SuiteSpec
 
-# The bundled brands' folders (a case file's ``brand``).
-BRANDS_DIR = Path(__file__).resolve().parent.parent / "copilot" / "brands"
+BRANDS_DIR = demo_workspace_dir().parent
 
-__all__ = ["GuardCase", "GuardCaseFile", "load_guard_cases", "score_cases", "run_guard_suite", "confusion"]
+__all__ = ["GuardCase", "GuardCaseFile", "load_guard_cases", "score_cases", "score_verdicts", "run_guard_suite",
+           "confusion", "VERDICTS"]
 
 
 class GuardCase(BaseModel):
@@ -51,18 +62,27 @@ class GuardCaseFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     guard: str | None = None
-    workspace: str = "demo"
-    # The bundled brand the cases are written for (evals/guard_cases/<brand>/): its workspace and
-    # its sample contacts (evals/contacts/<brand>.yaml); ``base_plan`` is then the brand's own.
-    brand: str | None = None
+    # A bundled brand (copilot/brands/<brand>/): its workspace, and its sample contacts
+    # (evals/contacts/<brand>.yaml) unless a case gives its own. Default: the demo brand.
+    brand: str | None = Field(default=None, pattern=r"^[a-z0-9_-]+$")
+    workspace: str = "demo"  # a workspace folder relative to the suite file (older files; not with brand)
     base_plan: dict[str, Any] | None = None
     now: datetime | None = None  # every case's "now" unless it gives its own (default: none, times unchecked)
     samples: list[dict[str, Any]] | None = None  # every case's samples unless it gives its own (default: the brand's contacts)
     cases: list[GuardCase] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _one_brand(self) -> GuardCaseFile:
+        if self.brand is not None and self.workspace != "demo":
+            raise ValueError("give 'brand' (a bundled brand) or 'workspace' (a folder), not both")
+        if self.brand is not None and not (BRANDS_DIR / self.brand).is_dir():
+            raise ValueError(f"no bundled brand {self.brand!r} in {BRANDS_DIR}")
+        return self
+
     @property
-    def workspace_name(self) -> str:
-        return self.brand or self.workspace
+    def brand_name(self) -> str:
+        return self.brand or ("demo" if self.workspace == "demo" else Path(self.workspace).name)
+
 
 
 def _base_plan(folder: Path | None = None) -> dict[str, Any]:
@@ -119,6 +139,44 @@ def confusion(tp: int, fp: int, fn: int, tn: int) -> Confusion:
     return Confusion(tp=tp, fp=fp, fn=fn, tn=tn, precision=precision, recall=recall, f1=f1)
 
 
+VERDICTS = ("pass", "warn", "block")
+
+
+def verdict(severities: Any) -> str:
+    """The worst of these severities as a verdict: block, warn, or pass (nothing, or only info)."""
+    found = set(severities)
+    return "block" if "block" in found else "warn" if "warn" in found else "pass"
+
+
+def score_verdicts(outcomes: list[tuple[str, str, str]]) -> dict[str, VerdictScores]:
+    """outcomes: (guard, expected verdict, reported verdict) per case -> per guard the
+    confusion for "flagged" (warn or block is the positive) and for "block", and the 3x3 matrix."""
+    out: dict[str, VerdictScores] = {}
+    for guard in sorted({g for g, _, _ in outcomes}):
+        rows = [(e, r) for g, e, r in outcomes if g == guard]
+        matrix = {e: {r: sum(1 for x, y in rows if (x, y) == (e, r)) for r in VERDICTS} for e in VERDICTS}
+        scores = {}
+        for name, positive in (("flagged", {"warn", "block"}), ("block", {"block"})):
+            tp = sum(e in positive and r in positive for e, r in rows)
+            fp = sum(e not in positive and r in positive for e, r in rows)
+            fn = sum(e in positive and r not in positive for e, r in rows)
+            scores[name] = confusion(tp, fp, fn, len(rows) - tp - fp - fn)
+        out[guard] = VerdictScores(flagged=scores["flagged"], block=scores["block"], matrix=matrix)
+    return out
+
+
+def below_minimum(verdicts: dict[str, VerdictScores], minimum: float) -> list[str]:
+    """Each guard's verdict precision or recall under ``minimum`` ("facts block recall 0.850").
+    A ratio with nothing to count (no case expected or reported that verdict) is not a failure."""
+    out = []
+    for guard, v in verdicts.items():
+        for name, c in (("flagged", v.flagged), ("block", v.block)):
+            for metric, value in (("precision", c.precision), ("recall", c.recall)):
+                if value is not None and value + 1e-9 < minimum:
+                    out.append(f"{guard} {name} {metric} {value:.3f}")
+    return out
+
+
 def score_cases(outcomes: list[tuple[str, set[str], set[str]]], code_guard: dict[str, str]) -> GuardScores:
     """outcomes: (guard, expected codes, reported codes of that guard) per case."""
     guards = sorted({g for g, _, _ in outcomes})
@@ -148,19 +206,30 @@ def run_guard_suite(suite: SuiteSpec) -> SuiteResult:
 
     base = suite.path.parent if suite.path else Path.cwd()
     code_guard = {code: c.guard for code, c in all_codes().items()}
+    codes = all_codes()
+    code_guard = {code: c.guard for code, c in codes.items()}
     workspaces: dict[str, Workspace] = {}
     tests: list[TestResult] = []
     outcomes: list[tuple[str, set[str], set[str]]] = []
-    for path, file in load_guard_cases(suite.cases, base, exclude=suite.path):
-        name = file.workspace_name
-        if name not in workspaces:
-            folder = (BRANDS_DIR / file.brand) if file.brand and file.brand != "demo" else suite.workspace_dir(name)
-            workspaces[name] = load_workspace(folder)
-        workspace = workspaces[name]
+    verdicts: list[tuple[str, str, str]] = []
+    by_brand: dict[str, dict[str, int]] = {}
+    files = load_guard_cases(suite.cases, base, exclude=suite.path)
+    root = Path(os.path.commonpath([str(p.parent) for p, _ in files]))
+    for path, file in files:
+        where = f"brand:{file.brand}" if file.brand else file.workspace
+        if where not in workspaces:
+            folder = (None if file.brand == "demo" else BRANDS_DIR / file.brand) if file.brand \
+                else suite.workspace_dir(file.workspace)
+            workspaces[where] = load_workspace(folder)
+        workspace = workspaces[where]
+        overrides = workspace.voice.severity_overrides
+        rel = path.relative_to(root)
+        stem = rel.with_suffix("").as_posix()
         for case in file.cases:
             guard = case.guard or file.guard
-            result = TestResult(suite=suite.suite, id=f"{path.parent.name + '/' if file.brand else ''}{path.stem}/{case.id}", description=case.description,
-                                tags=list(case.tags), inputs={"file": path.name, "guard": guard})
+            result = TestResult(suite=suite.suite, id=f"{stem}/{case.id}", description=case.description,
+                                tags=list(case.tags), inputs={"file": rel.as_posix(), "guard": guard,
+                                                              "brand": file.brand_name})
             if guard is None:
                 raise EvalError(f"guard case {path.name}/{case.id} names no guard (set 'guard' in the case or file)",
                                 file=str(path), path=case.id)
@@ -172,21 +241,34 @@ def run_guard_suite(suite: SuiteSpec) -> SuiteResult:
             try:
                 plan = parse_plan(_case_plan(case, file, path.parent))
                 samples = case.samples if case.samples is not None else (
-                    file.samples if file.samples is not None else load_contacts(name))
+                    file.samples if file.samples is not None else load_contacts(file.brand or "demo"))
                 findings = run_plan(plan, workspace, samples={s.name: samples for s in plan.segments},
                                     now=case.now if "now" in case.model_fields_set else file.now)
             except CopilotError as exc:
                 result.status, result.error = "error", ErrorInfo(type=type(exc).__name__, message=exc.message)
                 tests.append(result)
                 continue
-            reported = {f.code for f in findings if f.guard == guard}
+            mine = [f for f in findings if f.guard == guard]
+            reported = {f.code for f in mine}
             outcomes.append((guard, expected, reported))
+            want, got = verdict(codes[c].severity_under(overrides) for c in expected), verdict(f.severity for f in mine)
+            verdicts.append((guard, want, got))
+            counts = by_brand.setdefault(file.brand_name, {})
+            counts[guard] = counts.get(guard, 0) + 1
             result.status = "pass" if reported == expected else "fail"
             result.score = 1.0 if reported == expected else 0.0
             result.guard_case = {"guard": guard, "expected": sorted(expected), "reported": sorted(reported),
+                                 "expected_verdict": want, "reported_verdict": got,
                                  "missed": sorted(expected - reported), "unexpected": sorted(reported - expected),
                                  "findings": [f"{f.severity} {f.code}: {f.message}" for f in findings][:20]}
             tests.append(result)
     summary = summarize_suite(suite, tests)
-    summary.guard_scores = score_cases(outcomes, code_guard)
+    scores = score_cases(outcomes, code_guard)
+    scores.verdicts = score_verdicts(verdicts)
+    scores.cases_by_brand = {b: dict(sorted(g.items())) for b, g in sorted(by_brand.items())}
+    if suite.min_verdict_score is not None:
+        scores.minimum = suite.min_verdict_score
+        scores.below_minimum = below_minimum(scores.verdicts, suite.min_verdict_score)
+        summary.meets_threshold = summary.meets_threshold and not scores.below_minimum
+    summary.guard_scores = scores
     return summary

@@ -28,6 +28,7 @@ __all__ = [
     "RenderRecord",
     "AssertionResult",
     "TurnResult",
+    "VerdictScores",
     "TestResult",
     "MetricSummary",
     "Confusion",
@@ -180,11 +181,24 @@ class Confusion(_Record):
     f1: float | None = None
 
 
+class VerdictScores(_Record):
+    """One guard's verdicts over its cases: the worst severity it reported (pass, warn or
+    block; info is a pass) against the worst severity its expected codes have."""
+
+    flagged: Confusion = Field(default_factory=Confusion)  # positive: warn or block
+    block: Confusion = Field(default_factory=Confusion)  # positive: block
+    matrix: dict[str, dict[str, int]] = Field(default_factory=dict)  # expected verdict -> reported -> cases
+
+
 class GuardScores(_Record):
     cases: int = 0
     by_guard: dict[str, Confusion] = Field(default_factory=dict)
     by_code: dict[str, Confusion] = Field(default_factory=dict)
     overall: Confusion = Field(default_factory=Confusion)
+    verdicts: dict[str, VerdictScores] = Field(default_factory=dict)
+    cases_by_brand: dict[str, dict[str, int]] = Field(default_factory=dict)  # brand -> guard -> cases
+    minimum: float | None = None  # the suite's floor for verdict precision and recall
+    below_minimum: list[str] = Field(default_factory=list)  # "facts block recall 0.850", ...
 
 
 class SuiteResult(_Record):

@@ -143,6 +143,10 @@ class SuiteSpec(_Spec):
     tests: list[TestSpec] = Field(default_factory=list)
     csv: list[str] = Field(default_factory=list)
     cases: list[str] = Field(default_factory=list, description="guard suites: globs of guard case files")
+    min_verdict_score: float | None = Field(
+        default=None, ge=0, le=1,
+        description="guard suites: the suite fails when any guard's precision or recall for 'flagged' "
+                    "(warn or block) or for 'block' is below this")
     path: Path | None = Field(default=None, exclude=True)
 
     def workspace_dir(self, name: str) -> Path | None:

@@ -30,11 +30,13 @@ from copilot.text import (
     find_money,
     find_percents,
     find_relative_deadlines,
+    find_weekdays,
     languages,
     normalize,
     numbers_in,
     percent_role,
     sentence_bounds,
+    stem,
     tokenize,
 )
 from guards.facts_index import FactIndex, Mention, blank_spans
@@ -63,20 +65,30 @@ _CLAIM = re.compile(
     r"best[- ]?sell(?:ing|ers?)\b|#\s?1\b|number one\b|no\.\s?1\b|top[- ]rated\b|highest[- ]rated\b"
     r"|most popular\b|award[- ]winning\b|(?:clinically|scientifically|lab)[- ](?:proven|tested)\b|proven to\b"
     r"|(?:doctor|podiatrist|coach)[- ]recommended\b|\d(?:\.\d)? out of (?:5|five)\b"
-    rf"|(?:\d+|{alternation(w for w, v in NUMBER_WORDS['en'].items() if 1 <= v <= 10 and ' ' not in w)}) out of (?:10|ten)\b"
+    rf"|(?:\d+|{alternation(w for w, v in NUMBER_WORDS['en'].items() if 1 <= v <= 10 and ' ' not in w)}) (?:out of|in) (?:10|ten)\b"
     r"|rated \d(?:\.\d)?\b|\d{1,3}(?:,\d{3})+\+? (?:runners|customers|reviews|reviewers|testers|people)\b"
     r"|(?:the )?(?:lightest|fastest|most comfortable|best) (?:running |trail )?(?:shoes?|socks?|gear|tee|vest|shorts?|tights?)\b"
-    r"|world'?s (?:best|lightest|fastest)\b|loved by (?:thousands|millions)\b|\d+% of (?:runners|customers|testers|reviewers|people)\b")
+    r"|world'?s (?:best|lightest|fastest)\b|loved by (?:thousands|millions)\b|\d+(?:\.\d+)?\s?% of\b"
+    # a statistic or a count: "9 out of 10 members", "over 25,000 travellers", "4.2 million meals", "a million readers"
+    r"|\d{1,3}(?:,\d{3})+\+? (?:[a-z]+s|people)\b|(?:\d+(?:\.\d+)?|a|one|two|three|four|five|ten) (?:million|thousand|billion) (?:[a-z]+s|people)\b"
+    # a superlative placed in the world or a place: "the best studio in Montreal", "the most beautiful railway in the world"
+    r"|the (?:(?:very|single) )?(?:best|finest|greatest|biggest|largest|most [a-z]+|[a-z]{3,}iest)(?: [a-z-]+){0,3}"
+    r" (?:in (?:the world|the country|town|the city|europe|america|britain|the uk|the us|canada)|anywhere|ever made|on the market|of all time)\b")
+# A superlative placed in a named place: "the best studio in Montreal", "the tastiest meal kit in America".
+_PLACED = re.compile(r"\b[Tt]he (?:(?:very|single) )?(?:best|finest|greatest|biggest|largest|most [a-z]+|[a-z]{3,}iest)"
+                     r"(?: [a-z-]+){0,3} in (?:the )?[A-Z][a-z]+")
 _CLAIM_NEEDLES = ("best", "#", "number one", "no.", "rated", "popular", "award", "proven", "tested", "recommended",
-                  "out of", "lightest", "fastest", "comfortable", "world", "loved", "% of", "runners", "customers",
-                  "reviews", "reviewers", "testers", "people")
+                  "out of", " in 10", " in ten", "lightest", "fastest", "comfortable", "world", "loved", "% of", "runners", "customers",
+                  "reviews", "reviewers", "testers", "people", ",", "million", "thousand", "billion", "the ")
 _QUOTE = re.compile(r"“(?P<a>[^”]{12,}?)”|(?:^|(?<=[\s(]))\"(?P<b>[A-Za-z][^\"\n]{12,}?)\"(?=[\s.,;:!?)—-]|$)"
                     r"|«\s?(?P<c>[^»]{12,}?)\s?»|„(?P<d>[^“”]{12,}?)[“”]", re.M)
 _QUOTE_NEEDLES = ('"', "“", "«", "„")
 _PRODUCT_NOUN = re.compile(r"^\s*(?:running |trail )?(?:shoes?|sneakers?|trainers?|tee|t-shirt|shirt|shorts?|tights?|socks?|vest|jacket|tabs|bottle)\b", re.I)
+_WEEKDAY_JOIN = re.compile(r",?\s{1,2}(?:the\s|le\s|el\s|den\s)?")  # "Sunday, February 14", "Sunday the 14th", "samedi le 7"
 _CLAUSE = re.compile(r"[;:]|,\s|\s[-–—]\s")
 _PLAIN_WORDS = frozenset({"best", "new", "our", "your", "the", "this", "these", "great", "free", "all", "every", "fresh",
                           "classic", "favorite", "favourite", "comfy", "light", "fast", "winter", "summer", "spring"})
+_ARTICLES = frozenset({"a", "an", "the", "our", "your", "this", "these", "that", "every", "each", "my"})
 _PACK_SIZE = re.compile(r"[ \t]*\((\d+)\)")
 MODEL_SUFFIX = re.compile(r"^(?:\d+[A-Za-z]?|[A-Z]{1,4}|Pro|Max|Plus|Lite|Elite|Ultra|Mini)$")
 
@@ -136,6 +148,7 @@ class StatedDate:
     deadline: bool  # a deadline word precedes it in its sentence
     offer_talk: bool  # its sentence speaks of an offer, a price or a code
     sentence: Span
+    weekday: int | None = None  # the weekday written with it ("Sunday 7 February"; Monday 0)
 
 
 @dataclass(frozen=True)
@@ -310,8 +323,9 @@ def _products(out: FieldClaims, index: FactIndex, toks: tuple[Token, ...]) -> No
 
     i = 0
     while i < len(toks):
-        if not toks[i].text[:1].isupper() or toks[i].norm in index.brand_words:
-            i += 1
+        if not toks[i].text[:1].isupper() or toks[i].norm in index.brand_words or (
+                toks[i].norm in _ARTICLES and i + 1 < len(toks) and toks[i + 1].text[:1].isupper()):
+            i += 1  # an article or determiner before a name ("A Table Keeper gift") is not part of it
             continue
         j = i + 1
         while j < len(toks) and j - i < 5 and (toks[j].text[:1].isupper() or MODEL_SUFFIX.match(toks[j].text)) \
@@ -324,7 +338,17 @@ def _products(out: FieldClaims, index: FactIndex, toks: tuple[Token, ...]) -> No
         a, _ = out.sentence(start)
         alone = len(run) == 1 and (run[0].norm in _PLAIN_WORDS or not re.sub(r"[\W_]", "", text[a:start]))
         out.runs.append(NameRun(start, end, tuple(run), known, covered(start, end),
-                                alone, bool(_PRODUCT_NOUN.match(text[end:end + 20]))))
+                                alone, bool(_PRODUCT_NOUN.match(text[end:end + 20])) or _category_after(index, text, end)))
+
+
+_APPOSITIVE = re.compile(r",?\s*(?:our|the|a|an)\s+(?:(?:new|latest|brand-new|first|next)\s+){0,2}([a-z]+)")
+
+
+def _category_after(index: FactIndex, text: str, end: int) -> bool:
+    """A name followed by a determiner and one of the brand's own category words ("The Glass Orchard,
+    our new mystery"; not "HIIT class": a category word alone is often an ordinary noun)."""
+    m = _APPOSITIVE.match(text, end, end + 40)
+    return m is not None and stem(m.group(1)) in index.category_words
 
 
 def _codes(out: FieldClaims, text: str, used: list[Span], langs: tuple[str, ...]) -> None:
@@ -349,15 +373,23 @@ def _codes(out: FieldClaims, text: str, used: list[Span], langs: tuple[str, ...]
 
 def _dates(out: FieldClaims, text: str, used: list[Span], langs: tuple[str, ...]) -> None:
     deadline = deadline_words(langs)
-    for d in find_dates(text, langs):
+    dates = find_dates(text, langs)
+    weekdays = find_weekdays(text, langs) if dates else []
+    named: list[Span] = []  # weekdays written with a date: checked against it, not read as "next Sunday"
+    for d in dates:
         if d.year is not None and d.on(date.min) is None:
             continue  # no such day ("February 30, 2027")
         a, b = out.sentence(d.start)
+        day = next((w for w in weekdays if w.end <= d.start and _WEEKDAY_JOIN.fullmatch(text[w.end:d.start])), None)
+        if day is not None:
+            named.append((day.start, day.end))
         out.dates.append(StatedDate((d.start, d.end), d.text, d.month, d.day, d.year,
                                     bool(deadline.search(text, a, d.start)), bool(_OFFER_TALK.search(text, a, b)),
-                                    (a, b)))
+                                    (a, b), day.weekday if day is not None else None))
         used.append((d.start, d.end))
     for r in find_relative_deadlines(text, langs):
+        if any(x < r.end and r.start < y for x, y in named):
+            continue
         out.relative.append(RelativeDeadline((r.start, r.end), r.text, r.when))
         used.append((r.start, r.end))
 
@@ -375,11 +407,15 @@ def _claims(out: FieldClaims, text: str, low: str, used: list[Span], langs: tupl
         out.quotes.append(Quote(q.span(), q.group("a") or q.group("b") or q.group("c") or q.group("d")))
     if not any(n in low for n in _CLAIM_NEEDLES):
         return
-    for m in _CLAIM.finditer(low):
+    placed = list(_PLACED.finditer(text))
+    for m in [*_CLAIM.finditer(low), *(p for p in placed if not any(q.start() <= p.start() < q.end()
+                                                                   for q in _CLAIM.finditer(low, p.start(), p.end())))]:
         if m.start() and (low[m.start() - 1].isalnum() or low[m.start() - 1] == "_"):
             continue  # not at a word start ("unbest-selling")
         if any(qa <= m.start() < qb for qa, qb in (q.span() for q in quotes)):
             continue  # a quote is checked as a testimonial
+        if any(ua <= m.start() < ub for ua, ub in used):
+            continue  # a figure already read as money or a date ("€1,000 or more") is no count
         a, b = _clause(out, m.start())
         mentions = out.mentions_in(a, b)
         skip = [(x.start - a, x.end - a) for x in mentions] + [(x - a, y - a) for x, y in used if a <= x < b]

@@ -4,18 +4,21 @@ and subject, preheader and CTA held to the figures the body states."""
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import cached_property
+from functools import cached_property, lru_cache
+from typing import Any
 
 from rapidfuzz import fuzz
 
-from copilot.text import format_money, normalize
-from copilot.workspace import Product
+from copilot.text import Token, format_money, normalize, tokenize
+from copilot.workspace import Offer, Policy, Product
 from guards.context import PROSE_FIELDS, PlanContext, VariantContext
-from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, FieldClaims, NameRun
-from guards.facts_index import FactIndex
+from guards.facts_claims import MODEL_SUFFIX, POLICY_TOPICS, Amount, FieldClaims, NameRun, StatedDate
+from guards.facts_index import FactIndex, claim_stems
 from guards.finding import Code, Finding
 
 __all__ = ["CODES", "Stated", "check_plan", "ground_field", "contradictions"]
@@ -42,10 +45,12 @@ PRODUCT_UNKNOWN = _code("FACT_PRODUCT_UNKNOWN", "block", "A product name is not 
 OUT_OF_STOCK = _code("FACT_PRODUCT_OUT_OF_STOCK", "warn", "The copy features a product that is out of stock")
 CLAIM_UNSOURCED = _code("FACT_CLAIM_UNSOURCED", "warn", "A superlative or proof claim has no listed source")
 TESTIMONIAL_UNSOURCED = _code("FACT_TESTIMONIAL_UNSOURCED", "warn", "A quote or testimonial has no listed source")
+TESTIMONIAL_INVENTED = _code("FACT_TESTIMONIAL_INVENTED", "block", "A quote matches none of the approved testimonials")
+FORBIDDEN_CLAIM = _code("FACT_FORBIDDEN_CLAIM", "block", "The copy makes a claim the brand may not make")
 CONTRADICTION = _code("FACT_CONTRADICTION", "block", "Subject, preheader or CTA states a figure the body contradicts")
 CODES = (PRICE_MISMATCH, AMOUNT_UNGROUNDED, CURRENCY_MISMATCH, DISCOUNT_UNGROUNDED, OFFER_NOT_IN_PLAN, OFFER_SCOPE,
          CODE_UNKNOWN, OFFER_UNKNOWN, OFFER_INACTIVE, NO_SEND_WINDOW, DATE_UNGROUNDED, SHIPPING_UNGROUNDED,
-         POLICY_MISMATCH, PRODUCT_UNKNOWN, OUT_OF_STOCK, CLAIM_UNSOURCED, TESTIMONIAL_UNSOURCED, CONTRADICTION)
+         POLICY_MISMATCH, PRODUCT_UNKNOWN, OUT_OF_STOCK, CLAIM_UNSOURCED, TESTIMONIAL_UNSOURCED, TESTIMONIAL_INVENTED, FORBIDDEN_CLAIM, CONTRADICTION)
 _WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 Stated = dict[str, set[str]]
 
@@ -73,6 +78,34 @@ def check_plan(ctx: PlanContext) -> Iterator[Finding]:
                 fix="Move the send window inside the offer's dates, or pick an offer that is active then.")
 
 
+# What copy says to promise an offer more widely than its conditions (English; the terms' own words pass).
+_STOREWIDE = re.compile(r"(?i)\b(?:everything|storewide|store-wide|sitewide|site-wide|all products|any product"
+                        r"|every product|anything|the whole (?:store|shop|range|site))\b")
+_NO_MINIMUM = re.compile(r"(?i)\bno minimum\b|\bwhatever (?:you spend|the (?:price|total))\b|\bany (?:amount|total)\b")
+_EVERY_TIME = re.compile(r"(?i)\b(?:every|each) (?:order|booking|purchase|time|box|delivery|visit|month|week|stay"
+                         r"|class|ticket|pack|renewal|trip|journey|use)\b|\bas (?:often|many times) as you"
+                         r"\b|\bagain and again\b|\bunlimited (?:times|uses)\b")
+_EVERYONE = re.compile(r"(?i)\b(?:every|all|any) (?:customers?|clients?|members?|readers?|donors?|shoppers?|travell?ers?)\b"
+                       r"|\bnew or (?:returning|existing|old)\b|\b(?:returning|existing) (?:customers?|clients?|members?)\b"
+                       r"|\beven if you(?:'ve|’ve| have) (?:[\w-]+ ){0,4}before\b|\beveryone\b")
+_GENERIC = frozenset({"your", "with", "from", "this", "that", "when", "free", "offer", "sale", "order", "next"})
+
+
+@lru_cache(maxsize=256)
+def _offer_stems_of(texts: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for t in texts for w in claim_stems(t) if len(w) >= 4 and w not in _GENERIC and w != "#")
+
+
+def _offer_stems(offer: Offer) -> frozenset[str]:
+    """The distinctive words of an offer's name and of the words its marketers use for it."""
+    return _offer_stems_of((offer.name, *offer.words))
+
+
+def _prices(product: Product) -> set[Decimal]:
+    """Every price of a product: its 'from' price and each size, edition or plan price."""
+    return {product.price, *(x.price for x in product.prices)}
+
+
 def _num(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
@@ -83,6 +116,8 @@ class _Grounding:
     def __init__(self, ctx: VariantContext, index: FactIndex, claims: FieldClaims) -> None:
         self.ctx, self.index, self.c, self.text = ctx, index, claims, claims.text
         self.stated: Stated = {"percent": set(), "amount_off": set(), "code": set(), "date": set()}
+        self._about_cache: dict[tuple[int, int], list[Offer]] = {}
+        self._starts: dict[int, list[int]] = {}
 
     def finding(self, code: Code, span: tuple[int, int], message: str, fix: str | None = None,
                 **evidence: object) -> Finding:
@@ -91,7 +126,7 @@ class _Grounding:
 
     def run(self) -> Iterator[Finding]:
         for step in (self._products, self._discounts, self._amounts, self._codes, self._dates, self._shipping,
-                     self._policies, self._claims, self._quotes):
+                     self._policies, self._claims, self._forbidden, self._quotes, self._conditions):
             yield from step()
 
     # -- products -------------------------------------------------------------------------
@@ -179,7 +214,7 @@ class _Grounding:
         ws = self.ctx.workspace
         for a in self.c.amounts:
             said = self.text[a.span[0]:a.span[1]]
-            allowed = {ws.currency_of(p.product) for p in a.products} or {ws.brand.currency}
+            allowed = {ws.currency_of(self._in_currency(p.product, a.currency)) for p in a.products} or {ws.brand.currency}
             if a.currency not in allowed:
                 yield self.finding(CURRENCY_MISMATCH, a.span, (
                     f"{said} is in {a.currency}; this brand prices in {', '.join(sorted(allowed))}"),
@@ -191,44 +226,133 @@ class _Grounding:
                 self.stated["amount_off"].add(_num(a.value))
                 yield from self._ground_discount(a.span, "amount_off", a.value, f"{said} off")
                 continue
+            if a.role == "threshold" and a.products and a.value in _prices(a.products[0].product):
+                continue  # a 'from' price: "ab 2.190 €", "from $140"
             if a.role == "threshold":
                 known = {p.threshold for p in ws.facts.policies if p.threshold is not None}
                 known |= {o.min_order for o in ws.facts.offers if o.min_order is not None}
+                if a.value not in known and any(o.min_order is not None for o in self._about(a.span[0])):
+                    continue  # the minimum of an offer the sentence states: checked with its conditions
+                if a.value not in known and a.products:
+                    yield from self._price(a, said)
+                    continue
                 if a.value not in known:
                     yield self.finding(AMOUNT_UNGROUNDED, a.span, (
                         f"the threshold {said} matches no policy or offer minimum"),
                         "Use the threshold from facts.yaml.", known=sorted(str(k) for k in known))
                 continue
             if a.products:
-                p = a.products[0].product
-                ok = {p.price} | self._discounted(p)
-                if p.previous_price is not None and a.role == "previous":
-                    ok.add(p.previous_price)
-                if a.value not in ok:
-                    price = format_money(p.price, ws.currency_of(p))
-                    yield self.finding(PRICE_MISMATCH, a.span, f"{p.name} costs {price}, not {said}",
-                                       f"Use {price}.", sku=p.sku, fact_price=str(p.price))
+                yield from self._price(a, said)
                 continue
             if a.value not in self._all_amounts:
                 yield self.finding(AMOUNT_UNGROUNDED, a.span, (
                     f"{said} matches no price, offer or threshold on the fact sheet"),
                     "State only amounts from facts.yaml, next to the product they belong to.")
 
+    def _price(self, a: Amount, said: str) -> Iterator[Finding]:
+        ws = self.ctx.workspace
+        p = self._in_currency(a.products[0].product, a.currency)
+        ok = _prices(p) | self._discounted(p)
+        if p.previous_price is not None and a.role == "previous":
+            ok.add(p.previous_price)
+        if a.value not in ok:
+            price = " or ".join(format_money(x, ws.currency_of(p)) for x in sorted(_prices(p)))
+            yield self.finding(PRICE_MISMATCH, a.span, f"{p.name} costs {price}, not {said}",
+                               f"Use {price}.", sku=p.sku, fact_price=str(p.price))
+
+    def _in_currency(self, product: Product, currency: str) -> Product:
+        """The product, or its regional edition priced in ``currency`` ("Pagewise Plus (Europe)" for
+        "Plus" at 9,99 €): a fact-sheet product in that currency whose name holds this one's."""
+        ws = self.ctx.workspace
+        if ws.currency_of(product) == currency:
+            return product
+        name = normalize(product.name)
+        return next((q for q in ws.facts.products if ws.currency_of(q) == currency
+                     and name in normalize(q.name)), product)
+
+    # -- offer conditions -----------------------------------------------------------------
+    def _about(self, at: int) -> list[Offer]:
+        """The plan's offers the sentence around ``at`` states: by code, by discount value, or by two
+        words of the offer's name or the words its marketers use for it."""
+        a, b = self.c.sentence(at)
+        key = (a, b)
+        cached = self._about_cache.get(key)
+        if cached is not None:
+            return cached
+        said = self.text[a:b]
+        low = said.lower()
+        stems = set(claim_stems(said))
+        out = []
+        for o in self.ctx.offers:
+            if o.code and o.code.lower() in low:
+                out.append(o)
+            elif o.value is not None and o.kind == "percent_off" and any(
+                    d.value == o.value for d in self._within(self.c.discounts, a, b)):
+                out.append(o)
+            elif o.value is not None and o.kind == "amount_off" and any(
+                    x.value == o.value and x.role == "discount" for x in self._within(self.c.amounts, a, b)):
+                out.append(o)
+            elif len(stems & _offer_stems(o)) >= 2:
+                out.append(o)
+        self._about_cache[key] = out
+        return out
+
+    def _within(self, items: list[Any], a: int, b: int) -> list[Any]:
+        """The discounts or amounts (in text order) that start in [a, b), by bisect: linear cost overall."""
+        starts = self._starts.get(id(items))
+        if starts is None:
+            starts = self._starts[id(items)] = [x.span[0] for x in items]
+        return items[bisect_left(starts, a):bisect_left(starts, b)]
+
+    def _conditions(self) -> Iterator[Finding]:
+        """Copy that promises an offer more widely than the fact sheet gives it: everything for an
+        offer with products or categories, no or a lower minimum spend, every order for a once-per-
+        customer offer, everyone for a new-customers offer, a product outside it beside its code."""
+        for a, b in self.c.sentences:
+            offers = self._about(a)
+            if not offers:
+                continue
+            said = self.text[a:b]
+            for o in offers:
+                problem = None
+                if o.applies_to and (m := _STOREWIDE.search(said)):
+                    problem = f"{m.group(0)!r}: {o.id} covers only {', '.join(o.applies_to)}"
+                elif o.min_order is not None and (m := _NO_MINIMUM.search(said)):
+                    problem = f"{m.group(0)!r}: {o.id} needs an order of {format_money(o.min_order, self.ctx.workspace.brand.currency)} or more"
+                elif o.min_order is not None and (x := next((x for x in self._within(self.c.amounts, a, b)
+                                                              if x.role == "threshold" and x.value != o.min_order), None)):
+                    problem = (f"{self.text[x.span[0]:x.span[1]]!r}: {o.id} needs an order of "
+                               f"{format_money(o.min_order, self.ctx.workspace.brand.currency)} or more")
+                elif o.once_per_customer and (m := _EVERY_TIME.search(said)):
+                    problem = f"{m.group(0)!r}: {o.id} can be used once per customer"
+                elif o.new_customers_only and (m := _EVERYONE.search(said)):
+                    problem = f"{m.group(0)!r}: {o.id} is for new customers only"
+                elif o.applies_to and o.kind in ("percent_off", "amount_off") and o.code and o.code.lower() in said.lower():
+                    outside = [m for m in self.c.mentions_in(a, b) if m.product.sku not in o.applies_to
+                               and m.product.category not in o.applies_to]
+                    if outside and not any(d.value == o.value for d in self._within(self.c.discounts, a, b)):
+                        problem = f"{outside[0].product.name} is not covered by {o.id} ({', '.join(o.applies_to)})"
+                if problem:
+                    yield self.finding(OFFER_SCOPE, (a, b), problem + f" (terms: {o.terms})",
+                                       "State the offer's conditions as its terms do.", offer=o.id)
+
     def _discounted(self, product: Product) -> set[Decimal]:
         out = set()
         for o in self.ctx.offers:
             if o.applies_to and product.sku not in o.applies_to and product.category not in o.applies_to:
                 continue
-            if o.kind == "percent_off" and o.value is not None:
-                out.add((product.price * (100 - o.value) / 100).quantize(Decimal("0.01")))
-            elif o.kind == "amount_off" and o.value is not None:
-                out.add(product.price - o.value)
+            for price in _prices(product):
+                if o.kind == "percent_off" and o.value is not None:
+                    out.add((price * (100 - o.value) / 100).quantize(Decimal("0.01")))
+                elif o.kind == "amount_off" and o.value is not None:
+                    out.add(price - o.value)
         return out
 
     @cached_property
     def _all_amounts(self) -> set[Decimal]:
         facts = self.ctx.workspace.facts
-        known = {p.price for p in facts.products} | {p.previous_price for p in facts.products if p.previous_price}
+        known = {x for p in facts.products for x in _prices(p)}
+        known |= {p.previous_price for p in facts.products if p.previous_price}
         known |= {p.threshold for p in facts.policies if p.threshold is not None}
         known |= {o.value for o in facts.offers if o.kind == "amount_off" and o.value is not None}
         known |= {o.min_order for o in facts.offers if o.min_order is not None}
@@ -260,6 +384,10 @@ class _Grounding:
             fact_dates |= {plan.send_window.start, plan.send_window.end}
         for d in self.c.dates:
             self.stated["date"].add(f"{d.month:02d}-{d.day:02d}")
+            wrong = self._wrong_weekday(d)
+            if wrong:
+                yield self.finding(DATE_UNGROUNDED, d.span, wrong, "Name the weekday that date falls on, or drop it.")
+                continue
             pool = offer_ends | self._calendar_in(d.sentence) if d.deadline else fact_dates
             if plan.send_window and not d.offer_talk:
                 # "If you don't click by December 6, we'll take you off the list": an
@@ -279,6 +407,24 @@ class _Grounding:
             if problem:
                 yield self.finding(DATE_UNGROUNDED, r.span, f"{r.text!r}: {problem}",
                                    "Name the offer's real end date instead of a relative day.")
+
+    def _wrong_weekday(self, d: StatedDate) -> str | None:
+        """'Saturday 7 February' when 7 February is a Sunday (the year said, else the first year in
+        which the date is not more than a month before the send window)."""
+        window = self.ctx.plan.send_window
+        if d.weekday is None or (d.year is None and window is None):
+            return None
+        years = [d.year] if d.year is not None else [window.start.year, window.start.year + 1]  # type: ignore[union-attr]
+        for year in years:
+            try:
+                day = date(year, d.month, d.day)
+            except ValueError:
+                return None
+            if d.year is not None or window is None or day >= window.start - timedelta(days=31):
+                break
+        if day.weekday() == d.weekday:
+            return None
+        return f"{d.text!r} falls on a {_WEEKDAYS[day.weekday()]} in {day.year}, not a {_WEEKDAYS[d.weekday]}"
 
     def _calendar_in(self, sentence: tuple[int, int]) -> set[date]:
         said = normalize(self.text[sentence[0]:sentence[1]])
@@ -307,9 +453,13 @@ class _Grounding:
         ws = self.ctx.workspace
         offer = next((o for o in self.ctx.offers if o.kind == "free_shipping"), None)
         policy = next((p for p in ws.facts.policies if "shipping" in (p.id + p.name).lower()), None)
+        sheet = ws.facts.shipping
+        if policy is None and sheet is not None and (sheet.free_over is not None or sheet.fee is None):
+            # the fact sheet's shipping section: free over its threshold, or always free when it has no fee
+            policy = Policy(id="shipping", name="Shipping", text=sheet.text or "shipping", threshold=sheet.free_over)
         for s in self.c.shipping:
             if offer is not None:
-                if s.amounts and offer.min_order is not None and offer.min_order not in s.amounts:
+                if offer.min_order is not None and offer.min_order not in s.amounts:
                     yield self.finding(SHIPPING_UNGROUNDED, s.span, (
                         f"offer {offer.id} gives free shipping over {format_money(offer.min_order, ws.brand.currency)}"),
                         "State the offer's minimum order.", offer=offer.id)
@@ -357,16 +507,67 @@ class _Grounding:
                    for norm, claim_numbers, claim_skus in zip(index.claim_norms, index.claim_numbers,
                                                               index.claim_products, strict=True))
 
+    def _forbidden(self) -> Iterator[Finding]:
+        """The brand's forbidden claims, by their text or an example, as word stems in order within
+        one sentence (any figure for a figure; a phrase of three words or more may have up to three
+        other words inside it: "every penny of your gift goes to food")."""
+        if not self.index.forbidden:
+            return
+        toks = tokenize(self.text)
+        stems = claim_stems(self.text)
+        reported: set[str] = set()
+        for i, first in enumerate(stems):
+            for form, claim in self.index.forbidden.get(first, ()):
+                if claim.id in reported:
+                    continue
+                end = _in_order(stems, toks, i, form, self.c.sentence(toks[i].start)[1], 3 if len(form) >= 3 else 0)
+                if end is None:
+                    continue
+                reported.add(claim.id)
+                span = (toks[i].start, toks[end].end)
+                yield self.finding(FORBIDDEN_CLAIM, span, (
+                    f"{self.text[span[0]:span[1]]!r} makes the claim {claim.text!r}, which the brand may not make: "
+                    f"{claim.reason}"), "Remove the claim; say only what the fact sheet's claims state.",
+                    claim=claim.id)
+
     def _quotes(self) -> Iterator[Finding]:
+        """A quote matching an approved testimonial (facts.yaml testimonials) word for word passes, as
+        does a sourced claim in quotation marks; a reworded testimonial warns; any other quote is
+        invented and blocks."""
         for q in self.c.quotes:
             if len(q.text.split()) < 4:
                 continue
             norm = normalize(q.text)
+            if any(norm == t or (len(norm) >= 20 and norm in t) for t in self.index.testimonial_norms):
+                continue
             if any(fuzz.token_set_ratio(norm, c) >= 85 for c in self.index.claim_norms):
                 continue
-            yield self.finding(TESTIMONIAL_UNSOURCED, q.span, (
-                "this quote is not a claim or testimonial with a source on the fact sheet"),
-                "Quote only testimonials listed in facts.yaml claims, with their source.")
+            near = max((fuzz.ratio(norm, t) for t in self.index.testimonial_norms), default=0.0)
+            if near >= 60:
+                yield self.finding(TESTIMONIAL_UNSOURCED, q.span, (
+                    "this quote rewords an approved testimonial; quote it word for word"),
+                    "Quote the testimonial exactly as facts.yaml has it.", similarity=round(near))
+                continue
+            yield self.finding(TESTIMONIAL_INVENTED, q.span, (
+                "this quote matches none of the approved testimonials (facts.yaml testimonials)"),
+                "Quote only approved testimonials, word for word, or remove the quote.")
+
+
+def _in_order(stems: list[str], toks: tuple[Token, ...], i: int, form: tuple[str, ...], stop: int,
+              slack: int) -> int | None:
+    """The index of the last word when ``form`` follows from word ``i`` on, in order, before
+    character ``stop``, with at most ``slack`` other words inside it; None otherwise."""
+    j, extra = i + 1, 0
+    for want in form[1:]:
+        while j < len(stems) and toks[j].start < stop and stems[j] != want:
+            j += 1
+            extra += 1
+            if extra > slack:
+                return None
+        if j >= len(stems) or toks[j].start >= stop:
+            return None
+        j += 1
+    return j - 1
 
 
 def ground_field(ctx: VariantContext, index: FactIndex, claims: FieldClaims, stated: dict[str, Stated]

@@ -3,13 +3,14 @@ fuzzy through a token-prefix index), offer codes, and claims; built once per wor
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from rapidfuzz import fuzz, process
 
 from copilot.text import Token, find_money, normalize, numbers_in, stem, tokenize
-from copilot.workspace import Offer, Product, Workspace
+from copilot.workspace import ForbiddenClaim, Offer, Product, Workspace
 
 __all__ = ["FactIndex", "fact_index", "Mention", "blank_spans"]
 
@@ -20,6 +21,9 @@ class Mention:
     start: int
     end: int
     text: str
+
+
+_ELISION = re.compile(r"(?i)(?:[cdjlmnst]|qu)['’](?=\w)")
 
 
 @dataclass
@@ -38,6 +42,10 @@ class FactIndex:
     caps_words: frozenset[str] = frozenset()  # upper-cased words of product names ("GTX")
     currencies: tuple[str, ...] = ()  # the brand's currency, then any product's own
     text_amounts: frozenset[Decimal] = frozenset()  # amounts the fact sheet's own texts state (offer terms ...)
+    # Each forbidden claim's text and examples as word stems (a figure is "#": any figure), by first stem.
+    forbidden: dict[str, list[tuple[tuple[str, ...], ForbiddenClaim]]] = field(default_factory=dict)
+    testimonial_norms: list[str] = field(default_factory=list)  # approved quotes, normalized
+    category_words: frozenset[str] = frozenset()  # the words of the fact sheet's categories ("mystery", "knitwear")
     _mention_cache: dict[tuple[Token, ...], list[Mention]] = field(default_factory=dict, repr=False)
     # What a field states depends only on its text, locale and this fact sheet: read once (facts_claims.py).
     claims_cache: dict[tuple[str, str, str], object] = field(default_factory=dict, repr=False)
@@ -53,23 +61,33 @@ class FactIndex:
         return list(cached)
 
     def _mentions(self, toks: tuple[Token, ...]) -> list[Mention]:
-        stems = [stem(t.norm) for t in toks]
+        # an elided article is not part of the name: "L'Unlimited Membership", "d'Amalfi"
+        stems = [stem(t.norm[len(m.group(0)) - 1:] if (m := _ELISION.match(t.text)) else t.norm) for t in toks]
         out, i = [], 0
         while i < len(toks):
-            if stems[i] not in self.first_words:  # no name starts with this word: skip at once
+            found = self._longest_at(stems, i)
+            if found is None:
                 i += 1
                 continue
-            for n in range(min(self.max_words, len(toks) - i), 0, -1):
-                key = " ".join(stems[i:i + n])
-                product = self.exact.get(key) or (self._prefix_owner(key) if n >= 2 else None)
-                if product is not None:
-                    out.append(Mention(product, toks[i].start, toks[i + n - 1].end,
-                                       " ".join(t.text for t in toks[i:i + n])))
-                    i += n
-                    break
-            else:
-                i += 1
+            n, product = found
+            after = self._longest_at(stems, i + 1) if n > 1 else None
+            if after is not None and after[0] > n - 1:
+                i += 1  # a longer name starts on the next word: "the Classic" (an alias) in "The Classic Plan"
+                continue
+            out.append(Mention(product, toks[i].start, toks[i + n - 1].end, " ".join(t.text for t in toks[i:i + n])))
+            i += n
         return out
+
+    def _longest_at(self, stems: list[str], i: int) -> tuple[int, Product] | None:
+        """The most words from ``i`` on that name a product, and the product."""
+        if i >= len(stems) or stems[i] not in self.first_words:  # no name starts with this word
+            return None
+        for n in range(min(self.max_words, len(stems) - i), 0, -1):
+            key = " ".join(stems[i:i + n])
+            product = self.exact.get(key) or (self._prefix_owner(key) if n >= 2 else None)
+            if product is not None:
+                return n, product
+        return None
 
     def _prefix_owner(self, key: str) -> Product | None:
         ids = self.by_prefix.get(key[:3], ())
@@ -152,6 +170,14 @@ def _build(workspace: Workspace) -> FactIndex:
                                                                                    workspace.facts.products
                                                                                    if p.currency)])))
     index.text_amounts = _text_amounts(workspace, index.currencies)
+    for claim in workspace.facts.forbidden_claims:
+        for phrase in (claim.text, *claim.examples):
+            form = claim_stems(phrase)
+            if form:
+                index.forbidden.setdefault(form[0], []).append((form, claim))
+    index.testimonial_norms = [normalize(t.quote) for t in workspace.facts.testimonials]
+    index.category_words = frozenset(stem(w) for p in workspace.facts.products
+                                     for w in p.category.replace("_", " ").lower().split() if len(w) >= 4)
     language = workspace.brand.default_locale
     for claim in workspace.facts.claims:
         toks = tokenize(claim.text)
@@ -161,6 +187,11 @@ def _build(workspace: Workspace) -> FactIndex:
         index.claim_numbers.append(numbers_in(stripped, language))
         index.claim_products.append({m.product.sku for m in mentions})
     return index
+
+
+def claim_stems(text: str) -> tuple[str, ...]:
+    """The words of a claim as the forbidden-claim check compares them: stems, a figure as "#"."""
+    return tuple("#" if any(c.isdigit() for c in t.norm) else stem(t.norm) for t in tokenize(text))
 
 
 def blank_spans(text: str, spans: list[tuple[int, int]]) -> str:

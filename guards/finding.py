@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -117,6 +117,14 @@ class Code:
     severity: Severity
     title: str
     lowerable: bool = True
+
+    def severity_under(self, overrides: Mapping[str, str]) -> Severity:
+        """This code's severity for a brand whose voice.yaml has these ``severity_overrides``
+        (an override may raise any code; it lowers only a lowerable one)."""
+        wanted = overrides.get(self.code)
+        if not wanted or (not self.lowerable and SEVERITY_RANK[wanted] > SEVERITY_RANK[self.severity]):
+            return self.severity
+        return wanted  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)

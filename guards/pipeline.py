@@ -145,12 +145,9 @@ def _finish(findings: list[Finding], plan: Plan, workspace: Workspace, *, config
     if overrides:
         out = []
         for f in findings:
-            wanted = overrides.get(f.code)
-            if wanted and wanted != f.severity:
-                code = codes.get(f.code)
-                if code is not None and not code.lowerable and SEVERITY_RANK[wanted] > SEVERITY_RANK[f.severity]:
-                    out.append(f)
-                    continue
+            code = codes.get(f.code)
+            wanted = code.severity_under(overrides) if code is not None else f.severity
+            if f.code in overrides and wanted != f.severity:
                 f = f.model_copy(update={"severity": wanted})
             out.append(f)
         findings = out

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rapidfuzz import fuzz
@@ -28,6 +29,8 @@ from copilot.text import (
     find_percents,
     normalize,
     sentence_bounds,
+    skeleton,
+    skeleton_phrase,
     spelled_number,
     tokenize,
 )
@@ -50,7 +53,7 @@ SPAM_STACKED = _code("TONE_SPAM_STACKED", "block",
                      "One sentence stacks several spam triggers or unbacked pressure phrases")
 # Labels whose phrases, two or more in one sentence, read as spam (one alone warns).
 _STACKING = frozenset({"spam", "urgency_deadline", "urgency_scarcity"})
-FAKE_URGENCY = _code("TONE_FAKE_URGENCY", "warn", "The copy presses with urgency or scarcity the facts do not back")
+FAKE_URGENCY = _code("TONE_FAKE_URGENCY", "block", "The copy presses with urgency or scarcity the facts do not back")
 OVER_FAMILIAR = _code("TONE_OVER_FAMILIAR", "warn", "The copy claims a closeness the reader never offered")
 SURVEILLANCE = _code("TONE_SURVEILLANCE", "warn", "The copy tells the reader what was watched about them")
 SURVEILLANCE_DETAIL = _code("TONE_SURVEILLANCE_DETAIL", "block",
@@ -63,6 +66,7 @@ READING_GRADE = _code("TONE_READING_GRADE", "warn", "The body reads above the br
 SUBJECT_LENGTH = _code("TONE_SUBJECT_LENGTH", "warn", "The subject is longer than the brand's limit")
 SUBJECT_CUTOFF = _code("TONE_SUBJECT_CUTOFF", "info", "The offer or product in the subject is past what a phone shows")
 CTA_STAGE = _code("TONE_CTA_STAGE", "warn", "The call to action does not fit the journey stage")
+CTA_FORBIDDEN = _code("TONE_CTA_FORBIDDEN", "block", "The call to action is one the brand forbids at this journey stage")
 
 PHONE_SUBJECT_CHARS = 40
 GRADE_TOLERANCE = 2.0
@@ -76,11 +80,19 @@ _DETAIL = re.compile(
     rf"(?i)\b{_VIEW_WORDS}\b[^.!?\n]{{0,60}}?\b(?:for|spent)?\s*(?:{_COUNT}|a few|several)\s+(?:seconds?|minutes?|hours?|times)\b"
     rf"|\b(?:{_COUNT}|several)\s+(?:seconds?|minutes?|hours?|times)\b[^.!?\n]{{0,40}}?\b{_VIEW_WORDS}\b"
     rf"|\b{_VIEW_WORDS}\b[^.!?\n]{{0,40}}?\bat \d{{1,2}}(?::\d{{2}})?\s?(?:am|pm)\b")
-_CAPS = re.compile(r"\b[A-Z][A-Z']{2,}\b")
+_CAPS = re.compile(r"\b[A-Z][A-Z']{2,}\b|\b(?:SO|NO|GO|DO|BE|IS|IT|TO|UP|MY|WE)\b")  # two-letter words only when they are words
 _ACRONYMS = frozenset({"USA", "VIP", "FAQ", "USD", "EUR", "GBP", "GPS", "XXL", "DIY", "UTC", "RSVP", "SPF", "UV",
                        "GTX", "PR", "PB", "ID", "APP", "iOS", "TV", "NYC", "LA"})
-_EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\U0001F1E6-\U0001F1FF]\uFE0F?"
-                    "(?:\u200D[\U0001F300-\U0001FAFF\u2600-\u27BF]\uFE0F?)*")
+# One emoji is one grapheme: a flag (two regional indicators), or a pictograph with its variation
+# selector and skin tone, joined by zero-width joiners to the next ("👨‍👩‍👧", "💪🏽" and "🇨🇦" are one each).
+_EMOJI_MODS = "[\uFE0F\U0001F3FB-\U0001F3FF]*"
+_EMOJI = re.compile("[\U0001F1E6-\U0001F1FF]{2}"
+                    f"|[\U0001F300-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\U0001F1E6-\U0001F1FF]{_EMOJI_MODS}"
+                    f"(?:\u200D[\U0001F300-\U0001FAFF\u2600-\u27BF\u2640\u2642]{_EMOJI_MODS})*")
+# "only 3 spots left", "only a few hours left", "selling out", "filling up fast": counted or vague
+# scarcity, which no fact backs (the fact sheet holds no stock levels). Bounded: linear in the copy.
+_SCARCE = re.compile(rf"(?i)\bonly (?:{_COUNT}|a few|a handful of|a couple of)(?: [\w-]+){{0,2}} (?:left|remaining)\b"
+                     r"|\b(?:selling|sold|booking|filling) (?:out|up) fast\b|\bselling out\b")
 _KEY_WORD = re.compile(r"\b[A-Z0-9]{4,}\d\b|\bfree\b", re.I)  # a code, or "free"
 _READER = textstatistics()
 # "en-US" (hyphen, not underscore) makes textstat count syllables with pyphen's bundled
@@ -109,6 +121,8 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
             code = _LABEL_CODE[hit.label]
             if hit.label == "urgency_deadline" and deadline_backed:
                 continue
+            if hit.label == "spam" and _brand_says(ctx.workspace, hit.words):
+                continue  # the brand's own offer name or CTA ("Double your gift"), not a spam trigger
             if hit.label in _STACKING:
                 stacking.append((hit.start, hit.end, hit.words))
             detail = {"banned": f"the brand bans {hit.phrase.text!r}",
@@ -120,6 +134,19 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
             yield ctx.finding(code, field=name, span=(hit.start, hit.end), message=message,
                               evidence={"phrase": hit.phrase.text, "matched": hit.words, "exact": hit.exact},
                               fix=_FIXES[code.code])
+        taken = [(h.start, h.end) for h in matcher.find(text) if h.label in ("banned", "discouraged")]
+        for code, phrase, (a, b) in _disguised(voice, text, taken):
+            label = "bans" if code is BANNED else "discourages"
+            yield ctx.finding(code, field=name, span=(a, b), message=(
+                f"{text[a:b]!r}: the brand {label} {phrase!r} (written with other spacing, hyphens or look-alike letters)"),
+                evidence={"phrase": phrase, "matched": text[a:b], "exact": False}, fix=_FIXES[code.code])
+        for m in _SCARCE.finditer(text):
+            if any(a < m.end() and m.start() < b for a, b, _ in stacking):
+                continue  # the phrase list already named it
+            stacking.append((m.start(), m.end(), m.group(0)))
+            yield ctx.finding(FAKE_URGENCY, field=name, span=m.span(), message=(
+                f"{m.group(0)!r}: scarcity the fact sheet cannot back (it holds no stock levels)"),
+                evidence={"matched": m.group(0)}, fix=_FIXES[FAKE_URGENCY.code])
         if len(stacking) >= 2:
             yield from _stacked(ctx, name, text, stacking)
         low = text.lower()
@@ -132,6 +159,53 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
     yield from _reading_grade(ctx)
     yield from _subject(ctx)
     yield from _cta(ctx)
+
+
+@lru_cache(maxsize=64)
+def _skeletons(banned: tuple[str, ...], discouraged: tuple[str, ...]) -> tuple[tuple[str, Code, str], ...]:
+    return tuple((form, code, p) for code, phrases in ((BANNED, banned), (DISCOURAGED, discouraged))
+                 for p in phrases for form in skeleton_phrase(p) if len(form) >= 4)
+
+
+def _disguised(voice: Any, text: str, taken: list[tuple[int, int]]) -> Iterator[tuple[Code, str, tuple[int, int]]]:
+    """The brand's banned and discouraged phrases written with other spacing or hyphens, look-alike
+    letters or a contraction spelled out ("hiddengem", "bucket-list", "N0 pain", "you are missing out"),
+    whole words only, where the phrase matcher found nothing."""
+    forms = _skeletons(tuple(voice.banned_phrases), tuple(voice.discouraged_phrases))
+    if not forms:
+        return
+    letters, where = skeleton(text)
+    taken = sorted(taken)  # the phrase matcher's hits, which do not overlap: looked up by bisect
+    starts = [x for x, _ in taken]
+    own: set[tuple[int, int]] = set()
+    for form, code, phrase in forms:
+        i = letters.find(form)
+        while i >= 0:
+            a, b = where[i], where[i + len(form) - 1] + 1
+            whole = (a == 0 or not text[a - 1].isalnum()) and (b >= len(text) or not text[b].isalnum())
+            k = bisect_right(starts, b - 1) - 1
+            if whole and (a, b) not in own and not (k >= 0 and taken[k][1] > a):
+                own.add((a, b))
+                yield code, phrase, (a, b)
+            i = letters.find(form, i + 1)
+
+
+def _brand_says(workspace: Any, words: str) -> bool:
+    """The words are part of a phrase the brand itself approved: a CTA in voice.yaml or an offer's
+    name or words on the fact sheet."""
+    return normalize(words) in _approved_text(workspace)
+
+
+@lru_cache(maxsize=32)
+def _joined(texts: tuple[str, ...]) -> str:
+    return "\n".join(normalize(t) for t in texts)
+
+
+def _approved_text(workspace: Any) -> str:
+    texts = [t for options in workspace.voice.cta_rules.values() for t in options]
+    for offer in workspace.facts.offers:
+        texts += [offer.name, *getattr(offer, "words", [])]
+    return _joined(tuple(texts))
 
 
 def _stacked(ctx: VariantContext, name: str, text: str, hits: list[tuple[int, int, str]]) -> Iterator[Finding]:
@@ -189,7 +263,9 @@ def _punctuation_caps_emoji(ctx: VariantContext) -> Iterator[Finding]:
             i = text.find("!", i + 1)
     index = fact_index(ctx.workspace)
     allowed = (_ACRONYMS | set(index.codes) | index.caps_words | {w.upper() for w in index.brand_words}
-               | {w.upper() for w in voice.allowed_caps} | set(index.currencies) | set(COMMON_CURRENCIES))
+               | {w.upper() for w in voice.allowed_caps} | set(index.currencies) | set(COMMON_CURRENCIES)
+               # a word the voice's own phrase lists write in capitals ("FOMO") is reported as that phrase
+               | {w for p in (*voice.banned_phrases, *voice.discouraged_phrases) for w in p.split() if w.isupper()})
     introduces_code = code_context(ctx.variant.locale)
     for name in PROSE_FIELDS:
         text = ctx.prose[name]
@@ -275,6 +351,13 @@ def _cta(ctx: VariantContext) -> Iterator[Finding]:
         local = [t for t in (translate(o, ctx.variant.locale) for o in options) if t]
         return any(fuzz.ratio(cta, normalize(o)) >= 85 for o in (*options, *local))
 
+    forbidden = ctx.workspace.voice.cta_forbidden.get(stage, [])
+    if forbidden and fits(forbidden):
+        yield ctx.finding(CTA_FORBIDDEN, field="cta_text", span=(0, len(ctx.variant.cta_text)), message=(
+            f"{ctx.variant.cta_text!r} is a CTA the brand forbids at the {stage} stage (voice.yaml cta_rules)"),
+            evidence={"stage": stage, "forbidden": list(forbidden), "allowed": list(rules[stage])},
+            fix=f"Use one of: {', '.join(rules[stage])}.")
+        return
     if fits(rules[stage]):
         return
     elsewhere = [s for s, options in rules.items() if s != stage and fits(options)]
@@ -290,6 +373,6 @@ GUARD = Guard(
     description="Brand voice: phrases, urgency, surveillance, punctuation, capitals, emoji, reading grade, "
                 "subject length and CTA per journey stage.",
     codes=(BANNED, DISCOURAGED, SPAM, SPAM_STACKED, FAKE_URGENCY, OVER_FAMILIAR, SURVEILLANCE, SURVEILLANCE_DETAIL,
-           EXCLAMATIONS, ALL_CAPS, EMOJI, READING_GRADE, SUBJECT_LENGTH, SUBJECT_CUTOFF, CTA_STAGE),
+           EXCLAMATIONS, ALL_CAPS, EMOJI, READING_GRADE, SUBJECT_LENGTH, SUBJECT_CUTOFF, CTA_STAGE, CTA_FORBIDDEN),
     check_variant=check_variant,
 )

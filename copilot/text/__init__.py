@@ -28,6 +28,8 @@ from copilot.text.fold import (
     lowered,
     normalize,
     sentence_bounds,
+    skeleton,
+    skeleton_phrase,
     stem,
     tokenize,
 )
@@ -108,6 +110,8 @@ __all__ = [
     "lowered",
     "month_names",
     "normalize",
+    "skeleton",
+    "skeleton_phrase",
     "numbers_in",
     "parse_amount",
     "parse_number",

@@ -14,7 +14,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["Token", "tokenize", "normalize", "fold", "ascii_lower", "lowered", "word_start", "word_end", "stem",
+__all__ = ["Token", "tokenize", "normalize", "fold", "skeleton", "skeleton_phrase", "ascii_lower", "lowered", "word_start", "word_end", "stem",
            "sentence_bounds", "identifier"]
 
 # Combining marks are word characters too, so text in decomposed form ("e" + U+0301) stays one word.
@@ -119,3 +119,40 @@ def sentence_bounds(text: str) -> list[tuple[int, int]]:
         start = m.end()
     bounds.append((start, len(text)))
     return [(a, b) for a, b in bounds if text[a:b].strip()]
+
+
+# Letters that look alike: digits and signs written for letters, and Cyrillic and Greek letters that
+# look Latin ("hidd3n", "N0 pain", "tіme" with a Cyrillic і). Contractions are spelled out, so
+# "you are missing out" is "you're missing out".
+_LOOK_ALIKE = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s",
+                             "|": "l",
+                             "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
+                             "ј": "j", "ѕ": "s", "ԁ": "d", "һ": "h", "ӏ": "l", "к": "k", "м": "m", "т": "t",
+                             "в": "b", "н": "h", "α": "a", "ο": "o", "ι": "i", "ν": "v", "ρ": "p", "τ": "t",
+                             "κ": "k", "ε": "e", "υ": "u"})
+_CONTRACTIONS = (("n't", " not"), ("'re", " are"), ("'ve", " have"), ("'ll", " will"), ("'m", " am"))
+
+
+def skeleton(text: str) -> tuple[str, list[int]]:
+    """The letters of ``text`` with look-alikes read as letters and no spaces, hyphens or punctuation
+    between words ("Bucket-list", "bucketlist", "hidd3n gem" -> "bucketlist", "hiddengem"), and for
+    each letter the index in ``text`` it came from. Read a phrase with ``skeleton_phrase``."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        c = fold(ch).translate(_LOOK_ALIKE) if not ch.isascii() or not ch.isalpha() else ch.lower()
+        if c.isalpha():
+            out.append(c)
+            where.append(i)
+    return "".join(out), where
+
+
+def skeleton_phrase(phrase: str) -> tuple[str, ...]:
+    """A listed phrase's skeletons: as written, and with contractions spelled out ("you're" ->
+    "youre", "youare")."""
+    low = fold(phrase).replace("’", "'")
+    full = low
+    for short, long_ in _CONTRACTIONS:
+        full = full.replace(short, long_)
+    full = full.replace("won not", "will not").replace("ca not", "cannot")
+    return tuple(dict.fromkeys("".join(c for c in form if c.isalpha()) for form in (low, full)))

@@ -245,6 +245,8 @@ def _typo(x: str, y: str) -> bool:
         return True
     if x[:1] != y[:1]:
         return False
+    if len(x) == len(y) and x[:-1] == y[:-1]:
+        return False  # another ending is another word ("needs" is not "needy"), not a typo
     if min(len(x), len(y)) >= 5:
         return fuzz.ratio(x, y) >= 80
     short, long_ = sorted((x, y), key=len)

@@ -49,15 +49,21 @@ class Percent:
 @lru_cache(maxsize=64)
 def currency_symbols(langs: tuple[str, ...], currencies: tuple[str, ...]) -> dict[str, str]:
     """Symbol or code (lower-case) -> ISO code, from Babel, for ``currencies`` in ``langs``.
-    A symbol two currencies share keeps the first currency listed ("$" is USD before CAD)."""
+    A symbol two currencies share keeps the first currency listed ("$" is USD before CAD). The bare
+    sign of a symbol that qualifies it ("CA$", "$CA", "A$") is that currency's too when it comes
+    first: a Canadian brand (its currency listed first) writes "$189" for Canadian dollars."""
     out: dict[str, str] = {}
     for code in currencies:
         out.setdefault(code.lower(), code)
         for lang in langs:
             try:
-                out.setdefault(get_currency_symbol(code, locale=lang).lower(), code)
+                symbol = get_currency_symbol(code, locale=lang).lower()
             except Exception:  # a language Babel lacks: the code alone  # noqa: BLE001
                 continue
+            out.setdefault(symbol, code)
+            bare = "".join(ch for ch in symbol if not ch.isalpha()).strip()
+            if bare and bare != symbol:
+                out.setdefault(bare, code)
     return out
 
 
@@ -182,6 +188,8 @@ def amount_role(text: str, money: Money, locale: str | Iterable[str] = "en") -> 
     langs = languages(locale)
     if _after(text, money.end, "discount_after", langs):
         return "discount"
+    if _after(text, money.end, "threshold_after", langs):
+        return "threshold"  # "journeys of €1,000 or more"
     for role in ("threshold", "ceiling", "previous"):
         if _before(text, money.start, f"{role}_before", langs):
             return role

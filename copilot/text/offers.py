@@ -14,7 +14,8 @@ from copilot.text.words import canonical, languages, pattern
 __all__ = ["IntroducedCode", "find_free_shipping", "find_introduced_codes", "code_context"]
 
 _FREE_SHIPPING = {
-    "en": r"free (?:standard |express |2-day |two-day )?(?:shipping|delivery)|ship(?:s|ping)? (?:is |for )?free",
+    "en": r"free (?:standard |express |2-day |two-day |next-day |next day |same-day |tracked |uk |us )?(?:shipping|delivery)"
+          r"|ship(?:s|ping)? (?:is |for )?free|deliver(?:y|ed)? (?:is |for )?free",
     "es": r"env[ií]os? (?:gratis|gratuitos?|sin coste)|entrega gratuita",
     "de": r"kostenlose[nr]? (?:versand|lieferung)|versandkostenfrei|gratis[- ]?versand",
     "fr": r"livraison (?:gratuite|offerte)|frais de port offerts",

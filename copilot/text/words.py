@@ -100,6 +100,8 @@ ROLE_WORDS: dict[str, dict[str, tuple[str, ...]]] = {
                                 "al menos"),
                          "de": ("über", "ab", "mehr als", "mindestens", "mindestbestellwert", "bestellungen ab"),
                          "fr": ("plus de", "dès", "à partir de", "au-delà de", "minimum de", "au moins")},
+    "threshold_after": {"en": ("or more", "and up", "or above", "and over", "minimum"), "es": ("o más",),
+                        "de": ("oder mehr",), "fr": ("ou plus",)},
     "ceiling_before": {"en": ("under", "below", "less than"), "es": ("menos de", "por debajo de"),
                        "de": ("unter", "weniger als"), "fr": ("moins de", "en dessous de")},
     "previous_before": {"en": ("was", "were", "originally", "regularly", "usually", "before", "down from", "~~"),

@@ -104,3 +104,74 @@ def test_a_case_expecting_an_unknown_code_is_refused(tmp_path: Path) -> None:
     path = guard_suite(tmp_path, "guard: fallbacks\ncases:\n  - {id: x, expect: [FB_NOPE]}\n")
     with pytest.raises(EvalError, match=r"expects unknown code\(s\) \['FB_NOPE'\]"):
         run_guard_suite(load_suite(path))
+
+
+def test_verdicts_per_guard_count_flagged_and_block_with_a_confusion_matrix(tmp_path: Path) -> None:
+    result = run_guard_suite(load_suite(guard_suite(tmp_path)))
+    v = result.guard_scores.verdicts["fallbacks"]  # type: ignore[union-attr]
+    # Expected verdicts: block, block, pass, block (FB_EMPTY_SUBJECT, missed), pass (reported block).
+    assert v.matrix == {"pass": {"pass": 1, "warn": 0, "block": 1}, "warn": {"pass": 0, "warn": 0, "block": 0},
+                        "block": {"pass": 1, "warn": 0, "block": 2}}
+    assert (v.block.tp, v.block.fp, v.block.fn, v.block.tn) == (2, 1, 1, 1)
+    assert (v.flagged.precision, v.flagged.recall) == (0.6667, 0.6667)
+    assert result.tests[3].guard_case["expected_verdict"] == "block"  # type: ignore[index]
+    assert result.tests[3].guard_case["reported_verdict"] == "pass"  # type: ignore[index]
+
+
+def test_a_guard_below_the_verdict_minimum_fails_the_suite(tmp_path: Path) -> None:
+    path = guard_suite(tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + "min_verdict_score: 0.9\n", encoding="utf-8")
+    result = run_guard_suite(load_suite(path))
+    assert result.pass_rate == 0.6 and not result.meets_threshold  # the pass rate alone (0.6) would pass
+    assert result.guard_scores.below_minimum == [  # type: ignore[union-attr]
+        "fallbacks flagged precision 0.667", "fallbacks flagged recall 0.667",
+        "fallbacks block precision 0.667", "fallbacks block recall 0.667"]
+    fixed = guard_suite(tmp_path, CASES.replace("expect: [FB_EMPTY_SUBJECT]", "expect: []").replace(
+        "  - id: mislabeled-unexpected\n    variant: {body: \"" + LEGACY + "\"}\n    expect: []\n", ""))
+    fixed.write_text(fixed.read_text(encoding="utf-8") + "min_verdict_score: 0.9\n", encoding="utf-8")
+    assert run_guard_suite(load_suite(fixed)).meets_threshold
+
+
+def test_a_case_file_names_its_brand_and_runs_on_that_workspace(tmp_path: Path) -> None:
+    sub = tmp_path / "harbortable"
+    sub.mkdir()
+    (sub / "tone.yaml").write_text("""
+guard: tone
+brand: harbortable
+base_plan:
+  title: Thank you
+  brief: tell donors what their gifts did
+  goal: newsletter
+  segments:
+    - name: Donors
+      priority: 1
+      description: Everyone who gave in the last year
+      rule: {type: last_performed, event: donation_completed, op: within_last_days, days: 365}
+      hypothesis: {attribute: last gift date, tactic: a story of what gifts did, metric: click_rate, expected_change: +1 point}
+  trigger: {kind: schedule, send_at: "2027-02-03T17:00:00Z", steps: [{type: send, message: email_1}]}
+  send_window: {start: 2027-02-03, end: 2027-02-05}
+  variants:
+    - segment: Donors
+      subject: What your gift did in January
+      body: "Your gift filled the Fruitvale pantry with fresh greens."
+      cta_text: Read the story
+      cta_url: https://harbortable.example/
+cases:
+  - {id: clean, expect: []}
+  - {id: brand-banned, variant: {body: "Help the needy this winter."}, expect: [TONE_BANNED_PHRASE]}
+""", encoding="utf-8")
+    (tmp_path / "fallbacks.yaml").write_text(CASES, encoding="utf-8")
+    path = tmp_path / "suite.yaml"
+    path.write_text("suite: gc\nkind: guards\ncases: ['*.yaml', '*/*.yaml']\n", encoding="utf-8")
+    result = run_guard_suite(load_suite(path))
+    by_id = {t.id: t for t in result.tests}
+    assert by_id["harbortable/tone/clean"].status == "pass"
+    assert by_id["harbortable/tone/brand-banned"].status == "pass"  # "the needy" is banned in harbortable's voice only
+    assert by_id["harbortable/tone/clean"].inputs["brand"] == "harbortable"
+    assert result.guard_scores.cases_by_brand == {"demo": {"fallbacks": 5}, "harbortable": {"tone": 2}}  # type: ignore[union-attr]
+
+
+def test_a_case_file_naming_an_unknown_brand_is_refused(tmp_path: Path) -> None:
+    path = guard_suite(tmp_path, "guard: tone\nbrand: nosuchbrand\ncases:\n  - {id: x, expect: []}\n")
+    with pytest.raises(EvalError, match="no bundled brand 'nosuchbrand'"):
+        run_guard_suite(load_suite(path))

@@ -11,7 +11,7 @@ def test_the_public_names_of_copilot_text_are_pinned() -> None:
         "find_dates", "find_durations", "find_free_shipping", "find_introduced_codes", "find_money", "find_numbers", "count_of",
         "find_percents", "find_relative_deadlines", "find_weekdays", "fold", "format_money", "graded_cutoff", "identifier",
         "languages", "lowered", "month_names", "normalize", "numbers_in", "parse_amount", "parse_number", "pattern",
-        "percent_role", "quantity", "sentence_bounds", "spelled_number", "stem", "time_of_day", "tokenize", "weekday",
+        "percent_role", "quantity", "sentence_bounds", "skeleton", "skeleton_phrase", "spelled_number", "stem", "time_of_day", "tokenize", "weekday",
         "weekday_names", "weekday_pattern", "guess_language", "language_of", "find_ordinals", "similarity", "name_problem", "tidy_name",
     ])
     assert all(hasattr(copilot.text, name) for name in copilot.text.__all__)
