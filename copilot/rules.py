@@ -21,6 +21,7 @@ __all__ = [
     "events_in_rule",
     "segment_refs",
     "pinned_values",
+    "guaranteed_fields",
     "value_problem",
     "parse_when",
 ]
@@ -94,6 +95,28 @@ def pinned_values(rule: Rule, field: str) -> set[str] | None:
             return None
         return set().union(*(b for b in branches if b is not None))
     return None
+
+
+def guaranteed_fields(rule: Rule) -> set[str]:
+    """Fields every contact the rule selects has a non-blank value for: ``exists`` (the engine's test:
+    not missing, not blank), or equal to / one of non-blank values, through AND (and through OR when
+    every branch guarantees it). Which values exactly: ``pinned_values``."""
+    if isinstance(rule, FieldRule):
+        if rule.op == "exists":
+            return {rule.field}
+        values = rule.value if isinstance(rule.value, list) else [rule.value]
+        if rule.op in {"eq", "in"} and values and all(isinstance(v, str) and v.strip() or isinstance(v, (int, float))
+                                                          and not isinstance(v, bool) for v in values):
+            return {rule.field}
+        return set()
+    if isinstance(rule, AllRule):
+        return set().union(*(guaranteed_fields(r) for r in rule.rules)) if rule.rules else set()
+    if isinstance(rule, AnyRule):
+        branches = [guaranteed_fields(r) for r in rule.rules]
+        return set.intersection(*branches) if branches else set()
+    if isinstance(rule, NotRule) and isinstance(rule.rule, FieldRule) and rule.rule.op == "not_exists":
+        return {rule.rule.field}
+    return set()
 
 
 def segment_refs(rule: Rule, path: str = "") -> list[tuple[str, str]]:

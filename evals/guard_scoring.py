@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import glob
+from datetime import datetime
 import os
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class GuardCase(BaseModel):
     plan: dict[str, Any] | None = None  # a whole plan, or keys replacing the base plan's
     variant: dict[str, Any] | None = None  # keys replacing the first variant of the plan
     samples: list[dict[str, Any]] | None = None  # contacts for every segment (default: the demo contacts)
+    now: datetime | None = None  # the present moment the guards compare times with (default: the file's)
     expect: list[str] = Field(default_factory=list)  # codes that must be reported; [] for a negative
     tags: list[str] = Field(default_factory=list)
 
@@ -65,6 +67,8 @@ class GuardCaseFile(BaseModel):
     brand: str | None = Field(default=None, pattern=r"^[a-z0-9_-]+$")
     workspace: str = "demo"  # a workspace folder relative to the suite file (older files; not with brand)
     base_plan: dict[str, Any] | None = None
+    now: datetime | None = None  # every case's "now" unless it gives its own (default: none, times unchecked)
+    samples: list[dict[str, Any]] | None = None  # every case's samples unless it gives its own (default: the brand's contacts)
     cases: list[GuardCase] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -80,8 +84,12 @@ class GuardCaseFile(BaseModel):
         return self.brand or ("demo" if self.workspace == "demo" else Path(self.workspace).name)
 
 
-def _base_plan() -> dict[str, Any]:
+
+def _base_plan(folder: Path | None = None) -> dict[str, Any]:
+    """The ``_base_plan.yaml`` beside a brand's case files, else the demo's."""
     path = Path(__file__).resolve().parent / "guard_cases" / "_base_plan.yaml"
+    if folder is not None and (folder / "_base_plan.yaml").exists():
+        path = folder / "_base_plan.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     if not isinstance(data, dict):
         raise EvalError(f"guard cases need a base plan: {path}", file=str(path), path="(file)")
@@ -112,8 +120,8 @@ def load_guard_cases(patterns: list[str], base: Path, *, exclude: Path | None = 
     return out
 
 
-def _case_plan(case: GuardCase, file: GuardCaseFile) -> dict[str, Any]:
-    plan = copy.deepcopy(file.base_plan or _base_plan())
+def _case_plan(case: GuardCase, file: GuardCaseFile, folder: Path | None = None) -> dict[str, Any]:
+    plan = copy.deepcopy(file.base_plan or _base_plan(folder if file.brand else None))
     if case.plan:
         plan.update(copy.deepcopy(case.plan))
     if case.variant:
@@ -231,9 +239,11 @@ def run_guard_suite(suite: SuiteSpec) -> SuiteResult:
                 raise EvalError(f"guard case {path.name}/{case.id} expects unknown code(s) {sorted(unknown)}",
                                 file=str(path), path=f"{case.id}.expect")
             try:
-                plan = parse_plan(_case_plan(case, file))
-                samples = case.samples if case.samples is not None else load_contacts(file.brand or "demo")
-                findings = run_plan(plan, workspace, samples={s.name: samples for s in plan.segments})
+                plan = parse_plan(_case_plan(case, file, path.parent))
+                samples = case.samples if case.samples is not None else (
+                    file.samples if file.samples is not None else load_contacts(file.brand or "demo"))
+                findings = run_plan(plan, workspace, samples={s.name: samples for s in plan.segments},
+                                    now=case.now if "now" in case.model_fields_set else file.now)
             except CopilotError as exc:
                 result.status, result.error = "error", ErrorInfo(type=type(exc).__name__, message=exc.message)
                 tests.append(result)

@@ -8,6 +8,7 @@ so scores do not depend on a built audience.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,8 +77,8 @@ def _renders(plan: Plan, workspace: Workspace, contacts: Sequence[Mapping[str, A
     return out
 
 
-def check_answer(answer: PlannerAnswer, workspace: Workspace, contacts: Sequence[Mapping[str, Any]]
-                 ) -> tuple[list[dict[str, str]], list[Finding], list[RenderRecord]]:
+def check_answer(answer: PlannerAnswer, workspace: Workspace, contacts: Sequence[Mapping[str, Any]],
+                 now: datetime | None = None) -> tuple[list[dict[str, str]], list[Finding], list[RenderRecord]]:
     """Validation problems, guard findings and renders for one answer (nothing when it has no plan).
 
     The plan is checked by the service's own checking path (``copilot.services.checking.check``)
@@ -85,7 +86,7 @@ def check_answer(answer: PlannerAnswer, workspace: Workspace, contacts: Sequence
     """
     if answer.plan is None:
         return [], [], []
-    checked = check(answer.plan, workspace, audience=SampleAudience(contacts))
+    checked = check(answer.plan, workspace, audience=SampleAudience(contacts), now=now)
     problems = [{"path": p.path, "message": p.message} for p in checked.problems]
     if checked.plan is None:
         return problems, [], []
@@ -108,7 +109,7 @@ async def run_conversation(test: TestSpec, *, source: AnswerSource, workspace: W
         request = PlanRequest(brief=turn.message, workspace=workspace, history=tuple(history),
                               current_plan=current, now=test.now)
         key, answer = await source.answer(request, sample=sample)
-        problems, findings, renders = check_answer(answer, workspace, contacts)
+        problems, findings, renders = check_answer(answer, workspace, contacts, test.now)
         result = TurnResult(index=index, message=turn.message, request_hash=key, answer=answer,
                             validation_problems=problems, findings=findings, renders=renders)
         results.append(result)

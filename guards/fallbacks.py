@@ -21,11 +21,11 @@ from copilot.render import (
     template_info,
     variant_names,
 )
-from copilot.rules import pinned_values
+from copilot.rules import guaranteed_fields, pinned_values
 from copilot.text import language_of, name_problem
 from guards.context import VariantContext, template_tag_spans
 from guards.finding import Code, Finding, Guard
-from guards.profiles import Profile, edge_profiles, is_name_field
+from guards.profiles import UNKNOWN_REGION, Profile, edge_profiles, is_name_field, is_region_field
 
 __all__ = ["GUARD", "RAW_MERGE", "EMPTY_SALUTATION"]
 
@@ -67,6 +67,8 @@ GENERIC_FALLBACK = Code("FB_GENERIC_FALLBACK", "fallbacks", "warn",
                         "A name's fallback is a form-letter word (Customer, Valued member, Cliente)")
 LOCALE_MISMATCH = Code("FB_LOCALE_MISMATCH", "fallbacks", "block",
                        "The variant's language does not match its recipients")
+REGION_LINE = Code("FB_REGION_LINE", "fallbacks", "warn",
+                   "A line about the reader's country or region reads wrong for a country it did not expect")
 LOCALE_DEFAULT = Code("FB_LOCALE_DEFAULT", "fallbacks", "warn",
                       "Some recipients read another of the brand's languages and get the default-language copy")
 
@@ -119,10 +121,15 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
     known: dict[tuple[str, str | None, str], Finding] = {}
     static_missing: set[str] = set()
     broken_fields: set[str] = set()
-    declared = {m.name for m in variant.merge_fields}
+    rule = ctx.segment.rule if ctx.segment is not None else None
+    # A value the segment rule guarantees (``first_name exists``, ``country = DE``) needs no fallback.
+    guaranteed = guaranteed_fields(rule) if rule is not None else set()
+    declared = {m.name for m in variant.merge_fields} | guaranteed
     seen_defaults: set[tuple[str, str]] = set()
     for m in variant.merge_fields:
         yield from _placeholder(ctx, m.name, m.fallback, None, None, seen_defaults)
+        if m.name not in guaranteed:
+            yield from _region_fallback(ctx, m.name, m.fallback, None, None)
     for spec, source in variant.copy_items():
         name = spec.name
         info = template_info(source, kind=spec.kind)
@@ -143,6 +150,8 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
         for start, end in template_tag_spans(source) if "|" in source else ():
             for m in _FILTER_DEFAULT.finditer(source, start, end):
                 yield from _placeholder(ctx, m.group(1), m.group(3), name, (m.start(3), m.end(3)), seen_defaults)
+                if m.group(1) not in guaranteed:
+                    yield from _region_fallback(ctx, m.group(1), m.group(3), name, (m.start(3), m.end(3)))
         if name != "cta_url":
             for m in _RAW_MERGE.finditer(ctx.prose[name]):
                 yield _remember(known, ctx.finding(
@@ -151,8 +160,10 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
                     evidence={"match": m.group(0)}, fix="Use {{ field_name }} with a fallback."), m.group(0))
     yield from _check_locale(ctx)
     names = variant_names(variant)
-    profiles = edge_profiles(names, ctx.workspace)
-    profiles += [Profile(f"sample {i + 1}", contact, synthetic=False) for i, contact in enumerate(ctx.samples)]
+    pinned = {n: p for n in names if rule is not None and (p := pinned_values(rule, n))}
+    profiles = edge_profiles(names, ctx.workspace, guaranteed=guaranteed, pinned=pinned)
+    profiles += [Profile(f"sample {i + 1}", contact, synthetic=False) for i, contact in enumerate(ctx.samples)
+                 if _in_segment(contact, guaranteed, pinned)]
     by_context: dict[str, tuple[dict[str, Any], list[Profile]]] = {}
     for profile in profiles:
         context = merge_context(variant, profile.contact, names=names)
@@ -164,7 +175,7 @@ def _check(ctx: VariantContext) -> Iterator[Finding]:
     placeholders = {v.strip() for f, v in seen_defaults if _placeholder_kind(f, v) == "placeholder"}
     for context, group in by_context.values():
         rendered = render_fields(variant, context)
-        for finding in _check_render(ctx, rendered, group, static_missing, broken_fields, name_fields):
+        for finding in _check_render(ctx, rendered, group, static_missing, broken_fields, name_fields, guaranteed):
             key = (finding.code, finding.field, str(finding.evidence.get("match")))
             if finding.code == RAW_MERGE.code and finding.evidence.get("match") in placeholders:
                 continue  # the placeholder fallback's own finding says it
@@ -188,7 +199,7 @@ def _generic_words() -> frozenset[str]:
     return _GENERIC_WORDS
 
 
-def _placeholder_kind(field: str, value: str) -> str | None:
+def _placeholder_kind(field: str, value: str, extra_generic: frozenset[str] = frozenset()) -> str | None:
     """'placeholder' for a fallback that is an unfilled template slot, 'generic' for a form-letter word
     standing in for a name, else None."""
     text = " ".join(value.split())
@@ -203,14 +214,25 @@ def _placeholder_kind(field: str, value: str) -> str | None:
         return "placeholder"
     if len(text) >= 3 and re.fullmatch(r"[A-Z][A-Z0-9_]+", text) and "_" in text or text in {"FNAME", "LNAME", "NAME"}:
         return "placeholder"
-    if text.casefold().strip(".,!") in _generic_words():
+    word = text.casefold().strip(".,!")
+    if word in _generic_words() or word in extra_generic:
+        return "generic"
+    # "Valued supporter", "Dear patron", "Estimado donante": a form-letter address, whatever the noun.
+    if re.fullmatch(r"(?:valued|dear|esteemed|estimad[oa]|querid[oa]|geehrte[rs]?|liebe[rs]?|cher|chère)\s+\w+", word):
         return "generic"
     return None
 
 
+def _customer_words(ctx: VariantContext) -> frozenset[str]:
+    """What the brand calls its customers (brand.yaml customer_words: donors, members, runners), singular
+    and plural: "Hi Donor" is as much a form letter as "Hi Customer"."""
+    words = {w.casefold() for w in ctx.workspace.brand.customer_words}
+    return frozenset(words | {w[:-1] for w in words if w.endswith("s") and len(w) > 3})
+
+
 def _placeholder(ctx: VariantContext, field: str, value: str, where: str | None, span: tuple[int, int] | None,
                  seen: set[tuple[str, str]]) -> Iterator[Finding]:
-    kind = _placeholder_kind(field, value)
+    kind = _placeholder_kind(field, value, _customer_words(ctx))
     if kind is None or (field, value) in seen:
         return
     if kind == "generic" and not is_name_field(field, ctx.workspace):
@@ -236,7 +258,8 @@ def _remember(known: dict[tuple[str, str | None, str], Finding], finding: Findin
 
 
 def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], static_missing: set[str],
-                  broken_fields: set[str], name_fields: list[str]) -> Iterator[Finding]:
+                  broken_fields: set[str], name_fields: list[str], guaranteed: set[str] | frozenset[str] = frozenset()
+                  ) -> Iterator[Finding]:
     labels = [p.name for p in group]
     synthetic = all(p.synthetic for p in group)
 
@@ -257,7 +280,10 @@ def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], 
                           fix="Write a full https:// link; merge values in it are percent-encoded.")
         elif kind == "undefined":
             var = error.context.get("variable")
-            yield finding(MISSING_FALLBACK, name, f"for {_who(labels)}: {error.message}", match=var,
+            why = (f" (the segment rule guarantees {var} is not blank, but a stored value the renderer refuses, such "
+                   "as markup, template syntax, a null word or over 100 characters, still needs one)"
+                   if var in guaranteed else "")
+            yield finding(MISSING_FALLBACK, name, f"for {_who(labels)}: {error.message}{why}", match=var,
                           fix=f"Declare a fallback for {var} in merge_fields.")
         else:
             code = _ERROR_CODES.get(str(kind), TEMPLATE_ERROR)
@@ -273,6 +299,22 @@ def _check_render(ctx: VariantContext, r: RenderedFields, group: list[Profile], 
         problems = _text_problems(ctx.source(name), ctx.prose[name], text, french)  # type: ignore[index]
         for code, match, what in problems:
             yield finding(code, name, f"the {name} {what} for {_who(labels)}", match, text, fix=_FIXES[code.code])
+    codes = _enum_codes(ctx)
+    for name, text in texts.items() if codes else ():
+        shown = [c for c in codes if text and c in text and c not in ctx.prose[name]]  # type: ignore[index]
+        if shown:
+            yield finding(RAW_VALUE, name, f"the {name} prints the stored code {shown[0]!r} for {_who(labels)}",
+                          shown[0], text, fix=("Turn the code into words: {% if x == \"" + shown[0] + "\" %}...{% endif %}, "
+                                               "or leave it out of the copy."))
+    if any(p.name == "unknown_region" for p in group):
+        for name, text in texts.items():
+            m = re.search(rf"(?<![\w-]){UNKNOWN_REGION}(?![\w-])", text or "")
+            if m and not re.search(rf"(?<![\w-]){UNKNOWN_REGION}(?![\w-])", ctx.prose[name]):  # type: ignore[index]
+                yield finding(REGION_LINE, name, (
+                    f"the {name} prints the country or region code as stored for a reader from a country the copy "
+                    f"did not expect: {text[max(0, m.start() - 30): m.end() + 10].strip()!r}"), UNKNOWN_REGION, text,
+                    fix=_FIXES[REGION_LINE.code])
+                break
     # Names as sample contacts really hold them ("JOHN", "jo@example.com", "asdf"), printed as stored.
     as_is = sorted({v for p in group if not p.synthetic for f in name_fields
                     if isinstance(v := clean_value(p.contact.get(f)), str) and name_problem(v)})
@@ -300,7 +342,35 @@ _FIXES = {
     SPACING.code: "Put the space inside the fallback, or remove it.",
     PRINTED_STRUCTURE.code: 'Join a list for readers: {{ items | join(", ") }}, or show one item: {{ items[0] }}.',
     RAW_VALUE.code: "Write dates in words and round numbers (| round(2)), or leave the raw value out of the copy.",
+    REGION_LINE.code: ("Write the line for the places it is true of ({% if country in [\"US\", \"CA\"] %}...{% endif %}) "
+                       "or without the region; never print a stored country code."),
 }
+
+
+@lru_cache(maxsize=1)
+def _place_names() -> frozenset[str]:
+    """Country names and codes (CLDR, English), folded: a fallback that is one assumes a reader's country."""
+    from babel import Locale
+
+    names = {str(v).casefold() for v in Locale("en").territories.values()}
+    codes = {str(k).casefold() for k in Locale("en").territories if str(k).isalpha() and len(str(k)) == 2}
+    return frozenset(names | codes | {"usa", "uk", "america", "the us", "the uk", "the usa", "the states"})
+
+
+def _region_fallback(ctx: VariantContext, field: str, value: str, where: str | None,
+                     span: tuple[int, int] | None) -> Iterator[Finding]:
+    """A region field's fallback that names one country: every reader without the value, wherever they
+    live, is told they live there ("Free shipping to the US")."""
+    if not is_region_field(field, ctx.workspace):
+        return
+    text = " ".join(value.split()).casefold().strip(".,!")
+    bare = text[4:] if text.startswith("the ") else text
+    if text in _place_names() or bare in _place_names():
+        place = f"in the {where}" if where else "in merge_fields"
+        yield ctx.finding(REGION_LINE, field=where, span=span, message=(  # type: ignore[arg-type]
+            f"the fallback {value!r} for {field} ({place}) names one country: readers whose country is unknown "
+            f"are told they live there"), evidence={"merge_field": field, "fallback": value},
+            fix='Use a fallback that fits every reader ("your area"), or write the line only for the places it is true of.')
 
 
 @lru_cache(maxsize=8192)
@@ -374,7 +444,9 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     segment = ctx.segment
     locale_field = ctx.workspace.role_field("locale")
     pinned = pinned_values(segment.rule, locale_field.name) if segment and locale_field else None
+    mismatched = False
     if pinned is not None and base not in {language_of(p) for p in pinned}:
+        mismatched = True
         yield ctx.finding(LOCALE_MISMATCH, message=(
             f"the variant is written for {locale!r} but segment {ctx.variant.segment!r} only holds "
             f"{', '.join(sorted(pinned))} speakers"), evidence={"locale": locale, "segment_locales": sorted(pinned)},
@@ -383,8 +455,8 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
     siblings = {language_of(v.locale) for v in ctx.plan.variants
                 if v.segment == ctx.variant.segment and v.message == ctx.variant.message}
     default = language_of(ctx.workspace.brand.default_locale)
-    if base != default and default in siblings:
-        return  # readers with no copy of their own get the default-language variant, checked there
+    if mismatched or (base != default and default in siblings):
+        return  # said above; or readers with no copy of their own get the default-language variant, checked there
     covered = siblings - {base}
     others = sorted({str(c.get("locale")) for c in ctx.samples if c.get("locale")
                      and language_of(str(c.get("locale"))) not in covered | {base}})
@@ -401,6 +473,25 @@ def _check_locale(ctx: VariantContext) -> Iterator[Finding]:
         evidence={"locale": locale, "sample_locales": others},
         fix="Add a variant per language, or restrict the segment by locale.")
 
+
+
+def _enum_codes(ctx: VariantContext) -> tuple[str, ...]:
+    """Values of the variant's enum fields written as codes (snake_case: kids_meals, unlimited_monthly)."""
+    names = variant_names(ctx.variant)
+    return tuple(sorted({v for n in names if (f := ctx.workspace.field(n)) is not None and f.type == "enum"
+                         for v in f.values if "_" in v}))
+
+
+def _in_segment(contact: Any, guaranteed: set[str], pinned: dict[str, set[str]]) -> bool:
+    """Whether a sample contact can be a recipient as far as the rule's guarantees go (a sample with no
+    value for a field the rule requires is not one of this segment's readers)."""
+    for name in guaranteed:
+        value = contact.get(name)
+        if value is None or (isinstance(value, str) and not value.strip(" ")):
+            return False
+        if name in pinned and str(value) not in pinned[name]:
+            return False
+    return True
 
 
 def _who(labels: list[str]) -> str:
@@ -431,6 +522,6 @@ GUARD = Guard(
     description="Merge fields have fallbacks; edge-case and sample contacts render cleanly in the right language.",
     codes=(MISSING_FALLBACK, TEMPLATE_ERROR, SANDBOX, EXPRESSION, TEMPLATE_LIMIT, RAW_MERGE, NULL_LITERAL, EMPTY_SALUTATION, SPACING,
            EMPTY_SUBJECT, BAD_CTA_URL, UNESCAPED_HTML, PRINTED_STRUCTURE, RAW_VALUE, NAME_AS_IS, PLACEHOLDER_FALLBACK,
-           GENERIC_FALLBACK, LOCALE_MISMATCH, LOCALE_DEFAULT),
+           GENERIC_FALLBACK, LOCALE_MISMATCH, LOCALE_DEFAULT, REGION_LINE),
     check_variant=check_variant,
 )

@@ -4,6 +4,7 @@ overrides; never let a guard's own failure pass silently (it becomes a blocking 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from copilot.plan import COPY_FIELDS, Plan, Variant
@@ -31,13 +32,15 @@ PIPELINE = Guard(name="pipeline", description="Limits, guard failures and severi
 _FIELD_ORDER = {f.name: i for i, f in enumerate(COPY_FIELDS)}
 
 
-def run_plan(plan: Plan, workspace: Workspace, *, samples: Samples | None = None) -> list[Finding]:
+def run_plan(plan: Plan, workspace: Workspace, *, samples: Samples | None = None,
+             now: datetime | None = None) -> list[Finding]:
     """Every fast guard on the whole plan (deliverability excluded: see run_deliverability).
 
     ``samples``: segment name -> a few real contacts as plain dicts of catalog fields,
-    chosen by the caller (guards never query the database).
+    chosen by the caller (guards never query the database). ``now``: the present moment, for the
+    checks that compare the plan's times with it (guards read no clock: without it they are skipped).
     """
-    pctx = PlanContext(plan, workspace, samples or {})
+    pctx = PlanContext(plan, workspace, samples or {}, options={"now": now} if now is not None else {})
     findings: list[Finding] = []
     for guard in registered_guards():
         if guard.check_plan is not None:

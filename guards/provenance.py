@@ -55,6 +55,8 @@ FLEX = _code("PROV_FLEX", "warn", "Expected but unhelpful: a self-centered flex"
 SENSITIVE = _code("PROV_SENSITIVE_IN_COPY", "block", "The copy uses a sensitive field")
 USE_NOT_ALLOWED = _code("PROV_USE_NOT_ALLOWED", "block", "The catalog does not allow this field for this purpose")
 STALE = _code("PROV_STALE", "warn", "The data is older than the catalog's freshness limit")
+SENSITIVE_TARGETING = _code("PROV_SENSITIVE_TARGETING", "block",
+                            "A segment rule chooses people by sensitive data they never disclosed")
 
 _CONCEPTS = yaml.safe_load((Path(__file__).parent / "data" / "field_concepts.yaml").read_text(encoding="utf-8"))
 # Names are how we address people: a greeting with them is par for the course, not a flex.
@@ -92,8 +94,18 @@ def check_plan(ctx: PlanContext) -> Iterator[Finding]:
                     f"{name} may be used for {', '.join(item.allowed_uses)}, not to choose recipients"),
                     evidence={"name": name, "purpose": "segmentation", "allowed": list(item.allowed_uses)},
                     fix=f"Remove {name} from the segment rule.")
-            helpful = _tied(seg, name) or _has_rationale(seg, name)
-            yield from _quadrant_findings(ctx, seg, item, name, helpful, "rule", None)
+            if item.sensitive and not item.disclosed:
+                yield ctx.finding(SENSITIVE_TARGETING, segment=seg.name, message=(
+                    f"segment {seg.name!r} chooses people by {name} ({item.description}): sensitive data the "
+                    f"person never disclosed ({item.provenance.replace('_', '-')}); targeting on it is as "
+                    "revealing as naming it, whatever the rationale"),
+                    evidence={"name": name, "provenance": item.provenance, "disclosed": False, "sensitive": True},
+                    fix=f"Remove {name} from the segment rule; choose people by what they told you or did with you.")
+            elif not ((_routine(ws, name) or isinstance(rule, FieldRule) and rule.op == "exists")
+                      and quadrant(item, False)[0]):
+                # (an expected field tested only for having a value, e.g. so a greeting can use it, is no flex)
+                helpful = _tied(seg, name, item) or _has_rationale(seg, name)
+                yield from _quadrant_findings(ctx, seg, item, name, helpful, "rule", None)
             stale = _stale_window(item, rule)
             if stale:
                 yield ctx.finding(STALE, segment=seg.name, message=f"{name}: {stale}",
@@ -160,7 +172,7 @@ def check_variant(ctx: VariantContext) -> Iterator[Finding]:
         in_rule = seg is not None and name in {n for _, n, _ in _rule_uses(seg.rule)}
         # Helpful: a rationale tied to the hypothesis, or the copy names what defines the
         # segment and the hypothesis says so ("your cart" in a cart-abandonment segment).
-        helpful = seg is not None and (_tied(seg, name) or _rationale_tied(seg, name)) and (
+        helpful = seg is not None and (_tied(seg, name, item) or _rationale_tied(seg, name)) and (
             _has_rationale(seg, name) or in_rule)
         helpful = helpful or (name in _ADDRESS_FIELDS and use.how == {"merge"})
         yield from _quadrant_findings(ctx, seg, item, name, helpful, how, (where_field, span, use.said))
@@ -197,6 +209,16 @@ def _quadrant_findings(ctx: Any, seg: Segment | None, item: Item, name: str, hel
         yield ctx.finding(code, field=at[0], span=at[1], message=message, evidence=evidence, fix=fix)
 
 
+# Fields and events a rule uses to deliver at all (the reader's language, consent, a frequency cap),
+# not to personalize: expected ones are no flex whatever the hypothesis says.
+_ROUTINE_ROLES = frozenset({"locale", "email_sent"})
+_ROUTINE_NAMES = frozenset({"locale", "language", "timezone", "time_zone", "email", "consent"})
+
+
+def _routine(ws: Any, name: str) -> bool:
+    return name in _ROUTINE_NAMES or ws.role_of(name) in _ROUTINE_ROLES
+
+
 def _rule_uses(rule: Any) -> Iterator[tuple[str, str, Any]]:
     if isinstance(rule, (AllRule, AnyRule)):
         for r in rule.rules:
@@ -221,10 +243,21 @@ def _stems(text: str) -> set[str]:
     return {t.norm[:5] for t in tokenize(text) if len(t.norm) >= 3}
 
 
-def _tied(seg: Segment, name: str) -> bool:
-    """The hypothesis (attribute, tactic) or the segment's description names the field."""
+# Words that make a field a model's output or a bought rating: a hypothesis that names the field must say
+# them too ("what they give" does not name give_propensity; "churn risk" names churn_risk_score).
+_MODEL_WORDS = frozenset({"prope", "risk", "score", "ratin", "predi", "likel", "affin", "proba", "band", "segme"})
+
+
+def _tied(seg: Segment, name: str, item: Item | None = None) -> bool:
+    """The hypothesis (attribute, tactic) or the segment's description names the field: a content word
+    of its name, including any word that marks it as a model's score or a rating, or every word of one
+    of the catalog's words for it."""
     h = seg.hypothesis
-    return bool(_words(name) & _stems(f"{h.attribute} {h.tactic} {seg.description}"))
+    said = _stems(f"{h.attribute} {h.tactic} {seg.description}")
+    required = {w[:5] for w in name.lower().split("_")} & _MODEL_WORDS
+    if _words(name) & said and required <= said:
+        return True
+    return item is not None and any((ws := _stems(w)) and ws <= said for w in item.words)
 
 
 def _has_rationale(seg: Segment, name: str) -> bool:
@@ -238,7 +271,8 @@ def _rationale_tied(seg: Segment, name: str) -> bool:
 
 
 @lru_cache(maxsize=32)
-def _concept_matcher(workspace_hash: str, names: tuple[str, ...]) -> tuple[PhraseMatcher, dict[str, list[str]]]:
+def _concept_matcher(workspace_hash: str, names: tuple[str, ...], own: tuple[tuple[str, str], ...]
+                     ) -> tuple[PhraseMatcher, dict[str, list[str]]]:
     owners: dict[str, list[str]] = {}
     phrases: list[tuple[str, str]] = []
     for i, entry in enumerate(_CONCEPTS):
@@ -247,13 +281,34 @@ def _concept_matcher(workspace_hash: str, names: tuple[str, ...]) -> tuple[Phras
         if hit:
             owners[str(i)] = hit
             phrases += [(p, str(i)) for p in entry["phrases"]]
+    for phrase, name in own:
+        owners.setdefault(f"own:{name}", [name])
+        phrases.append((phrase, f"own:{name}"))
     return PhraseMatcher(phrases), owners
+
+
+def _own_phrases(ws: Any) -> tuple[tuple[str, str], ...]:
+    """The catalog's own words for data the reader would not expect or that is sensitive
+    (``words: [expecting a baby, pregnant]``), said to the reader: "your allergies", "you're
+    pregnant", and a phrase of two words or more as it stands ("expecting a baby")."""
+    out: list[tuple[str, str]] = []
+    for item in [*ws.catalog.fields, *ws.catalog.events]:
+        if quadrant(item, False)[0] and not item.sensitive:
+            continue
+        for word in item.words:
+            w = " ".join(word.lower().split())
+            if len(w) < 4:
+                continue
+            out += [(f"your {w}", item.name), (f"you're {w}", item.name), (f"you are {w}", item.name)]
+            if " " in w:
+                out.append((w, item.name))
+    return tuple(out)
 
 
 def _concept_hits(ctx: VariantContext) -> Iterator[tuple[str, str, tuple[int, int], str]]:
     ws = ctx.workspace
     names = tuple(sorted([f.name for f in ws.catalog.fields] + [e.name for e in ws.catalog.events]))
-    matcher, owners = _concept_matcher(ws.content_hash, names)
+    matcher, owners = _concept_matcher(ws.content_hash, names, _own_phrases(ws))
     rule_names = {n for _, n, _ in _rule_uses(ctx.segment.rule)} if ctx.segment else set()
     for fname in PROSE_FIELDS:
         for hit in matcher.find(ctx.prose[fname]):
@@ -275,6 +330,16 @@ def _literal_hits(ctx: VariantContext) -> Iterator[tuple[str, str, tuple[int, in
             if f is not None and f.type == "string" and isinstance(rule, FieldRule):
                 vals = rule.value if isinstance(rule.value, list) else [rule.value]
                 values.setdefault(name, set()).update(str(v) for v in vals if isinstance(v, str))
+            elif f is not None and f.type == "enum" and isinstance(rule, FieldRule) and rule.op in {"eq", "in"} \
+                    and (f.sensitive or not quadrant(f, False)[0]):
+                # The value the rule picks, said in words: "bargain hunters" for sale_only, "over 100k".
+                # A one-word value ("high", "gold") is too common a word to count on its own.
+                vals = rule.value if isinstance(rule.value, list) else [rule.value]
+                for v in (str(v) for v in vals if isinstance(v, str)):
+                    said = values.setdefault(name, set())
+                    said.update(f.value_words.get(v, []))
+                    if "_" in v:
+                        said.add(v.replace("_", " "))
     # A sample's value counts when most samples share it (one contact's city named in
     # the copy is a coincidence) and it is not the brand's own (its address, its name).
     brand_text = f"{ws.brand.name} {ws.brand.sender.postal_address}".lower()
@@ -369,7 +434,7 @@ GUARD = Guard(
     name="provenance",
     description="Four-quadrant test (expected x helpful) for every field in rules, merge fields and copy; "
                 "sensitive fields, allowed uses and freshness.",
-    codes=(UNKNOWN_FIELD, CREEPY, NEEDS_ACK, FLEX, SENSITIVE, USE_NOT_ALLOWED, STALE),
+    codes=(UNKNOWN_FIELD, CREEPY, NEEDS_ACK, FLEX, SENSITIVE, USE_NOT_ALLOWED, STALE, SENSITIVE_TARGETING),
     check_variant=check_variant,
     check_plan=check_plan,
 )

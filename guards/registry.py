@@ -19,6 +19,8 @@ GUARD_MODULES: tuple[str, ...] = (
     "guards.tone",
     "guards.provenance",
     "guards.fallbacks",
+    "guards.timing",
+    "guards.brandfit",
 )
 # Guards that start another process (SpamAssassin): run only on request (run_deliverability).
 SEPARATE_PROCESS_MODULES: tuple[str, ...] = (

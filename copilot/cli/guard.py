@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,20 @@ def _samples(path: Path | None) -> dict[str, list[dict[str, Any]]]:
     return data
 
 
+def _now(text: str | None, workspace: Any) -> datetime:
+    from copilot.planner.clock import planning_now, reference_now
+
+    if text is None:
+        return planning_now(workspace)
+    if text.strip() == "reference":
+        return reference_now(workspace)
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO date-time (or 'reference')", param_hint="--now") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
+
+
 @click.command("guard")
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--workspace", "workspace_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -54,17 +69,20 @@ def _samples(path: Path | None) -> dict[str, list[dict[str, Any]]]:
 @click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
 @click.option("--deliverability", is_flag=True,
               help="Also score every variant with SpamAssassin (a separate process; seconds).")
+@click.option("--now", "now_text", default=None, metavar="ISO|reference",
+              help="The present moment send times are compared with (default: COPILOT_NOW, else the clock; "
+                   "'reference' for the workspace's reference date).")
 @click.option("--samples", "samples_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help='JSON file {"segment": [contact, ...]}: real contacts to render and check.')
 def guard(plan_file: Path, workspace_dir: Path | None, as_json: bool, deliverability: bool,
-          samples_file: Path | None) -> None:
+          samples_file: Path | None, now_text: str | None = None) -> None:
     """Check PLAN_FILE (a plan as JSON) with every guard."""
     workspace = load_workspace(workspace_dir if workspace_dir is not None else get_settings().workspace_dir)
     try:
         plan = parse_plan(_read_json(plan_file, "plan"))
     except PlanValidationError as exc:
         raise PlanValidationError(f"{plan_file}: {exc.message}", **exc.context) from None
-    findings = run_plan(plan, workspace, samples=_samples(samples_file))
+    findings = run_plan(plan, workspace, samples=_samples(samples_file), now=_now(now_text, workspace))
     if deliverability:
         findings += run_deliverability(plan, workspace)
     blocked = has_blocking(findings)

@@ -28,7 +28,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from copilot.brief import check_brief_text
 from copilot.cli._findings import print_findings
 from copilot.errors import CopilotError, NotFoundError
-from copilot.models import utcnow
 from copilot.planner.base import Planner, PlanRequest, PlanResult
 from copilot.planner.clock import planning_now, reference_now
 from copilot.planner.factory import get_planner
@@ -143,14 +142,14 @@ def _plan_only(text: str, workspace: Workspace, planner: Planner, now: datetime 
             with db.session_scope(engine) as session:
                 record = get_workspace_record(session, workspace.slug)
                 outcome.checked = check(result.plan, workspace, audience=DatabaseAudience(session, record.id or 0),
-                                        now=now or utcnow())
+                                        now=planning_now(workspace, now))
     except (CopilotError, SQLAlchemyError) as exc:
         unavailable = f"sizes unavailable ({getattr(exc, 'message', None) or exc.__class__.__name__})"
     finally:
         if engine is not None:
             engine.dispose()
     if outcome.checked is None:
-        outcome.checked = check(result.plan, workspace)
+        outcome.checked = check(result.plan, workspace, now=now)
     outcome.findings = outcome.checked.findings
     outcome.sizing = outcome.checked.sizing_dict() or {"notes": [unavailable]}
     return outcome

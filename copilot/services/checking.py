@@ -161,7 +161,11 @@ def check(plan: Plan | Mapping[str, Any] | str | bytes, workspace: Workspace, *,
         result.sizing, result.samples = audience.size(parsed, workspace, now)
     result.lint = lint_plan(parsed, workspace, result.sizing)
     if guard:
-        result.findings = run_plan(parsed, workspace, samples=result.samples)
+        from copilot.planner.clock import planning_now
+
+        # The planner's clock (fixed in tests and evals): a plan is never checked against a different "now"
+        # than the one it was made at.
+        result.findings = run_plan(parsed, workspace, samples=result.samples, now=planning_now(workspace, now))
     return result
 
 

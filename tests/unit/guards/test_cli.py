@@ -87,3 +87,13 @@ def test_readers_without_copy_of_their_own_are_the_default_variants_concern(tmp_
     locale_findings = [(f["code"], f["evidence"]["locale"]) for f in json.loads(result.output)["findings"]
                        if f["code"].startswith("FB_LOCALE")]
     assert locale_findings == [("FB_LOCALE_DEFAULT", "en")] * len(german)
+
+
+def test_now_decides_whether_the_send_time_has_passed(tmp_path, plan_data) -> None:  # type: ignore[no-untyped-def]
+    path = _write(tmp_path, plan_data)  # sends 2027-02-10
+    late = CliRunner().invoke(cli, ["guard", str(path), "--now", "2027-03-01T00:00:00Z"])
+    assert late.exit_code == 1 and "TIME_SEND_IN_PAST" in late.output
+    early = CliRunner().invoke(cli, ["guard", str(path), "--now", "2027-02-01"])
+    assert early.exit_code == 0, early.output
+    bad = CliRunner().invoke(cli, ["guard", str(path), "--now", "yesterday"])
+    assert bad.exit_code == 2 and "--now" in bad.output
