@@ -58,7 +58,9 @@ PG_URL = os.environ.get("COPILOT_TEST_POSTGRES_URL", "postgresql+psycopg://postg
 def ensure_audience(url: str, workspace: Workspace, contacts: int) -> tuple[Engine, int, float]:
     """A migrated database holding exactly ``contacts`` demo contacts; (engine, workspace id, build seconds)."""
     engine = db.make_engine(url)
+    before = db.current_revision(engine)
     db.upgrade(engine)
+    migrated = before is not None and before != db.current_revision(engine)
     with db.session_scope(engine) as session:
         workspace_id = register_workspace(session, workspace).id or 0
     with engine.connect() as conn:
@@ -71,8 +73,8 @@ def ensure_audience(url: str, workspace: Workspace, contacts: int) -> tuple[Engi
         build_demo_audience(engine, workspace, workspace_id, contacts=contacts, now=NOW, replace=have > 0)
         built = time.perf_counter() - started
         print(f"  built in {built:.0f} s", flush=True)
-    if built:
-        # Fresh bulk-loaded tables: statistics, and on PostgreSQL the visibility map that
+    if built or migrated:
+        # Fresh bulk-loaded (or, by a migration such as 0015's backfill, freshly filled) tables: statistics, and on PostgreSQL the visibility map that
         # index-only scans need (autovacuum would get there on its own, later).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")

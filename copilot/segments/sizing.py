@@ -8,6 +8,7 @@ question for one segment, for previews and sending.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,11 +19,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from copilot.errors import NotFoundError
-from copilot.models import SuppressedAddress, utcnow
+from copilot.models import AGGREGATE_ALL_CATEGORIES, SuppressedAddress, utcnow
 from copilot.plan import Plan, QuietHours
 from copilot.segments.english import describe_rule
 from copilot.segments.indexes import indexed_attributes
-from copilot.segments.sql import RuleCompiler, contacts, events
+from copilot.segments.sql import RuleCompiler, aggregates, contacts, events
 from copilot.workspace import Workspace
 
 __all__ = [
@@ -134,8 +135,28 @@ def _compiler(session: Session, workspace: Workspace, plan: Plan, now: datetime,
     _tune(session)
     dialect = _dialect(session)
     indexed = indexed_attributes(session.connection())
-    return RuleCompiler(workspace, plan, now=now, dialect=dialect, indexed_attributes=indexed,
-                        workspace_id=workspace_id)
+    compiler = RuleCompiler(workspace, plan, now=now, dialect=dialect, indexed_attributes=indexed,
+                            workspace_id=workspace_id)
+    if workspace_id is not None:
+        compiler.has_later = _later_events(session, workspace_id, now)
+    return compiler
+
+
+def _later_events(session: Session, workspace_id: int, now: datetime) -> Callable[[str], bool]:
+    """Whether the workspace holds an event of a name dated after ``now``: one probe of the aggregates'
+    (workspace_id, name, category, last_at) index per name, asked once. Without such events the
+    aggregate tests need no guard for them, and plan like the hand-written SQL."""
+    a = aggregates.c
+    known: dict[str, bool] = {}
+
+    def has_later(name: str) -> bool:
+        if name not in known:
+            known[name] = session.connection().execute(sa.select(sa.literal(1)).where(
+                a.workspace_id == workspace_id, a.name == name, a.category == AGGREGATE_ALL_CATEGORIES,
+                a.last_at > now).limit(1)).first() is not None
+        return known[name]
+
+    return has_later
 
 
 def quiet_hours_moment(plan: Plan, now: datetime) -> tuple[datetime, bool]:

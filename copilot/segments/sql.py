@@ -12,6 +12,7 @@ per-dialect choices next to the rules that need them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -282,6 +283,9 @@ class RuleCompiler:
         self.cid: ColumnElement[Any] = contacts.c.id
         # Segments already materialized by the caller (name -> a selectable with an ``id`` column).
         self.materialized: dict[str, Any] = {}
+        # Whether the workspace has an event of this name after ``now`` (``sizing._compiler`` asks the
+        # aggregates, one index probe per name); None: unknown, so every aggregate test guards for it.
+        self.has_later: Callable[[str], bool] | None = None
 
     # contacts -------------------------------------------------------------------------
     def field_operand(self, name: str) -> _Operand:
@@ -523,13 +527,13 @@ class RuleCompiler:
         """The contact has (``negate``: has not) ``at_least`` (or ``exactly``) such events: from the
         per-contact aggregates when they answer exactly, else from the events themselves."""
         conds = self.event_conditions(event, where, window)
-        test = self.aggregate_test(event, where, window, mode, at_least=at_least, exactly=exactly)
+        test = self.aggregate_test(event, where, window, mode, at_least=at_least, exactly=exactly, negate=negate)
         if test is None:
             return self.performed(conds, mode, at_least=at_least, exactly=exactly, negate=negate)
-        return sa.not_(test) if negate else test
+        return test
 
     def aggregate_test(self, event: str, where: list[PropertyFilter], window: EventWindow, mode: str, *,
-                       at_least: int, exactly: bool) -> ColumnElement[bool] | None:
+                       at_least: int, exactly: bool, negate: bool = False) -> ColumnElement[bool] | None:
         """The count test answered from ``contact_aggregates``, or None when they cannot answer it exactly.
 
         They hold, per contact and event (and category), the count and the first and last time of
@@ -545,36 +549,47 @@ class RuleCompiler:
             return None
         a = aggregates.c
         now = self.now
-        cutoff = _window_cutoff(window)
+        # Alternatives that never hold for the same row: one row per contact and key, so a set of
+        # them stays distinct, and each is a plain range the planner can hash-join on.
+        alternatives: list[ColumnElement[bool]]
         if window.kind in {"before_days", "until"}:
             if at_least > 1 or exactly:
                 return None
             bound = now - timedelta(days=window.days or 0) if window.kind == "before_days" else _as_datetime(window.on)
             if bound > now:
                 return None
-            row_test: ColumnElement[bool] = a.first_at < bound
+            alternatives = [a.first_at < bound]
         else:
             # An event after now does not count: where the last one is, only the events can tell.
-            after_now = a.last_at > now
-            probe = self._aggregate_probe(event, where, window, at_least=at_least, exactly=exactly)
+            # When the workspace has none of this name (the usual case) that guard is left out.
+            guard = self.has_later is None or self.has_later(event)
+            later = sa.and_(a.last_at > now, self._aggregate_probe(event, where, window, at_least=at_least,
+                                                                    exactly=exactly))
             if window.kind in {"within_days", "since"}:
                 if at_least > 1 or exactly:
                     return None
-                low = now - timedelta(days=window.days or 0) if window.kind == "within_days" else cutoff
-                row_test = sa.and_(a.last_at >= low, sa.or_(a.last_at <= now, probe))
+                low = now - timedelta(days=window.days or 0) if window.kind == "within_days" else _as_datetime(window.on)
+                alternatives = [sa.and_(a.last_at >= low, a.last_at <= now)]
+                alternatives += [sa.and_(a.last_at >= low, later)] if guard else []
             elif at_least == 1 and not exactly:
-                row_test = a.first_at <= now
+                alternatives = [a.first_at <= now]
             else:
                 counted = a.event_count == at_least if exactly else a.event_count >= at_least
-                row_test = sa.or_(sa.and_(counted, sa.not_(after_now)), sa.and_(after_now, probe))
+                alternatives = [sa.and_(counted, a.last_at <= now)] + ([later] if guard else [])
         keys: list[ColumnElement[bool]] = [a.name == event, a.category == category]
         scope = [a.workspace_id == self.workspace_id] if self.workspace_id is not None else []
-        if mode == "exists":
-            return sa.exists(sa.select(sa.literal(1)).select_from(aggregates).where(
-                a.contact_id == self.cid, *scope, *keys, row_test))
+        # One scan with the alternatives OR-ed: its row estimate is the range's, which the planner needs
+        # to choose between hashing the set and probing it per candidate.
+        found = sa.select(a.contact_id.label("id")).where(*scope, *keys, sa.or_(*alternatives))
         if mode == "set":
-            return sa.select(a.contact_id.label("id")).where(*scope, *keys, row_test)  # type: ignore[return-value]
-        return self.cid.in_(sa.select(a.contact_id).where(*scope, *keys, row_test))
+            return found  # type: ignore[return-value]
+        if mode == "exists" and (negate or self.dialect != "postgresql"):
+            # NOT EXISTS per alternative: PostgreSQL makes each an anti-join; SQLite probes per candidate.
+            probes = [sa.exists(sa.select(sa.literal(1)).select_from(aggregates).where(
+                a.contact_id == self.cid, *scope, *keys, alt)) for alt in alternatives]
+            return sa.and_(*[sa.not_(p) for p in probes]) if negate else sa.or_(*probes)
+        # A set: PostgreSQL plans IN as a semi-join (an OR of EXISTS it could only run per row).
+        return self.cid.not_in(found) if negate else self.cid.in_(found)
 
     def _aggregate_probe(self, event: str, where: list[PropertyFilter], window: EventWindow, *,
                          at_least: int, exactly: bool) -> ColumnElement[bool]:
@@ -607,10 +622,6 @@ def _aggregate_category(where: list[PropertyFilter]) -> str | None:
             and isinstance(where[0].value, str) and where[0].value:
         return where[0].value
     return None
-
-
-def _window_cutoff(window: EventWindow) -> datetime | None:
-    return _as_datetime(window.on) if window.kind in {"since", "until"} else None
 
 
 # Event sets over at most this many days are small enough to materialise once; longer

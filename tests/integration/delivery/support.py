@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from sqlmodel import Session, select
 
+from copilot.audience.aggregates import add_event_rows
 from copilot.models import (
     Contact,
     Conversation,
@@ -61,15 +62,17 @@ def add_contacts(runtime: Runtime, people: Sequence[Mapping[str, Any]]) -> list[
                for cid, p in zip(ids, people, strict=True) for e in p.get("events", [])]
         if evs:
             conn.execute(sa.insert(Event.__table__), evs)  # type: ignore[attr-defined]
+            add_event_rows(conn, evs)
     return ids
 
 
 def add_event(runtime: Runtime, contact_id: int, name: str, at: datetime, **props: Any) -> None:
     wid = workspace_id(runtime)
     cols = {k: props.pop(k) for k in ("category", "product", "value") if k in props}
+    row = {"workspace_id": wid, "contact_id": contact_id, "name": name, "occurred_at": at, "properties": props, **cols}
     with runtime.engine.begin() as conn:
-        conn.execute(sa.insert(Event.__table__).values(  # type: ignore[attr-defined]
-            workspace_id=wid, contact_id=contact_id, name=name, occurred_at=at, properties=props, **cols))
+        conn.execute(sa.insert(Event.__table__).values(**row))  # type: ignore[attr-defined]
+        add_event_rows(conn, [row])  # as every writer of events keeps the per-contact aggregates
 
 
 def plan_data(**changes: Any) -> dict[str, Any]:
