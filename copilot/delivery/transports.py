@@ -140,6 +140,7 @@ class SmtpTransport:
                     smtp.starttls(context=self.ssl_context)
             if self.username:
                 smtp.login(self.username, self.password or "")
+            smtp.ehlo_or_helo_if_needed()
         except smtplib.SMTPAuthenticationError as exc:
             raise TemporaryFailure(f"SMTP login refused by {self.host}:{self.port}: {exc.smtp_code} "
                                    f"{_text(exc.smtp_error)}", code=exc.smtp_code) from exc
@@ -163,7 +164,10 @@ class SmtpTransport:
     def send(self, envelope: Envelope) -> bool:
         smtp = self._connect()
         try:
-            refused = smtp.sendmail(envelope.sender, [envelope.recipient], envelope.data)
+            if smtp.has_extn("pipelining"):
+                refused = _pipelined(smtp, envelope)
+            else:
+                refused = smtp.sendmail(envelope.sender, [envelope.recipient], envelope.data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             self._reset(smtp)
@@ -198,6 +202,35 @@ class SmtpTransport:
                 smtp.quit()
             except (smtplib.SMTPException, OSError):
                 smtp.close()
+
+
+def _pipelined(smtp: smtplib.SMTP, envelope: Envelope) -> dict[str, tuple[int, bytes]]:
+    """``smtp.sendmail`` for one recipient in two round trips instead of four, for a server that offers
+    PIPELINING (RFC 2920): MAIL, RCPT and DATA go in one write and their replies are read together,
+    then the content and its end. Raises what sendmail raises for the same replies."""
+    data = envelope.data
+    size = f" SIZE={len(data)}" if smtp.has_extn("size") else ""
+    smtp.send(f"MAIL FROM:{smtplib.quoteaddr(envelope.sender)}{size}\r\n"
+              f"RCPT TO:{smtplib.quoteaddr(envelope.recipient)}\r\nDATA\r\n".encode("utf-8"))
+    mail, rcpt, start = smtp.getreply(), smtp.getreply(), smtp.getreply()
+    if start[0] == 354 and (mail[0] != 250 or rcpt[0] not in (250, 251)):
+        smtp.send(b".\r\n")  # a server that took DATA without a sender or recipient: end it empty
+        smtp.getreply()
+    if mail[0] != 250:
+        raise smtplib.SMTPSenderRefused(mail[0], mail[1], envelope.sender)
+    if rcpt[0] not in (250, 251):
+        raise smtplib.SMTPRecipientsRefused({envelope.recipient: rcpt})
+    if start[0] != 354:
+        raise smtplib.SMTPDataError(*start)
+    body = _DOT_LINE.sub(b"..", data)
+    smtp.send(body + (b".\r\n" if body.endswith(b"\r\n") else b"\r\n.\r\n"))
+    code, reply = smtp.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)
+    return {}
+
+
+_DOT_LINE = re.compile(rb"(?m)^\.")
 
 
 def _text(value: bytes | str) -> str:

@@ -92,3 +92,23 @@ def test_a_permanent_refusal_records_a_bounce_and_suppresses_the_address(relay: 
     run_until_idle(runtime, now=AT + timedelta(days=1, seconds=1))
     again = {r.contact_id: r for r in ledger(runtime, second)}
     assert (again[ids[0]].status, again[ids[0]].reason) == ("suppressed", "bounced")
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_a_relay_with_or_without_pipelining_gets_the_same_messages_and_refusals(
+        settings: Settings, pipelining: bool) -> None:
+    with smtp_server(Mailbox(pipelining=pipelining)) as (host, port, box):
+        runtime = Runtime.start(settings.replace(transport="smtp", smtp_host=host, smtp_port=port,
+                                                 smtp_security="none", control_percent=0.0))
+        ids = add_contacts(runtime, [{"first_name": "Gone"}, {"first_name": ".Dot"}, {"first_name": "Later"}])
+        box.refuse["runner0@example.com"] = (550, 1)
+        box.refuse["runner2@example.com"] = (452, 1)
+        review_id = schedule_campaign(runtime, plan_data(), at=AT)
+        run_until_idle(runtime, now=AT + timedelta(seconds=1))
+        rows = {r.contact_id: r for r in ledger(runtime, review_id)}
+        runtime.close()
+    assert [(rows[i].status, rows[i].reason) for i in ids] == [("failed", "bounced"), ("sent", None), ("queued", None)]
+    assert "452" in (rows[ids[2]].detail or "")
+    (to, data), = box.messages
+    assert to == "runner1@example.com" and data.count(b"Message-ID: " + rows[ids[1]].message_id.encode()) == 1
+    assert box.parsed()[0].get_body(("plain",)).get_content().startswith("Hello .Dot,")
