@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import time as _time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -35,7 +37,7 @@ from copilot.delivery.engine import (
 from copilot.delivery.message import Composer, sender_domain, unsubscribe_mailto
 from copilot.delivery.program import quiet_until, zone
 from copilot.delivery.tokens import UnsubscribeToken, sign
-from copilot.delivery.transports import Envelope, PermanentFailure, TemporaryFailure, Transport, outbox_name
+from copilot.delivery.transports import Envelope, PermanentFailure, Transport, TransportError, outbox_name
 from copilot.errors import RenderError
 from copilot.models import Delivery, Review, SuppressedAddress, utcnow
 from copilot.plan import Variant
@@ -81,15 +83,19 @@ def _aware(value: datetime) -> datetime:
 
 
 class Sender:
-    """Sends one delivery's due rows with one transport (one SMTP connection)."""
+    """Sends one delivery's due rows with one transport, or a pool of SMTP connections."""
 
-    def __init__(self, session: Session, workspace_for: WorkspaceFor, delivery_id: int, transport: Transport, *,
+    def __init__(self, session: Session, workspace_for: WorkspaceFor, delivery_id: int,
+                 transport: Transport | Sequence[Transport], *,
                  signer: Any, base_url: str, retries: int = 5, backoff: float = 60.0, batch: int = 100,
                  lease: timedelta = timedelta(minutes=5)) -> None:
         self.session = session
         self.workspace_for = workspace_for
         self.delivery_id = delivery_id
-        self.transport = transport
+        # Several transports (SMTP connections) send at once, each from its own thread; outcomes are
+        # recorded here, one message per transaction, as they come back.
+        self.pool = [transport] if not isinstance(transport, Sequence) else list(transport)
+        self.transport = self.pool[0]
         self.signer = signer
         self.base_url = base_url.rstrip("/")
         self.retries, self.backoff, self.batch, self.lease = retries, backoff, batch, lease
@@ -97,6 +103,8 @@ class Sender:
         self._composers: dict[int, Composer] = {}
         self._campaign: Campaign | None = None
         self._checked = 0.0
+        self._executor: ThreadPoolExecutor | None = None
+        self._idle: list[Transport] = []
 
     # -- state ---------------------------------------------------------------------------
     def _state(self) -> str | None:
@@ -163,6 +171,9 @@ class Sender:
                 if out.stopped:
                     return out
         finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
             self.session.rollback()
             self._release_mine()
 
@@ -178,6 +189,25 @@ class Sender:
         self.session.commit()
 
     def _send_batch(self, rows: list[Any], now: datetime, out: SendOutcome) -> None:
+        prepared = self._prepare(rows, now, out)
+        if len(self.pool) > 1:
+            self._send_pooled(prepared, now, out)
+            return
+        done: list[dict[str, Any]] = []  # recorded together (idempotent transport) or one by one
+        for row, person, message_id, envelope in prepared:
+            try:
+                fresh = self.transport.send(envelope)
+            except TransportError as exc:
+                self._outcome(row, person, message_id, None, exc, now, out, done)
+                continue
+            self._outcome(row, person, message_id, fresh, None, now, out, done)
+        if done:
+            self._record(done, out)
+
+    def _prepare(self, rows: list[Any], now: datetime, out: SendOutcome) -> Iterator[tuple[Any, Any, str, Envelope]]:
+        """The batch's messages, composed one at a time as the transport asks for them; whoever no longer
+        qualifies (re-checked now), falls in quiet hours or cannot be rendered is recorded on the way.
+        Stops (setting ``out.stopped``) when the campaign is paused or cancelled."""
         campaign = self.campaign()
         d = campaign.delivery
         plan, workspace = campaign.plan, campaign.workspace
@@ -188,11 +218,10 @@ class Sender:
         date = format_datetime(now.astimezone(UTC))
         domain = sender_domain(workspace)
         quiet = plan.suppression.quiet_hours
-        done: list[dict[str, Any]] = []  # recorded together (idempotent transport) or one by one
         for row in rows:
             if _time.monotonic() - self._checked >= CHECK_EVERY and self._state() is not None:
                 out.stopped = self._state()
-                break
+                return
             person = people.get(row.contact_id)
             reason = reasons.get(row.contact_id, "no_contact") if person is not None else "no_contact"
             if reason is None and quiet is not None:
@@ -230,38 +259,71 @@ class Sender:
             envelope = Envelope(sender=workspace.brand.sender.from_email, recipient=person.email, data=composed.data,
                                 folder=self._folder(campaign),
                                 name=outbox_name(person.email, row.message, f"L{row.id}"))
-            try:
-                fresh = self.transport.send(envelope)
-            except TemporaryFailure as exc:
-                if row.attempts > self.retries:
-                    self._record([{"id": row.id, "status": "failed", "reason": "retries_exhausted",
-                                   "detail": exc.message}], out)
-                    out.failed += 1
-                else:
-                    wait = self.backoff * (2 ** (row.attempts - 1))
-                    self._record([{"id": row.id, "status": "queued", "due_at": now + timedelta(seconds=wait),
-                                   "detail": f"attempt {row.attempts} failed: {exc.message}; retry in {wait:g} s"}], out)
-                    out.deferred += 1
-                continue
-            except PermanentFailure as exc:
-                self._record([{"id": row.id, "status": "failed", "reason": "bounced" if exc.bounce else "refused",
-                               "detail": exc.message}], out)
-                if exc.bounce:
-                    self._bounce(d.workspace_id, row.contact_id, person.email, exc.message, now)
+            yield row, person, message_id, envelope
+
+    def _outcome(self, row: Any, person: Any, message_id: str, fresh: bool | None, error: TransportError | None,
+                 now: datetime, out: SendOutcome, done: list[dict[str, Any]]) -> None:
+        """Record what the transport did with one message (``done`` collects the idempotent transport's)."""
+        d = self.campaign().delivery
+        if isinstance(error, PermanentFailure):
+            self._record([{"id": row.id, "status": "failed", "reason": "bounced" if error.bounce else "refused",
+                           "detail": error.message}], out)
+            if error.bounce:
+                self._bounce(d.workspace_id, row.contact_id, person.email, error.message, now)
+            out.failed += 1
+            return
+        if error is not None:  # temporary: retry after the backoff, or give up
+            if row.attempts > self.retries:
+                self._record([{"id": row.id, "status": "failed", "reason": "retries_exhausted",
+                               "detail": error.message}], out)
                 out.failed += 1
-                continue
-            rec = {"id": row.id, "status": "sent", "sent_at": utcnow(), "message_id": message_id,
-                   "contact_id": row.contact_id, "message": row.message}
-            if fresh:
-                out.sent += 1
             else:
-                out.already += 1
-            if self.transport.idempotent:
-                done.append(rec)
-            else:
-                self._record([rec], out)
-        if done:
-            self._record(done, out)
+                wait_s = self.backoff * (2 ** (row.attempts - 1))
+                self._record([{"id": row.id, "status": "queued", "due_at": now + timedelta(seconds=wait_s),
+                               "detail": f"attempt {row.attempts} failed: {error.message}; retry in {wait_s:g} s"}],
+                             out)
+                out.deferred += 1
+            return
+        rec = {"id": row.id, "status": "sent", "sent_at": utcnow(), "message_id": message_id,
+               "contact_id": row.contact_id, "message": row.message}
+        if fresh:
+            out.sent += 1
+        else:
+            out.already += 1
+        if self.transport.idempotent:
+            done.append(rec)
+        else:
+            self._record([rec], out)
+
+    def _send_pooled(self, prepared: Iterator[tuple[Any, Any, str, Envelope]], now: datetime,
+                     out: SendOutcome) -> None:
+        """Keep every connection of the pool busy with one message, composing the next while they send,
+        and record each outcome in its own transaction the moment it comes back (so a crash repeats at
+        most the messages in flight). Pause and cancel stop handing out more; those in flight finish."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=len(self.pool), thread_name_prefix="smtp")
+            self._idle = list(self.pool)
+        running: dict[Future[tuple[bool | None, TransportError | None]], tuple[Any, Any, str, Transport]] = {}
+        more = True
+        while True:
+            while more and self._idle and out.stopped is None:
+                item = next(prepared, None)
+                if item is None:
+                    more = False
+                    break
+                row, person, message_id, envelope = item
+                transport = self._idle.pop()
+                running[self._executor.submit(_hand_over, transport, envelope)] = (row, person, message_id, transport)
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                row, person, message_id, transport = running.pop(future)
+                self._idle.append(transport)
+                fresh, error = future.result()
+                self._outcome(row, person, message_id, fresh, error, now, out, [])
+            if out.stopped is None and _time.monotonic() - self._checked >= CHECK_EVERY:
+                out.stopped = self._state()  # the rest stay claimed by this worker: _release_mine requeues them
 
     def _variant(self, campaign: Campaign, row: Any, locale: str) -> Variant | None:
         options = [v for v in campaign.plan.variants if v.segment == row.segment and v.message == row.message]
@@ -346,6 +408,14 @@ class Sender:
             conn.execute(sa.insert(suppression_t).values(workspace_id=workspace_id, email=email, reason="bounce",
                                                          detail=detail, created_at=now))
         self.session.commit()
+
+
+def _hand_over(transport: Transport, envelope: Envelope) -> tuple[bool | None, TransportError | None]:
+    """One message on one connection (in a pool thread): what the transport said, never raised."""
+    try:
+        return transport.send(envelope), None
+    except TransportError as exc:
+        return None, exc
 
 
 def release_dead_claims(session: Session, *, now: datetime | None = None) -> int:
