@@ -14,10 +14,12 @@ Pause and cancel are read between messages (at least every ``CHECK_EVERY`` secon
 from __future__ import annotations
 
 import hashlib
+import threading
 import time as _time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -105,6 +107,8 @@ class Sender:
         self._checked = 0.0
         self._executor: ThreadPoolExecutor | None = None
         self._idle: list[Transport] = []
+        self._writer: sa.Connection | None = None
+        self._gate = threading.Lock()  # see _send_pooled
 
     # -- state ---------------------------------------------------------------------------
     def _state(self) -> str | None:
@@ -174,6 +178,9 @@ class Sender:
             if self._executor is not None:
                 self._executor.shutdown(wait=True)
                 self._executor = None
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
             self.session.rollback()
             self._release_mine()
 
@@ -262,8 +269,9 @@ class Sender:
             yield row, person, message_id, envelope
 
     def _outcome(self, row: Any, person: Any, message_id: str, fresh: bool | None, error: TransportError | None,
-                 now: datetime, out: SendOutcome, done: list[dict[str, Any]]) -> None:
-        """Record what the transport did with one message (``done`` collects the idempotent transport's)."""
+                 now: datetime, out: SendOutcome, done: list[dict[str, Any]], *, recorded: bool = False) -> None:
+        """Record what the transport did with one message (``done`` collects the idempotent transport's;
+        ``recorded``: the pool already recorded the send the moment the relay took it)."""
         d = self.campaign().delivery
         if isinstance(error, PermanentFailure):
             self._record([{"id": row.id, "status": "failed", "reason": "bounced" if error.bounce else "refused",
@@ -284,8 +292,10 @@ class Sender:
                              out)
                 out.deferred += 1
             return
-        rec = {"id": row.id, "status": "sent", "sent_at": utcnow(), "message_id": message_id,
-               "contact_id": row.contact_id, "message": row.message}
+        if recorded:
+            out.sent += 1
+            return
+        rec = _sent(row, message_id)
         if fresh:
             out.sent += 1
         else:
@@ -293,13 +303,15 @@ class Sender:
         if self.transport.idempotent:
             done.append(rec)
         else:
-            self._record([rec], out)
+            self._record_sent(rec)
 
     def _send_pooled(self, prepared: Iterator[tuple[Any, Any, str, Envelope]], now: datetime,
                      out: SendOutcome) -> None:
-        """Keep every connection of the pool busy with one message, composing the next while they send,
-        and record each outcome in its own transaction the moment it comes back (so a crash repeats at
-        most the messages in flight). Pause and cancel stop handing out more; those in flight finish."""
+        """Keep every connection of the pool busy with one message, composing the next while they send.
+        A sent message is recorded in its own transaction by the connection's thread right after the
+        relay's 250, under the pool's gate (``SmtpTransport.send``): the connections overlap everything
+        but that, so a crash still repeats at most one message. Failures come back here to be recorded.
+        Pause and cancel stop handing out more; those in flight finish."""
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=len(self.pool), thread_name_prefix="smtp")
             self._idle = list(self.pool)
@@ -313,7 +325,9 @@ class Sender:
                     break
                 row, person, message_id, envelope = item
                 transport = self._idle.pop()
-                running[self._executor.submit(_hand_over, transport, envelope)] = (row, person, message_id, transport)
+                accepted = partial(self._record_sent, _sent(row, message_id))
+                running[self._executor.submit(_hand_over, transport, envelope, self._gate, accepted)] = \
+                    (row, person, message_id, transport)
             if not running:
                 return
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -321,7 +335,7 @@ class Sender:
                 row, person, message_id, transport = running.pop(future)
                 self._idle.append(transport)
                 fresh, error = future.result()
-                self._outcome(row, person, message_id, fresh, error, now, out, [])
+                self._outcome(row, person, message_id, fresh, error, now, out, [], recorded=error is None)
             if out.stopped is None and _time.monotonic() - self._checked >= CHECK_EVERY:
                 out.stopped = self._state()  # the rest stay claimed by this worker: _release_mine requeues them
 
@@ -390,6 +404,19 @@ class Sender:
             conn.execute(self._EVENT, sent_events)
         self.session.commit()
 
+    def _record_sent(self, u: dict[str, Any]) -> None:
+        """One message the relay accepted, in its own transaction on a connection kept for the run (the
+        lean path: it runs once per SMTP message, right after the relay's 250; in the pool, from the
+        connection's thread with the gate held, so one thread at a time)."""
+        u["sent_at"] = utcnow()
+        if self._writer is None:
+            self._writer = self.session.get_bind().connect()
+        conn = self._writer
+        with conn.begin():
+            if conn.execute(self._SENT, {"rid": u["id"], "me": self.me, "at": u["sent_at"],
+                                         "mid": u["message_id"]}).rowcount == 1:
+                conn.execute(self._EVENT, [self._event(self.campaign(), u)])
+
     @staticmethod
     def _event(campaign: Campaign, u: dict[str, Any]) -> dict[str, Any]:
         """The email_sent event frequency caps count, recorded with the send."""
@@ -410,12 +437,18 @@ class Sender:
         self.session.commit()
 
 
-def _hand_over(transport: Transport, envelope: Envelope) -> tuple[bool | None, TransportError | None]:
+def _hand_over(transport: Transport, envelope: Envelope, gate: threading.Lock,
+               accepted: Callable[[], None]) -> tuple[bool | None, TransportError | None]:
     """One message on one connection (in a pool thread): what the transport said, never raised."""
     try:
-        return transport.send(envelope), None
+        return transport.send(envelope, gate=gate, accepted=accepted), None
     except TransportError as exc:
         return None, exc
+
+
+def _sent(row: Any, message_id: str) -> dict[str, Any]:
+    return {"id": row.id, "status": "sent", "sent_at": utcnow(), "message_id": message_id,
+            "contact_id": row.contact_id, "message": row.message}
 
 
 def release_dead_claims(session: Session, *, now: datetime | None = None) -> int:
