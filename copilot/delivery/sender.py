@@ -51,6 +51,12 @@ from copilot.workspace import CONTACT_COLUMNS
 __all__ = ["SendOutcome", "Sender", "release_dead_claims", "message_id_for", "contact_values"]
 
 CHECK_EVERY = 0.25
+_reviews: sa.Table = Review.__table__  # type: ignore[attr-defined]
+# The delivery's and its review's state, read between messages (built once: it runs several times a second).
+_STATE = (sa.select(deliveries.c.state, deliveries.c.snapshot_hash, _reviews.c.state, _reviews.c.snapshot_hash,
+                    _reviews.c.paused_at)
+          .join_from(deliveries, _reviews, _reviews.c.id == deliveries.c.review_id)
+          .where(deliveries.c.id == sa.bindparam("did")))
 suppression_t: sa.Table = SuppressedAddress.__table__  # type: ignore[attr-defined]
 
 
@@ -113,11 +119,7 @@ class Sender:
     # -- state ---------------------------------------------------------------------------
     def _state(self) -> str | None:
         """None while the delivery may send; else why not (paused, cancelled, done)."""
-        row = self.session.connection().execute(
-            sa.select(deliveries.c.state, deliveries.c.snapshot_hash, Review.__table__.c.state,  # type: ignore[attr-defined]
-                      Review.__table__.c.snapshot_hash, Review.__table__.c.paused_at)  # type: ignore[attr-defined]
-            .join_from(deliveries, Review.__table__, Review.__table__.c.id == deliveries.c.review_id)  # type: ignore[attr-defined]
-            .where(deliveries.c.id == self.delivery_id)).one()
+        row = self.session.connection().execute(_STATE, {"did": self.delivery_id}).one()
         self._checked = _time.monotonic()
         d_state, d_hash, r_state, r_hash, paused_at = row
         if d_state != "running":
