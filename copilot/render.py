@@ -80,6 +80,8 @@ __all__ = [
     "render_body",
     "fill_slots",
     "merge_context",
+    "merge_plan",
+    "MergePlan",
     "variant_names",
     "markdown_to_html_text",
     "template_variables",
@@ -158,11 +160,7 @@ def clean_value(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, float | Decimal):
         return None if (math.isnan(value) if isinstance(value, float) else value.is_nan()) else value
     if isinstance(value, str):
-        text = " ".join(_CONTROL.sub(" ", value).split())
-        if (not text or len(text) > MAX_VALUE_LENGTH or text.lower() in _NULL_WORDS
-                or not _ALNUM.search(text) or _HOSTILE.search(text)):
-            return None
-        return text
+        return _clean_text(value)
     if _depth < 2 and isinstance(value, Mapping):
         items = {k: clean_value(v, _depth + 1) for k, v in list(value.items())[:MAX_LIST_ITEMS]
                  if isinstance(k, str) and not k.startswith("_")}
@@ -174,6 +172,17 @@ def clean_value(value: Any, _depth: int = 0) -> Any:
     if isinstance(value, Mapping | list | tuple | set | frozenset):
         return None  # nested deeper than copy reads
     return value
+
+
+@lru_cache(maxsize=65536)
+def _clean_text(value: str) -> str | None:
+    """clean_value for a string; cached, since delivery cleans the same first names and cities for
+    many contacts (bounded, so memory stays flat)."""
+    text = " ".join(_CONTROL.sub(" ", value).split())
+    if (not text or len(text) > MAX_VALUE_LENGTH or text.lower() in _NULL_WORDS
+            or not _ALNUM.search(text) or _HOSTILE.search(text)):
+        return None
+    return text
 
 
 def is_blank(value: Any) -> bool:
@@ -641,22 +650,39 @@ def variant_names(variant: Variant) -> frozenset[str]:
     return frozenset(names)
 
 
+@dataclass(frozen=True)
+class MergePlan:
+    """What ``merge_context`` needs to know about a variant, worked out once for many contacts."""
+
+    names: tuple[str, ...]
+    declared: Mapping[str, Any]
+    namespace: bool
+
+
+def merge_plan(variant: Variant) -> MergePlan:
+    return MergePlan(tuple(sorted(variant_names(variant))), {m.name: m.fallback for m in variant.merge_fields},
+                     _reads_namespace(variant))
+
+
 def merge_context(variant: Variant, contact: Mapping[str, Any], *,
-                  names: frozenset[str] | None = None) -> dict[str, Any]:
+                  names: frozenset[str] | None = None, plan: MergePlan | None = None) -> dict[str, Any]:
     """Values for every name the variant's templates read: usable contact values, else the
     declared fallback; a name with neither stays out, so StrictUndefined reports it.
-    ``names`` (from ``variant_names``) saves recomputing them for many contacts."""
-    declared = {m.name: m.fallback for m in variant.merge_fields}
-    if names is None:
-        names = variant_names(variant)
+    ``plan`` (from ``merge_plan``) or ``names`` (from ``variant_names``) saves recomputing them for
+    many contacts."""
+    if plan is None:
+        plan = MergePlan(tuple(names if names is not None else variant_names(variant)),
+                         {m.name: m.fallback for m in variant.merge_fields}, _reads_namespace(variant))
+    declared = plan.declared
     context: dict[str, Any] = {}
-    for name in names:
-        value = clean_value(contact.get(name))
+    get = contact.get
+    for name in plan.names:
+        value = clean_value(get(name))
         if value is None:
             value = declared.get(name)
         if value is not None:
             context[name] = value
-    if _reads_namespace(variant):
+    if plan.namespace:
         context[NAMESPACE] = dict(context)
     return context
 

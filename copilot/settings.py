@@ -182,6 +182,7 @@ class Settings:
     send_retries: int = 5
     send_backoff: float = 60.0
     send_connections: int = 2
+    smtp_pool: int = 4
     control_percent: float = 10.0
     public_url: str | None = None
     unsubscribe_days: int = 90
@@ -252,6 +253,7 @@ class Settings:
             send_retries=_env_int("COPILOT_SEND_RETRIES", 5),
             send_backoff=_env_float("COPILOT_SEND_BACKOFF", 60.0),
             send_connections=max(1, _env_int("COPILOT_SEND_CONNECTIONS", 2)),
+            smtp_pool=min(32, max(1, _env_int("COPILOT_SMTP_POOL", 4))),
             control_percent=_control_percent(),
             public_url=os.environ.get("COPILOT_PUBLIC_URL", "").strip() or None,
             unsubscribe_days=max(1, _env_int("COPILOT_UNSUBSCRIBE_DAYS", 90)),

@@ -145,18 +145,22 @@ def tick_once(runtime: Any, *, now: datetime | None = None) -> TickReport:
 
 
 def send_once(runtime: Any, delivery_id: int, *, now: datetime | None = None, budget: float = 30.0) -> Any:
-    """Send one delivery's due rows for up to ``budget`` seconds (one transport connection)."""
+    """Send one delivery's due rows for up to ``budget`` seconds (one outbox, or a pool of SMTP connections)."""
     settings = runtime.settings
     transport = make_transport(settings)
+    # The outbox writes files in this thread; SMTP keeps a pool of connections busy at once.
+    pool = [transport] + [make_transport(settings) for _ in range(settings.smtp_pool - 1)] \
+        if not transport.idempotent else [transport]
     signer = signer_for(settings)
     try:
         with runtime.session() as session:
-            sender = Sender(session, engine.workspace_lookup(session, runtime), delivery_id, transport, signer=signer,
+            sender = Sender(session, engine.workspace_lookup(session, runtime), delivery_id, pool, signer=signer,
                             base_url=settings.base_url, retries=settings.send_retries, backoff=settings.send_backoff,
-                            batch=200 if transport.idempotent else 50)
+                            batch=200 if transport.idempotent else 50 * len(pool))
             return sender.run(budget=budget, now_fn=(lambda: now) if now else utcnow)
     finally:
-        transport.close()
+        for t in pool:
+            t.close()
 
 
 def _live_senders(runtime: Any, delivery_id: int, now: datetime) -> int:

@@ -16,6 +16,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache, partial
 from email import base64mime
 from email.header import Header
 from email.utils import formataddr
@@ -32,6 +33,7 @@ from copilot.render import (
     email_text,
     markdown_to_html_text,
     merge_context,
+    merge_plan,
     render_body,
     render_field,
     template_variables,
@@ -128,40 +130,45 @@ def mime_bytes(workspace: Workspace, rendered: RenderedEmail, *, to: str, messag
                      html_doc=_INLINER.inline(rendered.html), extra_headers=extra_headers)
 
 
+# Escaping and percent-encoding per value, cached: a merge value (a first name, a city) recurs in
+# several places of one message and across many contacts. Bounded, so memory stays flat.
+_escape = lru_cache(maxsize=16384)(html.escape)
+_quote = lru_cache(maxsize=16384)(partial(quote, safe=""))
+
+
+def _identity(value: str) -> str:
+    return value
+
+
 class _Template:
-    """A document split at its per-contact values: literal pieces with holes at known positions, each
-    hole a named value (``n``), a body value (``b``) or a body value inside a link (``u``, percent-encoded).
-    Filling one copies the pieces, sets the holes and joins: no parsing per contact."""
+    """A document split at its per-contact values: a %-format string of the literal pieces, and for
+    each hole a named value (``n``), a body value (``b``) or a body value inside a link (``u``,
+    percent-encoded). Filling one encodes the values and formats once: no parsing per contact."""
 
-    __slots__ = ("pieces", "holes")
+    __slots__ = ("fmt", "holes")
 
-    def __init__(self, pieces: list[str], holes: list[tuple[int, str, int]]) -> None:
-        self.pieces, self.holes = pieces, holes
+    def __init__(self, pieces: list[str], holes: list[tuple[str, int]]) -> None:
+        self.fmt = "%s".join(p.replace("%", "%%") for p in pieces)
+        self.holes = holes
 
     def fill(self, named: Sequence[str], values: Sequence[str], *, escape: bool) -> str:
-        out = self.pieces.copy()
-        esc = html.escape
-        for pos, kind, i in self.holes:
-            raw = named[i] if kind == "n" else values[i]
-            if kind == "u":
-                raw = quote(raw, safe="")
-            out[pos] = esc(raw) if escape else raw
-        return "".join(out)
+        esc = _escape if escape else _identity
+        return self.fmt % tuple(esc(named[i]) if kind == "n" else esc(values[i]) if kind == "b"
+                                else esc(_quote(values[i])) for kind, i in self.holes)
 
 
 def _template(document: str) -> _Template:
     pieces: list[str] = []
-    holes: list[tuple[int, str, int]] = []
+    holes: list[tuple[str, int]] = []
     at = 0
     for match in _SLOTS.finditer(document):
         pieces.append(document[at:match.start()])
         if match.group(3) is not None:
-            holes.append((len(pieces), "n", int(match.group(3))))
+            holes.append(("n", int(match.group(3))))
         elif match.group(2) is not None:
-            holes.append((len(pieces), "u", int(match.group(2))))
+            holes.append(("u", int(match.group(2))))
         else:
-            holes.append((len(pieces), "b", int(match.group(1))))
-        pieces.append("")
+            holes.append(("b", int(match.group(1))))
         at = match.end()
     pieces.append(document[at:])
     return _Template(pieces, holes)
@@ -186,6 +193,7 @@ class Composer:
         self.workspace = workspace
         self.variant = variant
         self.names = variant_names(variant)
+        self._plan = merge_plan(variant)
         brand = workspace.brand
         self._links = {"postal_address": brand.sender.postal_address,
                        "preferences_url": brand.preference_center_url}
@@ -196,6 +204,7 @@ class Composer:
         for spec in _LINE_FIELDS:
             if not template_variables(getattr(variant, spec.name), kind=spec.kind):
                 self._constant[spec.name] = render_field(variant, spec.name, {})  # type: ignore[arg-type]
+        self._varying = tuple(spec.name for spec in _LINE_FIELDS if spec.name not in self._constant)
         self._layouts: dict[str, _Layout] = {}
 
     def _layout(self, slotted: str) -> _Layout:
@@ -204,8 +213,9 @@ class Composer:
         layout = self._layouts.get(slotted)
         if layout is None:
             html_slots, text_slots = markdown_to_html_text(slotted)
-            marks = {"subject": _MARK["subject"], "preheader": _MARK["preheader"], "cta_text": _MARK["cta_text"],
-                     "cta_url": _MARK["cta_url"], "unsubscribe_url": _MARK["unsubscribe_url"]}
+            # A field that is the same for everyone goes in as it is (escaped by the layout like any
+            # text); the others become holes.
+            marks = {name: self._constant.get(name, _MARK[name]) for name in _NAMED}
             document = email_html(locale=self.variant.locale, body_html=html_slots, **marks, **self._links)
             text = email_text(locale=self.variant.locale, body_text=text_slots,
                               **{k: v for k, v in marks.items() if k not in {"subject", "preheader"}}, **self._links)
@@ -217,11 +227,10 @@ class Composer:
     def fields(self, contact: Mapping[str, Any]) -> tuple[dict[str, str], str, list[str]]:
         """(subject, preheader, cta_text, cta_url), the body's Markdown with placeholders, and the values
         that go in them. Raises RenderError like ``render_variant``."""
-        context = merge_context(self.variant, contact, names=self.names)
-        out: dict[str, str] = {}
-        for spec in _LINE_FIELDS:
-            name = spec.name
-            out[name] = self._constant.get(name) or render_field(self.variant, name, context)  # type: ignore[arg-type]
+        context = merge_context(self.variant, contact, plan=self._plan)
+        out = self._constant.copy()
+        for name in self._varying:
+            out[name] = render_field(self.variant, name, context)  # type: ignore[arg-type]
         slotted, values = render_body(self.variant, context)
         return out, slotted, values
 

@@ -14,8 +14,12 @@ Pause and cancel are read between messages (at least every ``CHECK_EVERY`` secon
 from __future__ import annotations
 
 import hashlib
+import threading
 import time as _time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -36,7 +40,7 @@ from copilot.delivery.engine import (
 from copilot.delivery.message import Composer, sender_domain, unsubscribe_mailto
 from copilot.delivery.program import quiet_until, zone
 from copilot.delivery.tokens import UnsubscribeToken, sign
-from copilot.delivery.transports import Envelope, PermanentFailure, TemporaryFailure, Transport, outbox_name
+from copilot.delivery.transports import Envelope, PermanentFailure, Transport, TransportError, outbox_name
 from copilot.errors import RenderError
 from copilot.models import Delivery, Review, SuppressedAddress, utcnow
 from copilot.plan import Variant
@@ -48,6 +52,12 @@ from copilot.workspace import CONTACT_COLUMNS
 __all__ = ["SendOutcome", "Sender", "release_dead_claims", "message_id_for", "contact_values"]
 
 CHECK_EVERY = 0.25
+_reviews: sa.Table = Review.__table__  # type: ignore[attr-defined]
+# The delivery's and its review's state, read between messages (built once: it runs several times a second).
+_STATE = (sa.select(deliveries.c.state, deliveries.c.snapshot_hash, _reviews.c.state, _reviews.c.snapshot_hash,
+                    _reviews.c.paused_at)
+          .join_from(deliveries, _reviews, _reviews.c.id == deliveries.c.review_id)
+          .where(deliveries.c.id == sa.bindparam("did")))
 suppression_t: sa.Table = SuppressedAddress.__table__  # type: ignore[attr-defined]
 
 
@@ -82,15 +92,19 @@ def _aware(value: datetime) -> datetime:
 
 
 class Sender:
-    """Sends one delivery's due rows with one transport (one SMTP connection)."""
+    """Sends one delivery's due rows with one transport, or a pool of SMTP connections."""
 
-    def __init__(self, session: Session, workspace_for: WorkspaceFor, delivery_id: int, transport: Transport, *,
+    def __init__(self, session: Session, workspace_for: WorkspaceFor, delivery_id: int,
+                 transport: Transport | Sequence[Transport], *,
                  signer: Any, base_url: str, retries: int = 5, backoff: float = 60.0, batch: int = 100,
                  lease: timedelta = timedelta(minutes=5)) -> None:
         self.session = session
         self.workspace_for = workspace_for
         self.delivery_id = delivery_id
-        self.transport = transport
+        # Several transports (SMTP connections) send at once, each from its own thread; outcomes are
+        # recorded here, one message per transaction, as they come back.
+        self.pool = [transport] if not isinstance(transport, Sequence) else list(transport)
+        self.transport = self.pool[0]
         self.signer = signer
         self.base_url = base_url.rstrip("/")
         self.retries, self.backoff, self.batch, self.lease = retries, backoff, batch, lease
@@ -98,15 +112,15 @@ class Sender:
         self._composers: dict[int, Composer] = {}
         self._campaign: Campaign | None = None
         self._checked = 0.0
+        self._executor: ThreadPoolExecutor | None = None
+        self._idle: list[Transport] = []
+        self._writer: sa.Connection | None = None
+        self._gate = threading.Lock()  # see _send_pooled
 
     # -- state ---------------------------------------------------------------------------
     def _state(self) -> str | None:
         """None while the delivery may send; else why not (paused, cancelled, done)."""
-        row = self.session.connection().execute(
-            sa.select(deliveries.c.state, deliveries.c.snapshot_hash, Review.__table__.c.state,  # type: ignore[attr-defined]
-                      Review.__table__.c.snapshot_hash, Review.__table__.c.paused_at)  # type: ignore[attr-defined]
-            .join_from(deliveries, Review.__table__, Review.__table__.c.id == deliveries.c.review_id)  # type: ignore[attr-defined]
-            .where(deliveries.c.id == self.delivery_id)).one()
+        row = self.session.connection().execute(_STATE, {"did": self.delivery_id}).one()
         self._checked = _time.monotonic()
         d_state, d_hash, r_state, r_hash, paused_at = row
         if d_state != "running":
@@ -164,6 +178,12 @@ class Sender:
                 if out.stopped:
                     return out
         finally:
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+            if self._writer is not None:
+                self._writer.close()
+                self._writer = None
             self.session.rollback()
             self._release_mine()
 
@@ -179,6 +199,25 @@ class Sender:
         self.session.commit()
 
     def _send_batch(self, rows: list[Any], now: datetime, out: SendOutcome) -> None:
+        prepared = self._prepare(rows, now, out)
+        if len(self.pool) > 1:
+            self._send_pooled(prepared, now, out)
+            return
+        done: list[dict[str, Any]] = []  # recorded together (idempotent transport) or one by one
+        for row, person, message_id, envelope in prepared:
+            try:
+                fresh = self.transport.send(envelope)
+            except TransportError as exc:
+                self._outcome(row, person, message_id, None, exc, now, out, done)
+                continue
+            self._outcome(row, person, message_id, fresh, None, now, out, done)
+        if done:
+            self._record(done, out)
+
+    def _prepare(self, rows: list[Any], now: datetime, out: SendOutcome) -> Iterator[tuple[Any, Any, str, Envelope]]:
+        """The batch's messages, composed one at a time as the transport asks for them; whoever no longer
+        qualifies (re-checked now), falls in quiet hours or cannot be rendered is recorded on the way.
+        Stops (setting ``out.stopped``) when the campaign is paused or cancelled."""
         campaign = self.campaign()
         d = campaign.delivery
         plan, workspace = campaign.plan, campaign.workspace
@@ -189,11 +228,10 @@ class Sender:
         date = format_datetime(now.astimezone(UTC))
         domain = sender_domain(workspace)
         quiet = plan.suppression.quiet_hours
-        done: list[dict[str, Any]] = []  # recorded together (idempotent transport) or one by one
         for row in rows:
             if _time.monotonic() - self._checked >= CHECK_EVERY and self._state() is not None:
                 out.stopped = self._state()
-                break
+                return
             person = people.get(row.contact_id)
             reason = reasons.get(row.contact_id, "no_contact") if person is not None else "no_contact"
             if reason is None and quiet is not None:
@@ -231,38 +269,78 @@ class Sender:
             envelope = Envelope(sender=workspace.brand.sender.from_email, recipient=person.email, data=composed.data,
                                 folder=self._folder(campaign),
                                 name=outbox_name(person.email, row.message, f"L{row.id}"))
-            try:
-                fresh = self.transport.send(envelope)
-            except TemporaryFailure as exc:
-                if row.attempts > self.retries:
-                    self._record([{"id": row.id, "status": "failed", "reason": "retries_exhausted",
-                                   "detail": exc.message}], out)
-                    out.failed += 1
-                else:
-                    wait = self.backoff * (2 ** (row.attempts - 1))
-                    self._record([{"id": row.id, "status": "queued", "due_at": now + timedelta(seconds=wait),
-                                   "detail": f"attempt {row.attempts} failed: {exc.message}; retry in {wait:g} s"}], out)
-                    out.deferred += 1
-                continue
-            except PermanentFailure as exc:
-                self._record([{"id": row.id, "status": "failed", "reason": "bounced" if exc.bounce else "refused",
-                               "detail": exc.message}], out)
-                if exc.bounce:
-                    self._bounce(d.workspace_id, row.contact_id, person.email, exc.message, now)
+            yield row, person, message_id, envelope
+
+    def _outcome(self, row: Any, person: Any, message_id: str, fresh: bool | None, error: TransportError | None,
+                 now: datetime, out: SendOutcome, done: list[dict[str, Any]], *, recorded: bool = False) -> None:
+        """Record what the transport did with one message (``done`` collects the idempotent transport's;
+        ``recorded``: the pool already recorded the send the moment the relay took it)."""
+        d = self.campaign().delivery
+        if isinstance(error, PermanentFailure):
+            self._record([{"id": row.id, "status": "failed", "reason": "bounced" if error.bounce else "refused",
+                           "detail": error.message}], out)
+            if error.bounce:
+                self._bounce(d.workspace_id, row.contact_id, person.email, error.message, now)
+            out.failed += 1
+            return
+        if error is not None:  # temporary: retry after the backoff, or give up
+            if row.attempts > self.retries:
+                self._record([{"id": row.id, "status": "failed", "reason": "retries_exhausted",
+                               "detail": error.message}], out)
                 out.failed += 1
-                continue
-            rec = {"id": row.id, "status": "sent", "sent_at": utcnow(), "message_id": message_id,
-                   "contact_id": row.contact_id, "message": row.message}
-            if fresh:
-                out.sent += 1
             else:
-                out.already += 1
-            if self.transport.idempotent:
-                done.append(rec)
-            else:
-                self._record([rec], out)
-        if done:
-            self._record(done, out)
+                wait_s = self.backoff * (2 ** (row.attempts - 1))
+                self._record([{"id": row.id, "status": "queued", "due_at": now + timedelta(seconds=wait_s),
+                               "detail": f"attempt {row.attempts} failed: {error.message}; retry in {wait_s:g} s"}],
+                             out)
+                out.deferred += 1
+            return
+        if recorded:
+            out.sent += 1
+            return
+        rec = _sent(row, message_id)
+        if fresh:
+            out.sent += 1
+        else:
+            out.already += 1
+        if self.transport.idempotent:
+            done.append(rec)
+        else:
+            self._record_sent(rec)
+
+    def _send_pooled(self, prepared: Iterator[tuple[Any, Any, str, Envelope]], now: datetime,
+                     out: SendOutcome) -> None:
+        """Keep every connection of the pool busy with one message, composing the next while they send.
+        A sent message is recorded in its own transaction by the connection's thread right after the
+        relay's 250, under the pool's gate (``SmtpTransport.send``): the connections overlap everything
+        but that, so a crash still repeats at most one message. Failures come back here to be recorded.
+        Pause and cancel stop handing out more; those in flight finish."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=len(self.pool), thread_name_prefix="smtp")
+            self._idle = list(self.pool)
+        running: dict[Future[tuple[bool | None, TransportError | None]], tuple[Any, Any, str, Transport]] = {}
+        more = True
+        while True:
+            while more and self._idle and out.stopped is None:
+                item = next(prepared, None)
+                if item is None:
+                    more = False
+                    break
+                row, person, message_id, envelope = item
+                transport = self._idle.pop()
+                accepted = partial(self._record_sent, _sent(row, message_id))
+                running[self._executor.submit(_hand_over, transport, envelope, self._gate, accepted)] = \
+                    (row, person, message_id, transport)
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                row, person, message_id, transport = running.pop(future)
+                self._idle.append(transport)
+                fresh, error = future.result()
+                self._outcome(row, person, message_id, fresh, error, now, out, [], recorded=error is None)
+            if out.stopped is None and _time.monotonic() - self._checked >= CHECK_EVERY:
+                out.stopped = self._state()  # the rest stay claimed by this worker: _release_mine requeues them
 
     def _variant(self, campaign: Campaign, row: Any, locale: str) -> Variant | None:
         options = [v for v in campaign.plan.variants if v.segment == row.segment and v.message == row.message]
@@ -330,6 +408,19 @@ class Sender:
             add_event_rows(conn, sent_events)
         self.session.commit()
 
+    def _record_sent(self, u: dict[str, Any]) -> None:
+        """One message the relay accepted, in its own transaction on a connection kept for the run (the
+        lean path: it runs once per SMTP message, right after the relay's 250; in the pool, from the
+        connection's thread with the gate held, so one thread at a time)."""
+        u["sent_at"] = utcnow()
+        if self._writer is None:
+            self._writer = self.session.get_bind().connect()
+        conn = self._writer
+        with conn.begin():
+            if conn.execute(self._SENT, {"rid": u["id"], "me": self.me, "at": u["sent_at"],
+                                         "mid": u["message_id"]}).rowcount == 1:
+                conn.execute(self._EVENT, [self._event(self.campaign(), u)])
+
     @staticmethod
     def _event(campaign: Campaign, u: dict[str, Any]) -> dict[str, Any]:
         """The email_sent event frequency caps count, recorded with the send."""
@@ -348,6 +439,20 @@ class Sender:
             conn.execute(sa.insert(suppression_t).values(workspace_id=workspace_id, email=email, reason="bounce",
                                                          detail=detail, created_at=now))
         self.session.commit()
+
+
+def _hand_over(transport: Transport, envelope: Envelope, gate: threading.Lock,
+               accepted: Callable[[], None]) -> tuple[bool | None, TransportError | None]:
+    """One message on one connection (in a pool thread): what the transport said, never raised."""
+    try:
+        return transport.send(envelope, gate=gate, accepted=accepted), None
+    except TransportError as exc:
+        return None, exc
+
+
+def _sent(row: Any, message_id: str) -> dict[str, Any]:
+    return {"id": row.id, "status": "sent", "sent_at": utcnow(), "message_id": message_id,
+            "contact_id": row.contact_id, "message": row.message}
 
 
 def release_dead_claims(session: Session, *, now: datetime | None = None) -> int:

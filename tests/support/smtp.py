@@ -32,9 +32,17 @@ class Mailbox:
     refuse: dict[str, tuple[int, int]] = field(default_factory=dict)
     delay: float = 0.0
     keep_bodies: bool = True
+    pipelining: bool = True  # offer PIPELINING (RFC 2920): aiosmtpd reads pipelined commands in order
     count: int = 0
     ids: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str,
+                          responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
         with self.lock:

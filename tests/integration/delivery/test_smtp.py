@@ -3,6 +3,8 @@ a bounce record on 5xx, and the same Message-ID on every attempt."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +13,7 @@ from sqlmodel import select
 from support.smtp import Mailbox, smtp_server
 
 from copilot.delivery.jobs import run_until_idle
+from copilot.delivery.transports import Envelope, SmtpTransport
 from copilot.models import Contact, SuppressedAddress
 from copilot.runtime import Runtime
 from copilot.settings import Settings
@@ -92,3 +95,52 @@ def test_a_permanent_refusal_records_a_bounce_and_suppresses_the_address(relay: 
     run_until_idle(runtime, now=AT + timedelta(days=1, seconds=1))
     again = {r.contact_id: r for r in ledger(runtime, second)}
     assert (again[ids[0]].status, again[ids[0]].reason) == ("suppressed", "bounced")
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_a_relay_with_or_without_pipelining_gets_the_same_messages_and_refusals(
+        settings: Settings, pipelining: bool) -> None:
+    with smtp_server(Mailbox(pipelining=pipelining)) as (host, port, box):
+        runtime = Runtime.start(settings.replace(transport="smtp", smtp_host=host, smtp_port=port,
+                                                 smtp_security="none", control_percent=0.0))
+        ids = add_contacts(runtime, [{"first_name": "Gone"}, {"first_name": ".Dot"}, {"first_name": "Later"}])
+        box.refuse["runner0@example.com"] = (550, 1)
+        box.refuse["runner2@example.com"] = (452, 1)
+        review_id = schedule_campaign(runtime, plan_data(), at=AT)
+        run_until_idle(runtime, now=AT + timedelta(seconds=1))
+        rows = {r.contact_id: r for r in ledger(runtime, review_id)}
+        runtime.close()
+    assert [(rows[i].status, rows[i].reason) for i in ids] == [("failed", "bounced"), ("sent", None), ("queued", None)]
+    assert "452" in (rows[ids[2]].detail or "")
+    (to, data), = box.messages
+    assert to == "runner1@example.com" and data.count(b"Message-ID: " + rows[ids[1]].message_id.encode()) == 1
+    assert box.parsed()[0].get_body(("plain",)).get_content().startswith("Hello .Dot,")
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one-command-at-a-time"])
+def test_connections_sharing_a_gate_never_leave_two_messages_taken_but_unrecorded(pipelining: bool) -> None:
+    # What a crash can send twice is what the relay took and the ledger does not have yet: with the gate,
+    # never more than the one message being recorded, however many connections send at once.
+    with smtp_server(Mailbox(keep_bodies=False, pipelining=pipelining)) as (host, port, box):
+        gate, recorded, unrecorded = threading.Lock(), [], []
+
+        def accepted() -> None:
+            unrecorded.append(box.count - len(recorded))
+            time.sleep(0.002)  # a slow commit: other connections finish their messages meanwhile
+            recorded.append(1)
+
+        def connection(k: int) -> None:
+            transport = SmtpTransport(host=host, port=port, security="none")
+            for i in range(15):
+                data = f"Message-ID: <{k}.{i}@x.example>\r\nSubject: hi\r\n\r\n.line\r\nbody\r\n".encode()
+                transport.send(Envelope("a@x.example", f"r{k}.{i}@example.com", data, "f", "n"),
+                               gate=gate, accepted=accepted)
+            transport.close()
+
+        threads = [threading.Thread(target=connection, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert box.count == len(recorded) == 60 and box.duplicates() == 0
+    assert max(unrecorded) == 1
