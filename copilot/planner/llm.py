@@ -68,8 +68,9 @@ from copilot.workspace import Workspace
 __all__ = ["LLMPlanner", "LLMPlanResult", "CallRecord", "ModelFault"]
 
 MAX_BRIEF_IN_PLAN = 4000
-_REPAIR_ECHO_CHARS = 12_000
-_READER_MAX_TOKENS = 600  # a reply of a sentence or two and a few choices: more means the model is looping  # the failed answer shown back in the repair round, cut to bound its cost
+_REPAIR_ECHO_CHARS = 12_000  # the failed answer shown back in the repair round, cut to bound its cost
+# The reader's answer is a sentence or two and a few choices: a longer one means the model is looping.
+_READER_MAX_TOKENS = 600
 
 
 class ModelFault(Exception):
@@ -548,18 +549,18 @@ class _Run:
         else:
             current = request.current_plan
             choices = revision_answer_model(options, current)
-            self._fit(lambda window: [])  # no history in this prompt: the current plan carries the context
+            # No history in this prompt: the current plan is the context a follow-up needs.
             messages = [system, {"role": "user", "content": self._render(
                 "read_revision", options=options.context(), current=current_plan_context(current, ws),
                 message=request.brief)}]
-            self._counted = None
             answer = await self._ask("read_revision", messages, choices, stream=True,
                                      max_tokens=_READER_MAX_TOKENS)
             await self._reply_whole(answer.reply)
             now = planning_now(ws, request.now)
             plan, applied = apply_revision_answer(current, answer, request.brief, ws, now=now,
                                                   audience=request.audience)
-            said = honesty_notes(read_brief(check_brief_text(request.brief), ws, today=local_date(now, ws)), ws)
+            message = read_brief(check_brief_text(request.brief), ws, today=local_date(now, ws))
+            said = honesty_notes(message, ws)
             note = applied.note(self.p.model, "The offline playbooks applied them to the current plan.")
             notes = [note, *applied.notes, *said, *self.notes]
             summary = "\n".join(f"Note: {n}" for n in notes)

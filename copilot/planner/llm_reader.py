@@ -100,7 +100,8 @@ def revision_answer_model(options: ReaderOptions, plan: Plan) -> type[BaseModel]
         _MODELS[key] = create_model(
             "RevisionChoices", __config__=_STRICT,
             reply=(str, Field(description="one sentence to the marketer: what you will change")),
-            keep_segments=(list[_choice(names)], Field(description="segments that stay in the plan")),  # type: ignore[misc]
+            keep_segments=(list[_choice(names)],  # type: ignore[misc]
+                           Field(description="segments that stay in the plan")),
             offer=(_choice([KEEP, *options.offers, NO_OFFER]), Field(description="keep, an offer id, or no_offer")),
             max_emails=(_choice([KEEP, *(str(n) for n in range(1, emails))]),
                         Field(description="keep, or the most emails per person")),
