@@ -56,16 +56,26 @@ class ReaderOptions:
 
 def reader_options(workspace: Workspace) -> ReaderOptions:
     audiences: dict[str, AudienceHint] = {}
+    seen: set[str] = set()
     for hint in lexicon(workspace).audience:
-        audiences.setdefault(hint.label, hint)
+        if hint.label.lower() not in seen:  # the catalog and an enum's words may name a group alike
+            seen.add(hint.label.lower())
+            audiences[hint.label] = hint
     return ReaderOptions(
         brand=workspace.name,
         customers=tuple(workspace.brand.customer_words),
-        moments={b.id: f"{b.name}: {b.summary}" for b in sorted(load_playbooks(), key=lambda b: b.order)},
+        moments={b.id: f"{b.name}: {_first_sentence(b.summary)}"
+                 for b in sorted(load_playbooks(), key=lambda b: b.order)},
         audiences=audiences,
         offers={o.id: f"{o.name}, {'code ' + o.code if o.code else 'no code'}" for o in workspace.facts.offers},
         tones=tuple(load_vocabulary().tone_copy),
     )
+
+
+def _first_sentence(text: str, limit: int = 110) -> str:
+    """A playbook's summary, shortened: a small model reads every option on every turn."""
+    first = text.split(". ")[0].rstrip(".")
+    return first if len(first) <= limit else first[:limit].rsplit(" ", 1)[0] + " ..."
 
 
 def _choice(values: list[str]) -> Any:
