@@ -542,6 +542,7 @@ class _Run:
             reading = offline.read(request)
             applied = apply_brief_answer(reading, answer, ws)
             built = offline.plan_from_reading(request, reading)
+            applied.settle(built.plan)
             note = applied.note(self.p.model, "The offline playbooks built the segments, timing and copy "
                                                "from these choices.")
             plan, summary, questions = built.plan, built.reply, list(built.questions)

@@ -12,6 +12,8 @@ model chose and which the playbooks built, so "the model answered" means its ans
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -132,10 +134,33 @@ class Applied:
 
     parts: list[str] = field(default_factory=list)  # e.g. "moment winback", "offer comeback15"
     notes: list[str] = field(default_factory=list)
+    # part -> how to see it in the plan built: a part the plan does not carry is not claimed
+    shows: dict[str, Callable[[Plan], bool]] = field(default_factory=dict)
+
+    def choose(self, part: str, shows: Callable[[Plan], bool]) -> None:
+        self.parts.append(part)
+        self.shows[part] = shows
+
+    def settle(self, plan: Plan | None) -> None:
+        """Keep the parts the plan shows; say which choices the playbooks could not follow."""
+        if plan is None:
+            return
+        unused = [p for p in self.parts if not self.shows[p](plan)]
+        self.parts = [p for p in self.parts if p not in unused]
+        if unused:
+            self.notes.append(f"The model also chose {'; '.join(unused)}, which the plan does not carry.")
 
     def note(self, model: str, built: str) -> str:
         chose = "; ".join(self.parts) if self.parts else "nothing beyond its reply"
         return f"Model-answered ({model}): the reply, and {chose}. {built}"
+
+
+def _rule_json(plan: Plan) -> str:
+    return json.dumps([s.rule.model_dump(mode="json") for s in plan.segments], sort_keys=True)
+
+
+def _exclusions_json(plan: Plan) -> str:
+    return json.dumps([r.model_dump(mode="json") for r in plan.suppression.exclusions], sort_keys=True)
 
 
 def _offer_mention(offer_id: str, workspace: Workspace) -> OfferMention:
@@ -151,19 +176,21 @@ def apply_brief_answer(reading: BriefReading, answer: Any, workspace: Workspace)
             applied.notes.append(f"The model read the moment as {answer.moment}; the keyword reader as "
                                  f"{reading.goal}. The plan follows the model.")
         reading.goal, reading.goal_text, reading.alternatives = answer.moment, "", []
-        applied.parts.append(f"moment {answer.moment}")
+        applied.choose(f"moment {answer.moment}", lambda plan: plan.goal == answer.moment)
     chosen = list(dict.fromkeys(getattr(answer, "audience", [])))
     if chosen:
         options = reader_options(workspace).audiences
         reading.audience = [AudienceHint(label, label, options[label].rule, options[label].fields,
                                          options[label].events) for label in chosen]
-        applied.parts.append("audience " + ", ".join(chosen))
+        rules = [json.dumps(h.rule.model_dump(mode="json"), sort_keys=True) for h in reading.audience]
+        applied.choose("audience " + ", ".join(chosen),
+                       lambda plan: all(r in _rule_json(plan) or r in _exclusions_json(plan) for r in rules))
     if answer.offer == NO_OFFER:
         reading.offers, reading.offer_refused = [], True
-        applied.parts.append("no offer")
+        applied.choose("no offer", lambda plan: not plan.offers)
     elif answer.offer != NOT_SAID:
         reading.offers, reading.offer_refused = [_offer_mention(answer.offer, workspace)], False
-        applied.parts.append(f"offer {answer.offer}")
+        applied.choose(f"offer {answer.offer}", lambda plan: answer.offer in plan.offers)
     return applied
 
 
@@ -183,7 +210,8 @@ def apply_revision_answer(plan: Plan, answer: Any, message: str, workspace: Work
         if draft.plan is not None:
             new, _ = carry_over(draft.plan, plan, workspace)
             applied.notes += draft.notes
-            applied.parts.append(f"offer {answer.offer}")
+            applied.choose(f"offer {answer.offer}",
+                           lambda plan: (wanted in plan.offers) if wanted else not plan.offers)
         else:
             applied.notes += draft.questions
     keep = [s for s in new.segments if s.name in set(answer.keep_segments)]
@@ -192,16 +220,19 @@ def apply_revision_answer(plan: Plan, answer: Any, message: str, workspace: Work
         new = new.model_copy(update={
             "segments": [s.model_copy(update={"priority": i}) for i, s in enumerate(keep, 1)],
             "variants": [v for v in new.variants if v.segment not in dropped]})
-        applied.parts.append("segments kept " + ", ".join(s.name for s in keep))
+        applied.choose("segments kept " + ", ".join(s.name for s in keep),
+                       lambda plan: [s.name for s in plan.segments] == [s.name for s in keep])
         applied.notes.append(f"Dropped {', '.join(dropped)}; the remaining segments moved up in priority.")
     if answer.max_emails != KEEP:
         new = limit_emails(new, int(answer.max_emails))
-        applied.parts.append(f"at most {answer.max_emails} email(s)")
+        applied.choose(f"at most {answer.max_emails} email(s)",
+                       lambda plan: len(set(sent_messages(list(plan.trigger.steps)))) <= int(answer.max_emails))
     if answer.tone != KEEP:
         variants, tone_notes = apply_tone(list(new.variants), [answer.tone], workspace.name)
         new = new.model_copy(update={"variants": variants})
         applied.notes += tone_notes
-        applied.parts.append(f"tone {answer.tone}")
+        applied.choose(f"tone {answer.tone}", lambda plan: True)  # the note above says what it did
     if new != plan:
         new = new.model_copy(update={"brief": f"{plan.brief}\n{message}"[-4000:]})
+    applied.settle(new)
     return new, applied

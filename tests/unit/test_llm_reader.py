@@ -126,3 +126,15 @@ async def test_an_unusable_answer_after_the_repair_round_falls_back_to_the_playb
     assert stub.kinds == ["read", "repair"]
     assert result.planner == OfflinePlanner.name
     assert result.plan is not None and "could not answer" in result.notes[0]
+
+
+async def test_a_choice_the_playbooks_cannot_follow_is_not_claimed(tmp_path: Path) -> None:
+    # The winter sale ended on 7 February: a plan made in March carries no offer, so the note names
+    # the moment the model chose but not that offer, and says the offer was not carried.
+    brief = "win back customers who have not ordered in six months"
+    stub = StubLLM().queue("read", _choices(moment="winback", offer="winter_sale"))
+    march = datetime(2027, 3, 10, 9, tzinfo=UTC)
+    result, _ = await run(_reader(tmp_path), stub, PlanRequest(brief=brief, workspace=WS, now=march))
+    assert result.plan is not None and (result.plan.goal, result.plan.offers) == ("winback", [])
+    assert result.notes[0].startswith("Model-answered (gpt-4o-mini): the reply, and moment winback. ")
+    assert "The model also chose offer winter_sale, which the plan does not carry." in result.notes
