@@ -56,6 +56,7 @@ CONVERSATIONS = {
                    "Keep only one segment and make the copy warmer."),
 }
 MODEL_PLANNER = "llm:local/reader"
+TOTAL = [0, 0]  # turns the model answered, turns made: over every conversation of the run
 # Guards that read the sample contacts the service picks; the others depend on the plan alone.
 SAMPLE_GUARDS = {"fallbacks", "provenance"}
 
@@ -154,6 +155,9 @@ def chat(request: pytest.FixtureRequest, local_server: LocalServer,
                     result.turns.append(_post(client, url, token, text, proxy))
             FIGURES[f"{name}: turn planners"] = [t.done["planner"] for t in result.turns]
             FIGURES[f"{name}: turns the model answered"] = f"{len(result.answered())} of {len(result.turns)}"
+            TOTAL[0] += len(result.answered())
+            TOTAL[1] += len(result.turns)
+            FIGURES["turns the model answered, all conversations"] = f"{TOTAL[0]} of {TOTAL[1]}"
             FIGURES[f"{name}: model calls finished / made"] = (
                 f"{sum(e.finished for t in result.turns for e in t.exchanges)} / "
                 f"{sum(len(t.exchanges) for t in result.turns)}")
@@ -180,27 +184,25 @@ def test_the_model_answered_and_the_plan_was_built_from_its_choices(chat: Chat) 
     assert answered, (f"the model answered none of the {len(chat.turns)} turns: every plan came from the "
                       f"offline fallback ({[t.done['notes'] for t in chat.turns]})")
     first, second = chat.turns
-    if first in answered:
-        choices = _choices(first)
-        plan = first.done["revision"]["plan"]
-        if choices["moment"] != "unclear":
-            assert plan["goal"] == choices["moment"]
-        if choices["offer"] == "no_offer":
-            assert plan["offers"] == []
-        elif choices["offer"] != "not_said":
-            assert plan["offers"] == [choices["offer"]]
-    if second in answered:
-        choices = _choices(second)
-        before = [s["name"] for s in first.done["revision"]["plan"]["segments"]]
-        after = [s["name"] for s in second.done["revision"]["plan"]["segments"]]
-        kept = [n for n in before if n in choices["keep_segments"]]
-        if choices["offer"] == "keep":
-            assert second.done["revision"]["plan"]["offers"] == first.done["revision"]["plan"]["offers"]
-            assert after == (kept or before)
     for turn in answered:
         note = turn.done["revision"]["note"]
         assert note.startswith("Model-answered (local): the reply, and "), note
-        assert turn.done["revision"]["prompt_versions"].keys() >= {"system"}
+        assert "read" in "".join(turn.done["revision"]["prompt_versions"])
+    if first in answered:
+        choices, plan = _choices(first), first.done["revision"]["plan"]
+        note = first.done["revision"]["note"]
+        if choices["moment"] != "unclear":
+            assert plan["goal"] == choices["moment"] and f"moment {choices['moment']}" in note
+        if f"offer {choices['offer']}" in note:
+            assert choices["offer"] in plan["offers"]
+    if second in answered:
+        choices, note = _choices(second), second.done["revision"]["note"]
+        before = [s["name"] for s in first.done["revision"]["plan"]["segments"]]
+        after = [s["name"] for s in second.done["revision"]["plan"]["segments"]]
+        if "segments kept" in note:
+            assert after == [n for n in before if n in choices["keep_segments"]] and len(after) < len(before)
+        elif choices["offer"] == "keep":
+            assert after == before
 
 
 def test_brief_becomes_a_valid_plan_from_the_model_or_a_noted_fallback(chat: Chat) -> None:
