@@ -287,8 +287,8 @@ def test_tiktoken_counts_beside_the_servers_usage(chat: Chat) -> None:
             if usage["completion_tokens"] > 20:
                 completion_ratios.append(count_text(exchange.content(), model="local", cache_dir=cache)
                                          / usage["completion_tokens"])
-    FIGURES["prompt tokens tiktoken/server median [min, max]"] = _spread(prompt_ratios)
-    FIGURES["completion tokens tiktoken/server median [min, max]"] = _spread(completion_ratios)
+    FIGURES[f"{chat.brand}: prompt tokens tiktoken/server median [min, max]"] = _spread(prompt_ratios)
+    FIGURES[f"{chat.brand}: completion tokens tiktoken/server median [min, max]"] = _spread(completion_ratios)
     # Same ballpark, so the context budget roughly bounds what the server reads.
     assert all(0.5 <= r <= 2.0 for r in prompt_ratios + completion_ratios), (prompt_ratios, completion_ratios)
     # What the conversation records per turn is what the server reported, summed.
