@@ -67,7 +67,7 @@ async def test_the_choices_are_the_workspaces_own_options_and_strict(tmp_path: P
     fmt = stub.bodies[0]["response_format"]
     assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
     schema = fmt["json_schema"]["schema"]
-    assert schema["required"] == ["reply", "moment", "audience", "offer"] and schema["additionalProperties"] is False
+    assert schema["required"] == ["moment", "audience", "offer", "reply"] and schema["additionalProperties"] is False
     enums = _enums(schema)
     assert set(enums["moment"]) == {b.id for b in load_playbooks()} | {"unclear"}
     assert set(enums["offer"]) == {o.id for o in WS.facts.offers} | {"no_offer", "not_said"}
