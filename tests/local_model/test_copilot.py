@@ -105,7 +105,9 @@ def _settings(tmp: Path, base_url: str, brand: str) -> Settings:
     return Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'copilot.db'}",
                     workspace_dir=REPO / "copilot" / "brands" / brand,
                     secret_key="local-model-test-secret-0123456789abcdef", openai_base_url=base_url,
-                    model="local", llm_timeout=300, llm_retries=0, llm_concurrency=1, llm_stall_timeout=120,
+                    # llama-server sends nothing until it has read the prompt: 68-106 s for the reader's
+                    # 1,300 tokens on a loaded machine, so the stall bound must cover that first silence.
+                    model="local", llm_timeout=900, llm_retries=0, llm_concurrency=1, llm_stall_timeout=600,
                     llm_role="reader")
 
 
