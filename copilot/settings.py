@@ -166,6 +166,9 @@ class Settings:
     llm_stall_timeout: float = 20.0
     llm_fallback: bool = True
     llm_max_output_tokens: int = 4000
+    # What the model does: "planner" writes the whole plan (a large model), "reader" reads the brief
+    # into the workspace's own options and the offline playbooks build the plan (a small local model).
+    llm_role: str = "planner"
     context_budget: int = 12000
     price_prompt_per_mtok: float = 0.15
     price_completion_per_mtok: float = 0.60
@@ -237,6 +240,7 @@ class Settings:
             llm_stall_timeout=_env_float("COPILOT_LLM_STALL_TIMEOUT", 20.0),
             llm_max_output_tokens=_env_int("COPILOT_LLM_MAX_OUTPUT_TOKENS", 4000),
             llm_fallback=_env_choice("COPILOT_LLM_FALLBACK", "offline", ("offline", "none")) == "offline",
+            llm_role=_env_choice("COPILOT_LLM_ROLE", "planner", ("planner", "reader")),
             context_budget=_env_int("COPILOT_CONTEXT_BUDGET", 12000),
             price_prompt_per_mtok=_env_float("COPILOT_PRICE_PROMPT_PER_MTOK", 0.15),
             price_completion_per_mtok=_env_float("COPILOT_PRICE_COMPLETION_PER_MTOK", 0.60),

@@ -24,7 +24,7 @@ from copilot.planner.timing import keep_sends, sent_messages
 from copilot.playbooks import get_playbook, load_vocabulary
 from copilot.workspace import Workspace
 
-__all__ = ["revise", "apply_tone", "drop_segments"]
+__all__ = ["revise", "apply_tone", "drop_segments", "limit_emails", "carry_over"]
 
 _DROP = re.compile(r"\b(drop|remove|delete|lose|cut|get rid of|take out|without the|no more|quita|quitar|elimina|"
                    r"eliminar|entferne|entfernen|lösche|streiche)\b\s+(?:the\s+|el\s+|la\s+|los\s+|das\s+|die\s+|"
@@ -152,7 +152,7 @@ def _merge(base: BriefReading, msg: BriefReading, plan: Plan) -> BriefReading:
     return merged
 
 
-def _limit_emails(plan: Plan, limit: int) -> Plan:
+def limit_emails(plan: Plan, limit: int) -> Plan:
     steps = keep_sends(list(plan.trigger.steps), limit)
     kept = set(sent_messages(steps))
     return plan.model_copy(update={
@@ -161,7 +161,7 @@ def _limit_emails(plan: Plan, limit: int) -> Plan:
     })
 
 
-def _carry_over(new: Plan, old: Plan, workspace: Workspace) -> tuple[Plan, list[str]]:
+def carry_over(new: Plan, old: Plan, workspace: Workspace) -> tuple[Plan, list[str]]:
     """Keep the earlier revision's edits: dropped segments, added exclusions, tone."""
     notes: list[str] = []
     if new.goal == old.goal:
@@ -187,7 +187,7 @@ def _carry_over(new: Plan, old: Plan, workspace: Workspace) -> tuple[Plan, list[
     old_sends = sum(isinstance(s, SendStep) for s in old.trigger.steps)
     new_sends = sum(isinstance(s, SendStep) for s in new.trigger.steps)
     if new.goal == old.goal and new_sends > old_sends >= 1:
-        new = _limit_emails(new, old_sends)
+        new = limit_emails(new, old_sends)
     return new, notes
 
 
@@ -227,7 +227,7 @@ def revise(plan: Plan, message: str, workspace: Workspace, *, now: datetime,
         draft = compose_plan(merged, get_playbook(merged.goal or plan.goal), workspace, now=now, audience=audience)
         if draft.plan is None:
             return Draft(plan, draft.questions, draft.notes), msg
-        new, carried = _carry_over(draft.plan, plan, workspace)
+        new, carried = carry_over(draft.plan, plan, workspace)
         notes += draft.notes + carried
         questions += draft.questions
     new, dropped, unmatched = drop_segments(new, message, drop_hints)
@@ -245,7 +245,7 @@ def revise(plan: Plan, message: str, workspace: Workspace, *, now: datetime,
         if added:
             notes.append("Excluded " + ", ".join(h.label for h in added) + ".")
     if msg.constraints.max_emails:
-        new = _limit_emails(new, msg.constraints.max_emails)
+        new = limit_emails(new, msg.constraints.max_emails)
         notes.append(f"The journey now sends at most {msg.constraints.max_emails} email(s).")
     if msg.tones:
         variants, tone_notes = apply_tone(list(new.variants), msg.tones, workspace.name)

@@ -24,6 +24,7 @@ import openai
 from openai import AsyncOpenAI
 from pydantic import BaseModel
 
+from copilot.brief import read_brief
 from copilot.brief.reader import check_brief_text
 from copilot.errors import PlannerError
 from copilot.plan import Plan, Segment, Variant
@@ -47,7 +48,15 @@ from copilot.planner.context import (
     segment_context,
     workspace_context,
 )
-from copilot.planner.offline import OfflinePlanner
+from copilot.planner.llm_reader import (
+    apply_brief_answer,
+    apply_revision_answer,
+    brief_answer_model,
+    current_plan_context,
+    reader_options,
+    revision_answer_model,
+)
+from copilot.planner.offline import OfflinePlanner, honesty_notes
 from copilot.planner.streaming import ReplyStream
 from copilot.playbooks import load_playbooks
 from copilot.prompts import load_prompt
@@ -60,6 +69,8 @@ __all__ = ["LLMPlanner", "LLMPlanResult", "CallRecord", "ModelFault"]
 
 MAX_BRIEF_IN_PLAN = 4000
 _REPAIR_ECHO_CHARS = 12_000  # the failed answer shown back in the repair round, cut to bound its cost
+# The reader's answer is a sentence or two and a few choices: a longer one means the model is looping.
+_READER_MAX_TOKENS = 600
 
 
 class ModelFault(Exception):
@@ -102,7 +113,9 @@ class LLMPlanner(Planner):
     def __init__(self, settings: Settings, *, fallback: Planner | None = None) -> None:
         self.settings = settings
         self.model = settings.model
-        self.name = f"llm:{settings.model}"[:64]
+        self.reader = settings.llm_role == "reader"
+        # A reader's revisions say so: the model chose, the playbooks built (copilot.planner.llm_reader).
+        self.name = f"llm:{settings.model}"[:57] + "/reader" if self.reader else f"llm:{settings.model}"[:64]
         self.fallback = fallback or OfflinePlanner()
         self.token_cache = settings.data_dir / "cache" / "tiktoken"
         self._clients: dict[int, tuple[asyncio.AbstractEventLoop, AsyncOpenAI]] = {}
@@ -112,7 +125,7 @@ class LLMPlanner(Planner):
         """One planner (and connection pool) per distinct model configuration in the process."""
         key = (settings.openai_api_key, settings.openai_base_url, settings.model, settings.llm_timeout,
                settings.llm_retries, settings.llm_concurrency, settings.llm_stall_timeout, settings.llm_fallback,
-               settings.llm_max_output_tokens,
+               settings.llm_max_output_tokens, settings.llm_role,
                settings.context_budget, settings.price_prompt_per_mtok, settings.price_completion_per_mtok,
                str(settings.data_dir))
         planner = cls._shared.get(key)
@@ -191,14 +204,14 @@ class _Run:
             await self.on_token(text)
 
     async def _call(self, purpose: str, messages: list[dict[str, str]], answer: type[BaseModel], *,
-                    stream: bool = False) -> str:
+                    stream: bool = False, max_tokens: int | None = None) -> str:
         """Send one request; return the answer text. Raises ModelFault or AnswerProblem."""
         counted = self._count(messages)
         # The response format goes in extra_body: the SDK would otherwise walk the whole schema
         # (thousands of nodes) to transform it on every call, on the path to the first token.
         # A cap on the answer's length: a model that loops (small ones do) stops at a known cost.
         kwargs: dict[str, Any] = {"model": self.p.model, "messages": messages,
-                                  "max_completion_tokens": self.s.llm_max_output_tokens,
+                                  "max_completion_tokens": max_tokens or self.s.llm_max_output_tokens,
                                   "extra_body": {"response_format": response_format(answer)}}
         content, refusal, finish, usage = "", "", None, None
         try:
@@ -292,11 +305,11 @@ class _Run:
         self.calls.append(CallRecord(purpose, counted, reported_prompt, completion, reported_completion, finish))
 
     async def _ask(self, purpose: str, messages: list[dict[str, str]], answer: type[BaseModel], *,
-                   stream: bool = False, check: Any = None) -> Any:
+                   stream: bool = False, check: Any = None, max_tokens: int | None = None) -> Any:
         """Ask, parse and check; on a problem, one repair round with the problems; else ModelFault."""
         content = ""
         try:
-            content = await self._call(purpose, messages, answer, stream=stream)
+            content = await self._call(purpose, messages, answer, stream=stream, max_tokens=max_tokens)
             parsed = parse_answer(answer, content)
             if check is not None:
                 check(parsed)
@@ -306,7 +319,7 @@ class _Run:
         repair = [*messages, {"role": "assistant", "content": content[:_REPAIR_ECHO_CHARS] or "(empty)"},
                   {"role": "user", "content": self._render("repair", problems=first.problems)}]
         try:
-            content = await self._call(f"repair:{purpose}", repair, answer)
+            content = await self._call(f"repair:{purpose}", repair, answer, max_tokens=max_tokens)
             parsed = parse_answer(answer, content)
             if check is not None:
                 check(parsed)
@@ -319,6 +332,8 @@ class _Run:
 
     async def execute(self) -> LLMPlanResult:
         request = self.request
+        if self.p.reader:
+            return await self._read_turn()
         if request.current_plan is None and self._too_thin():
             return await self._clarify()
         revising = request.current_plan is not None
@@ -509,6 +524,57 @@ class _Run:
         await self._ask(f"copy:{segment.name}", self._copy_messages(outline, segment, keys, current), CopyAnswer,
                         check=check)
         return found
+
+    # ------------------------------------------------------------------ the reader role
+
+    async def _read_turn(self) -> LLMPlanResult:
+        """The model reads the message into the workspace's options; the offline playbooks build the plan."""
+        request, ws = self.request, self.workspace
+        offline = self.p.fallback if isinstance(self.p.fallback, OfflinePlanner) else OfflinePlanner()
+        options = reader_options(ws)
+        system = {"role": "system", "content": self._render("system")}
+        if request.current_plan is None:
+            choices = brief_answer_model(options)
+            messages = self._fit(lambda window: [system, {"role": "user", "content": self._render(
+                "read", options=options.context(), today=self.today, history=window, brief=request.brief)}])
+            answer = await self._ask("read", messages, choices, stream=True, max_tokens=_READER_MAX_TOKENS)
+            await self._reply_whole(answer.reply)
+            reading = offline.read(request)
+            applied = apply_brief_answer(reading, answer, ws)
+            built = offline.plan_from_reading(request, reading)
+            applied.settle(built.plan)
+            note = applied.note(self.p.model, "The offline playbooks built the segments, timing and copy "
+                                               "from these choices.")
+            plan, summary, questions = built.plan, built.reply, list(built.questions)
+            notes = [note, *applied.notes, *self.notes, *built.notes]
+        else:
+            current = request.current_plan
+            choices = revision_answer_model(options, current)
+            # No history in this prompt: the current plan is the context a follow-up needs.
+            messages = [system, {"role": "user", "content": self._render(
+                "read_revision", options=options.context(), current=current_plan_context(current, ws),
+                message=request.brief)}]
+            answer = await self._ask("read_revision", messages, choices, stream=True,
+                                     max_tokens=_READER_MAX_TOKENS)
+            await self._reply_whole(answer.reply)
+            now = planning_now(ws, request.now)
+            plan, applied = apply_revision_answer(current, answer, request.brief, ws, now=now,
+                                                  audience=request.audience)
+            message = read_brief(check_brief_text(request.brief), ws, today=local_date(now, ws))
+            said = honesty_notes(message, ws)
+            note = applied.note(self.p.model, "The offline playbooks applied them to the current plan.")
+            notes = [note, *applied.notes, *said, *self.notes]
+            summary = "\n".join(f"Note: {n}" for n in notes)
+            questions = []
+        # The rest of the reply is the playbooks' own account of the plan they built.
+        await self._emit("\n\n")
+        for line in summary.splitlines(keepends=True):
+            await self._emit(line)
+        return self._result(plan, f"{answer.reply}\n\n{summary}".strip(), questions, notes)
+
+    async def _reply_whole(self, reply: str) -> None:
+        if not self.streamed:
+            await self._emit(reply)  # the server ignored field order: send the reply in one piece
 
     # ------------------------------------------------------------------ fallback
 

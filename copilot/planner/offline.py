@@ -97,12 +97,25 @@ class OfflinePlanner(Planner):
             draft, reading = revise(request.current_plan, text, workspace, now=now, audience=request.audience)
             notes = honesty_notes(reading, workspace)
             return self._result(draft, reading, workspace, notes)
-        reading = read_brief(text, workspace, today=local_date(now, workspace))
+        return self.plan_from_reading(request, self.read(request))
+
+    def read(self, request: PlanRequest) -> BriefReading:
+        """What the brief of a new plan says (an answer to our question completes the earlier brief)."""
+        workspace = request.workspace
+        text = check_brief_text(request.brief)
+        today = local_date(planning_now(workspace, request.now), workspace)
+        reading = read_brief(text, workspace, today=today)
         earlier = [t.content for t in request.history if t.role == "user"]
         if reading.goal is None and earlier:
             # an answer to our question ("cart abandoners") completes the earlier brief
             combined = "\n".join([*earlier, text])[-4000:]
-            reading = read_brief(combined, workspace, today=local_date(now, workspace))
+            reading = read_brief(combined, workspace, today=today)
+        return reading
+
+    def plan_from_reading(self, request: PlanRequest, reading: BriefReading) -> PlanResult:
+        """A new plan from a reading of its brief: this planner's own, or one a model filled in."""
+        workspace = request.workspace
+        now = planning_now(workspace, request.now)
         notes = honesty_notes(reading, workspace)
         if reading.goal is None:
             if reading.unknown_products and not reading.products:

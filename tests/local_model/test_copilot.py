@@ -1,12 +1,15 @@
 """The copilot end to end against a real model: brief -> plan -> follow-up, over the JSON API's SSE.
 
-One two-turn conversation runs once per module (a 0.5B model on one thread takes
-tens of seconds a turn) through the app, the service and the planner the settings
-choose, with a recording proxy between the copilot and the server. The tests then
-check what it left behind: schema-valid revisions (from the model, or the designed
-offline fallback with its note), reply tokens streamed as SSE events, guards run on
-every revision, no contact data in any request, and tiktoken's counts beside the
-usage the server reported. Shapes and invariants only, never a small model's wording.
+One two-turn conversation runs per brand (the demo, and a brand from another vertical),
+once per module (a 0.5B model on one thread takes tens of seconds a turn) through the app,
+the service and the planner the settings choose, with a recording proxy between the copilot
+and the server. The small model plays the reader role (COPILOT_LLM_ROLE=reader): it reads
+each message into the workspace's own options and the playbooks build the plan. The tests
+then check what it left behind: the model answered at least one turn of each conversation and
+its choices are what the plan was built from (a suite where every turn fell back to the
+offline planner fails), schema-valid revisions, reply tokens streamed as SSE events, guards
+run on every revision, no contact data in any request, and tiktoken's counts beside the usage
+the server reported. Shapes and invariants only, never a small model's wording.
 """
 
 from __future__ import annotations
@@ -44,9 +47,16 @@ from .proxy import Exchange, RecordingProxy
 pytestmark = [pytest.mark.local_model, pytest.mark.timeout(2400)]
 
 NOW = datetime(2027, 2, 1, 12, tzinfo=UTC)
-BRIEF = "Win back runners who have not ordered in six months with the come-back offer, COMEBACK15."
-FOLLOW_UP = "Make it one segment only and keep the offer."
-MODEL_PLANNER = "llm:local"
+REPO = Path(__file__).resolve().parents[2]
+# (brand folder, brief, follow-up): the demo, and a brand the prompts were not written around.
+CONVERSATIONS = {
+    "demo": ("demo", "Win back runners who have not ordered in six months with the come-back offer, COMEBACK15.",
+             "Make it one segment only and keep the offer."),
+    "hollisvane": ("hollisvane", "Welcome new subscribers with ten per cent off their first order, code FIRSTHV10.",
+                   "Keep only one segment and make the copy warmer."),
+}
+MODEL_PLANNER = "llm:local/reader"
+TOTAL = [0, 0]  # turns the model answered, turns made: over every conversation of the run
 # Guards that read the sample contacts the service picks; the others depend on the plan alone.
 SAMPLE_GUARDS = {"fallbacks", "provenance"}
 
@@ -71,18 +81,34 @@ class Turn:
 
 @dataclass
 class Chat:
+    brand: str
     runtime: Runtime
     proxy: RecordingProxy
     conversation_id: int
     turns: list[Turn] = field(default_factory=list)
 
+    def answered(self) -> list[Turn]:
+        """The turns whose plan came from the model's own answer (not the offline fallback)."""
+        return [t for t in self.turns if t.done["planner"] == MODEL_PLANNER]
 
-def _settings(tmp: Path, base_url: str) -> Settings:
+
+def _choices(turn: Turn) -> dict[str, Any]:
+    """The model's answer that the turn used: its last finished call, as the server sent it."""
+    finished = [e for e in turn.exchanges if e.finished]
+    assert finished, "no finished model call in this turn"
+    return json.loads(finished[-1].content())
+
+
+def _settings(tmp: Path, base_url: str, brand: str) -> Settings:
     # Generous timeouts: one thread on a shared 2-core machine reads a long prompt slowly
     # before the first token. No retries: a retry would only repeat a slow call.
-    return Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'copilot.db'}", workspace_dir=None,
+    return Settings(data_dir=tmp / "data", database_url=f"sqlite:///{tmp / 'copilot.db'}",
+                    workspace_dir=REPO / "copilot" / "brands" / brand,
                     secret_key="local-model-test-secret-0123456789abcdef", openai_base_url=base_url,
-                    model="local", llm_timeout=300, llm_retries=0, llm_concurrency=1, llm_stall_timeout=120)
+                    # llama-server sends nothing until it has read the prompt: 68-106 s for the reader's
+                    # 1,300 tokens on a loaded machine, so the stall bound must cover that first silence.
+                    model="local", llm_timeout=900, llm_retries=0, llm_concurrency=1, llm_stall_timeout=600,
+                    llm_role="reader")
 
 
 def _post(client: TestClient, url: str, token: str, text: str, proxy: RecordingProxy) -> Turn:  # type: ignore[type-arg]
@@ -103,11 +129,14 @@ def _post(client: TestClient, url: str, token: str, text: str, proxy: RecordingP
     return Turn(events, first, time.perf_counter() - started, proxy.chat_exchanges()[before:])
 
 
-@pytest.fixture(scope="module")
-def chat(local_server: LocalServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chat]:
-    tmp = tmp_path_factory.mktemp("copilot_local")
+@pytest.fixture(scope="module", params=sorted(CONVERSATIONS))
+def chat(request: pytest.FixtureRequest, local_server: LocalServer,
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chat]:
+    name = request.param
+    brand, brief, follow_up = CONVERSATIONS[name]
+    tmp = tmp_path_factory.mktemp(f"copilot_local_{name}")
     with RecordingProxy("127.0.0.1", local_server.port) as proxy:
-        runtime = Runtime.start(_settings(tmp, proxy.base_url))
+        runtime = Runtime.start(_settings(tmp, proxy.base_url, brand))
         try:
             with runtime.session() as session:
                 ws_id = get_workspace_record(session, runtime.default_workspace.slug).id or 0
@@ -122,19 +151,23 @@ def chat(local_server: LocalServer, tmp_path_factory: pytest.TempPathFactory) ->
                 created = client.post("/api/conversations", json={"title": "local model"},
                                       headers={"Authorization": f"Bearer {token}"})
                 conversation_id = created.json()["id"]
-                result = Chat(runtime, proxy, conversation_id)
+                result = Chat(name, runtime, proxy, conversation_id)
                 url = f"/api/conversations/{conversation_id}/messages"
-                for text in (BRIEF, FOLLOW_UP):
+                for text in (brief, follow_up):
                     result.turns.append(_post(client, url, token, text, proxy))
-            FIGURES["turn planners"] = [t.done["planner"] for t in result.turns]
-            FIGURES["turns the model answered"] = (
-                f"{sum(t.done['planner'] == MODEL_PLANNER for t in result.turns)} of {len(result.turns)}")
-            FIGURES["model calls finished / made"] = (
+            FIGURES[f"{name}: turn planners"] = [t.done["planner"] for t in result.turns]
+            FIGURES[f"{name}: turns the model answered"] = f"{len(result.answered())} of {len(result.turns)}"
+            TOTAL[0] += len(result.answered())
+            TOTAL[1] += len(result.turns)
+            FIGURES["turns the model answered, all conversations"] = f"{TOTAL[0]} of {TOTAL[1]}"
+            FIGURES[f"{name}: model calls finished / made"] = (
                 f"{sum(e.finished for t in result.turns for e in t.exchanges)} / "
                 f"{sum(len(t.exchanges) for t in result.turns)}")
-            FIGURES["turn seconds (first token, done)"] = [
+            FIGURES[f"{name}: turn seconds (first token, done)"] = [
                 (round(t.first_token_s, 1), round(t.done_s, 1)) for t in result.turns]
-            FIGURES["model calls per turn"] = [len(t.exchanges) for t in result.turns]
+            FIGURES[f"{name}: model calls per turn"] = [len(t.exchanges) for t in result.turns]
+            FIGURES[f"{name}: model choices"] = [
+                {k: v for k, v in _choices(t).items() if k != "reply"} for t in result.answered()]
             yield result
         finally:
             runtime.engine.dispose()
@@ -144,6 +177,34 @@ def _check_plan_data(chat: Chat, data: dict[str, Any]) -> None:
     plan = parse_plan(data)
     assert validate_plan(plan, chat.runtime.default_workspace) == []
     assert {v.segment for v in plan.variants} == {s.name for s in plan.segments}
+
+
+def test_the_model_answered_and_the_plan_was_built_from_its_choices(chat: Chat) -> None:
+    """The point of a real-model test: at least one turn used the model's own answer, and that answer
+    is what the revision was built from (and says so), not a fallback that passes anyway."""
+    answered = chat.answered()
+    assert answered, (f"the model answered none of the {len(chat.turns)} turns: every plan came from the "
+                      f"offline fallback ({[t.done['notes'] for t in chat.turns]})")
+    first, second = chat.turns
+    for turn in answered:
+        note = turn.done["revision"]["note"]
+        assert note.startswith("Model-answered (local): the reply, and "), note
+        assert "read" in "".join(turn.done["revision"]["prompt_versions"])
+    if first in answered:
+        choices, plan = _choices(first), first.done["revision"]["plan"]
+        note = first.done["revision"]["note"]
+        if choices["moment"] != "unclear":
+            assert plan["goal"] == choices["moment"] and f"moment {choices['moment']}" in note
+        if f"offer {choices['offer']}" in note:
+            assert choices["offer"] in plan["offers"]
+    if second in answered:
+        choices, note = _choices(second), second.done["revision"]["note"]
+        before = [s["name"] for s in first.done["revision"]["plan"]["segments"]]
+        after = [s["name"] for s in second.done["revision"]["plan"]["segments"]]
+        if "segments kept" in note:
+            assert after == [n for n in before if n in choices["keep_segments"]] and len(after) < len(before)
+        elif choices["offer"] == "keep":
+            assert after == before
 
 
 def test_brief_becomes_a_valid_plan_from_the_model_or_a_noted_fallback(chat: Chat) -> None:
@@ -228,8 +289,8 @@ def test_tiktoken_counts_beside_the_servers_usage(chat: Chat) -> None:
             if usage["completion_tokens"] > 20:
                 completion_ratios.append(count_text(exchange.content(), model="local", cache_dir=cache)
                                          / usage["completion_tokens"])
-    FIGURES["prompt tokens tiktoken/server median [min, max]"] = _spread(prompt_ratios)
-    FIGURES["completion tokens tiktoken/server median [min, max]"] = _spread(completion_ratios)
+    FIGURES[f"{chat.brand}: prompt tokens tiktoken/server median [min, max]"] = _spread(prompt_ratios)
+    FIGURES[f"{chat.brand}: completion tokens tiktoken/server median [min, max]"] = _spread(completion_ratios)
     # Same ballpark, so the context budget roughly bounds what the server reads.
     assert all(0.5 <= r <= 2.0 for r in prompt_ratios + completion_ratios), (prompt_ratios, completion_ratios)
     # What the conversation records per turn is what the server reported, summed.

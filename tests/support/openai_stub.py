@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible chat completions endpoint for respx: the LLM's HTTP API is the only thing mocked.
 
 Requests are routed by what they ask for (the response format's name: PlanningAnswer,
-RevisionAnswer, CopyAnswer, ClarifyAnswer; repair rounds are marked), every request body
+RevisionAnswer, CopyAnswer, ClarifyAnswer, and the reader role's BriefChoices and RevisionChoices;
+repair rounds are marked), every request body
 is captured, and usage is computed from the received messages with tiktoken the way the
 API bills, independently of the product's own counting.
 """
@@ -137,7 +138,7 @@ class StubLLM:
     def kind_of(body: dict[str, Any]) -> str:
         name = body["response_format"]["json_schema"]["name"]
         kind = {"PlanningAnswer": "plan", "RevisionAnswer": "revise", "CopyAnswer": "copy",
-                "ClarifyAnswer": "clarify"}[name]
+                "ClarifyAnswer": "clarify", "BriefChoices": "read", "RevisionChoices": "read_revision"}[name]
         return "repair" if is_repair(body) else kind
 
     def bodies_of(self, kind: str) -> list[dict[str, Any]]:
