@@ -75,8 +75,13 @@ def test_marketer_and_reviewer_journeys(runtime: Runtime, world: World, person) 
         expect(answer).not_to_have_class(re.compile("streaming"), timeout=30_000)
         assert streams, "the answer did not come over the SSE stream"
         assert answer.locator(".text").inner_text().strip()
-        expect(page.locator("#plan-panel table.segments th[scope=row]").first).to_be_visible()
+        # The plan reads in one screen: audience, timeline and a card per email; the rest unfolds.
+        expect(page.locator("#plan-panel .seg-bars .seg-name").first).to_be_visible()
         expect(page.locator("#plan-panel .timeline li").first).to_be_visible()
+        expect(page.locator("#plan-panel .variant-cards .vcard").first).to_be_visible()
+        expect(page.locator("#plan-panel table.segments th[scope=row]").first).to_be_hidden()
+        page.locator("#plan-segments > summary").click()
+        expect(page.locator("#plan-panel table.segments th[scope=row]").first).to_be_visible()
         shot(page, "chat")
         page.locator("#variant-0 details.edit-copy summary").click()
         subject = page.locator("#variant-0-subject")
@@ -136,7 +141,7 @@ def test_marketer_and_reviewer_journeys(runtime: Runtime, world: World, person) 
         rpage.get_by_role("button", name="Approve…").click()
         rpage.get_by_label("Comment (optional)").fill("Fine with the override")
         rpage.get_by_role("button", name="Yes, approve").click()
-        expect(rpage.locator("#review-state")).to_have_text("Approved")
+        expect(rpage.locator("#review-state")).to_have_text("Approved", timeout=15_000)
         when = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
         rpage.locator("#schedule-at").fill(when)
         rpage.get_by_label("Time zone").fill("Europe/Berlin")
@@ -193,8 +198,8 @@ def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Run
         frames = page.locator(".previews iframe")
         assert frames.count() >= 2
         assert all(frames.nth(i).get_attribute("sandbox") == "" for i in range(frames.count()))
-        page.locator("#variant-1 .previews-box summary").click()
-        sample = page.frame_locator("#variant-1 .previews iframe").first
+        page.locator("#variant-1 > details > summary").click()  # the email unfolds; its first preview is open
+        sample = page.frame_locator("#variant-1 .frame-phone iframe").first
         expect(sample.locator("body")).to_contain_text("Hi runner, new trail shoes are in.")
         assert sample.locator("img, script").count() == 0
         shot(page, "hostile_review_detail")
