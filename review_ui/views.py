@@ -274,8 +274,7 @@ def _timeline(plan: Plan, workspace: Workspace | None) -> tuple[list[dict[str, A
         entry = f"Repeats {describe_recurring(t)}"
     clock = _Clock(start, zone, wall_clock=wall_clock)
     steps, _ = _steps(t.steps, workspace, clock)
-    items = [{"kind": "entry", "label": entry, "depth": 0, "at": clock.at(0) if start is not None else None},
-             *steps]
+    items = [{"kind": "entry", "label": entry, "depth": 0, "at": None}, *steps]  # the entry names its own time
     items.extend({"kind": "exit", "label": f"Leaves on {c.event}", "depth": 0, "at": None} for c in t.exit_conditions)
     if start is None:
         frame = "time since a contact enters"
