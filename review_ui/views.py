@@ -105,6 +105,8 @@ class PlanView:
     notes: list[PlanNote] = field(default_factory=list)
     timeline_frame: str = "UTC"  # what the timeline's times are in (the brand's zone, recipients' clocks, ...)
     sender: str = ""  # the From line of every message ("Name <address>")
+    # _plan.html rendered for this view (rendering.plan_html), per revision and way of showing it
+    rendered: dict[tuple[Any, ...], str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def audience(self) -> list[dict[str, Any]]:
