@@ -9,7 +9,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from browser_support import Server, axe, chromium, login, never_dialog, page_width, serious, shot  # noqa: F401
+from browser_support import (  # noqa: F401 (chromium: a fixture)
+    ARTIFACTS,
+    Server,
+    axe,
+    chromium,
+    login,
+    never_dialog,
+    page_width,
+    serious,
+    shot,
+)
 from playwright.sync_api import Browser, Page, expect
 from review_factory import World, five_segment_plan, five_segment_sizing, plan_dict
 
@@ -118,6 +128,11 @@ def test_the_plan_page_works_from_the_keyboard_at_phone_width(site: dict[str, An
     assert card, "the email cards are reachable"
     page.keyboard.press("Enter")  # a card opens its email's details
     expect(page.locator("#variant-0 > details")).to_have_attribute("open", "")
+    preview = page.locator("#variant-0 details.preview").first
+    expect(preview.locator(".inbox-subject")).to_have_text("we saved you 15% for spring")
+    expect(preview.frame_locator(".frame-phone iframe").locator("body")).to_contain_text("Hi Ines")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    preview.screenshot(path=str(ARTIFACTS / "preview-phone-390.png"))
     _tab_until(page, "#variant-0 .test-send button")
     page.keyboard.press("Enter")  # "Send me a test" from the keyboard
     expect(page.locator("#variant-0-sent")).to_contain_text("Test sent to rita.reviewer@example.net")

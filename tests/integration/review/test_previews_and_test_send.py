@@ -4,7 +4,6 @@ transport (a real SMTP server here), addressed to the viewer's own address and n
 
 from __future__ import annotations
 
-from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
