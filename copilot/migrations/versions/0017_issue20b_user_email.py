@@ -3,8 +3,8 @@
 "Send me a test" mails a draft's variant to the viewer's own address and nowhere else; an admin sets
 it on the Users page. Nullable: accounts without one simply get no test sends.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-08
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0017"
+down_revision = "0016"  # after main's 0015 (contact aggregates) and 0016 (review workflow)
 branch_labels = None
 depends_on = None
 
