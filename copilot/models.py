@@ -22,6 +22,8 @@ __all__ = [
     "WorkspaceRecord",
     "Contact",
     "Event",
+    "ContactAggregate",
+    "AGGREGATE_ALL_CATEGORIES",
     "Conversation",
     "Message",
     "PlanRevision",
@@ -36,6 +38,10 @@ __all__ = [
     "DeliveryEntry",
     "SendRecord",
     "SuppressedAddress",
+    "SectionApproval",
+    "Notification",
+    "REVIEW_SECTIONS",
+    "NOTIFICATION_KINDS",
     "DELIVERY_STATES",
     "ENTRY_STATES",
     "SEND_STATUSES",
@@ -69,6 +75,11 @@ ENTRY_STATES = ("active", "done", "exited", "not_eligible", "cancelled")
 # One send decision: queued (decided, not yet handed to the transport), sending (claimed by a
 # worker), sent, failed (permanent failure or retries used up), suppressed (a rule stopped it:
 # ``reason`` says which), held_out (the control group), cancelled (the campaign was cancelled first).
+# The parts of a plan a reviewer may approve one by one (copilot.services.sections says which plan fields
+# each covers); the draft is approved when every section is.
+REVIEW_SECTIONS = ("audience", "trigger", "copy")
+# What people are told about in the app (the notifications list and the badge).
+NOTIFICATION_KINDS = ("submitted", "changes_requested", "approved", "scheduled")
 SEND_STATUSES = ("queued", "sending", "sent", "failed", "suppressed", "held_out", "cancelled")
 
 
@@ -155,6 +166,38 @@ class Event(SQLModel, table=True):
     product: str | None = Field(default=None, max_length=128)
     value: float | None = Field(default=None)
     properties: dict[str, Any] = _json_field(server_default=sa.text("'{}'"))
+
+
+# ``ContactAggregate.category`` of the row that totals every event of a name, whatever its category.
+AGGREGATE_ALL_CATEGORIES = ""
+
+
+class ContactAggregate(SQLModel, table=True):
+    """Per contact and event name (and per category of it): how many, first and last time, value summed.
+
+    Kept in step with ``events`` by every writer of events (``copilot.audience.aggregates``;
+    migration 0015), so a segment rule like "ordered in the last 90 days", "never opened" or
+    "ordered before, but not in the last 180 days" reads one row per contact instead of
+    every event of its history. The row with category ``AGGREGATE_ALL_CATEGORIES`` ('')
+    totals the name over all categories; one more row per category an event carried.
+    """
+
+    __tablename__ = "contact_aggregates"
+    __table_args__ = (
+        # Sets of contacts by last or first time: index-only scans per workspace.
+        sa.Index("ix_contact_aggregates_last", "workspace_id", "name", "category", "last_at", "contact_id"),
+        sa.Index("ix_contact_aggregates_first", "workspace_id", "name", "category", "first_at", "contact_id"),
+    )
+
+    contact_id: int = Field(sa_column=sa.Column(sa.Integer, sa.ForeignKey("contacts.id", ondelete="CASCADE"),
+                                                primary_key=True))
+    name: str = Field(primary_key=True, max_length=64)
+    category: str = Field(primary_key=True, max_length=64)
+    workspace_id: int = Field(foreign_key="workspaces.id")
+    event_count: int
+    first_at: datetime
+    last_at: datetime
+    value_sum: float = Field(default=0.0)
 
 
 class Conversation(SQLModel, table=True):
@@ -489,3 +532,45 @@ class SuppressedAddress(SQLModel, table=True):
     reason: str = Field(max_length=32)  # bounce | complaint | manual
     detail: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class SectionApproval(SQLModel, table=True):
+    """A reviewer's approval of one section of a draft (audience, trigger or copy), bound to that section's
+    hash: it stands while the section is unchanged and is void once it changes (or ``voided_at`` is set,
+    when the whole approval was withdrawn)."""
+
+    __tablename__ = "section_approvals"
+    __table_args__ = (
+        sa.CheckConstraint(_in("section", REVIEW_SECTIONS), name="ck_section_approvals_section"),
+        sa.Index("ix_section_approvals_review", "review_id", "section"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    review_id: int = Field(foreign_key="reviews.id")
+    section: str = Field(max_length=16)
+    section_hash: str = Field(max_length=64)
+    revision_hash: str = Field(max_length=64)  # the whole plan's hash when it was approved (for the record)
+    actor_id: int = Field(foreign_key="users.id")
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    voided_at: datetime | None = Field(default=None)
+
+
+class Notification(SQLModel, table=True):
+    """Something a person is told in the app: a draft was submitted, sent back, approved or scheduled."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", NOTIFICATION_KINDS), name="ck_notifications_kind"),
+        # The badge: one person's unread count.
+        sa.Index("ix_notifications_user_read", "user_id", "read_at", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    review_id: int = Field(foreign_key="reviews.id", index=True)
+    kind: str = Field(max_length=24)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    comment: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow)
+    read_at: datetime | None = Field(default=None)

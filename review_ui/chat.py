@@ -8,13 +8,13 @@ from typing import Any
 import anyio
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, URLEncodedBody
+from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage, Template
 from litestar.utils.scope.state import ScopeState
 from markupsafe import escape
 from sqlmodel import Session
 
-from copilot.errors import NotFoundError, PermissionDeniedError, PlannerError
+from copilot.errors import NotFoundError, PermissionDeniedError, PlannerError, ReviewStateError, StaleRevisionError
 from copilot.models import Message, User
 from copilot.runtime import Runtime
 from copilot.services import conversations as chat
@@ -22,8 +22,9 @@ from copilot.services import review as gate
 from copilot.services.checking import check_variant
 from copilot.services.copy_check import segment_samples
 from review_ui.answering import LiveAnswers
-from review_ui.forms import MessageForm, NewConversationForm, VariantForm
-from review_ui.pages import chat_page
+from copilot.services.access import Action, draft_of_conversation, require
+from review_ui.forms import MessageForm, NewConversationForm, RestoreForm, VariantForm
+from review_ui.pages import chat_page, revision_diff
 from review_ui.rendering import is_htmx, page
 from review_ui.views import variant_view
 
@@ -191,3 +192,43 @@ class ChatController(Controller):
         return Template("_submit_panel.html", context={
             "review": review, "conversation": conversation, "user": user,
             "actions": gate.conversation_actions(session, conversation, user)})
+
+    @get("/{conversation_id:int}/revisions/{number:int}/diff", sync_to_thread=True)
+    def revision_diff(self, request: Request, conversation_id: FromPath[int], number: FromPath[int],  # type: ignore[type-arg]
+                      user: NamedDependency[User], session: NamedDependency[Session],
+                      against: FromQuery[int | None] = None) -> Template:
+        """Revision ``number`` against the one before it, or (``against``) revision ``number`` -> ``against``;
+        per field, word by word."""
+        chat.readable_conversation(session, conversation_id, user.id or 0)
+        if against is None:
+            revision = chat.get_revision(session, conversation_id, number)
+            if revision.parent_number is None:
+                raise NotFoundError(f"revision {number} is the first; there is nothing before it to compare",
+                                    conversation_id=conversation_id, number=number)
+            before, after = revision.parent_number, number
+        else:
+            before, after = number, against
+        context = {"diff": revision_diff(session, conversation_id, before, after), "user": user,
+                   "conversation_id": conversation_id}
+        return page(request, "revision_diff.html", context, fragment="_revision_diff.html")
+
+    @post("/{conversation_id:int}/revisions/{number:int}/restore", sync_to_thread=True, status_code=303)
+    def restore(self, request: Request, conversation_id: FromPath[int], number: FromPath[int],  # type: ignore[type-arg]
+                data: URLEncodedBody[RestoreForm], user: NamedDependency[User], session: NamedDependency[Session],
+                runtime: NamedDependency[Runtime]) -> Redirect:
+        """Make revision ``number``'s plan current again: a new revision, checked by the guards like any other
+        (an approval of the current one is voided as by any edit); the history is kept as it was."""
+        conversation = chat.get_conversation(session, conversation_id)
+        review = gate.review_for_conversation(session, conversation_id)
+        require(user, Action.EDIT, draft_of_conversation(session, conversation, review))  # the author only
+        if Action.EDIT not in gate.conversation_actions(session, conversation, user):
+            raise ReviewStateError(f"a draft that is {review.state.replace('_', ' ') if review else 'new'} "
+                                   "cannot be changed", conversation_id=conversation_id)
+        latest = chat.latest_revision(session, conversation_id)
+        if latest is None or latest.number != data.base_number:
+            raise StaleRevisionError("another revision landed since you loaded the history; reload and try again",
+                                     conversation_id=conversation_id, expected=data.base_number,
+                                     current=latest.number if latest else None)
+        chat.restore_revision(session, conversation_id=conversation_id, number=number, actor_id=user.id or 0,
+                              workspace=runtime.default_workspace)
+        return Redirect(f"/chat/{conversation_id}", status_code=303)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from copilot.plan import COPY_FIELD_NAMES
 
-__all__ = ["NewConversationForm", "MessageForm", "VariantForm", "ActionForm", "ScheduleForm", "NewUserForm",
+__all__ = ["NewConversationForm", "MessageForm", "VariantForm", "ActionForm", "ScheduleForm", "RestoreForm", "NewUserForm",
            "UserChangeForm"]
 
 
@@ -39,7 +39,13 @@ class ActionForm:
     comment: str = ""
     reason: str = ""
     view: str = ""  # "scheduled": answer with the Scheduled list's rows
-    confirm: str = ""  # approve: the revision hash the confirmation showed
+    confirm: str = ""  # approve: the revision hash the confirmation showed (a section's hash for a section)
+    anchor: str = ""  # comment, request changes: the part it is about (copilot.services.anchors), blank for all
+
+
+@dataclass
+class RestoreForm:
+    base_number: int = 0  # the latest revision the history showed (another one since: refused as stale)
 
 
 @dataclass

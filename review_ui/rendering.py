@@ -19,7 +19,8 @@ from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup, escape
 
-from copilot.services import access
+from copilot.services import access, notifications
+from copilot.services.anchors import variant_key
 from copilot.text import count_of
 
 __all__ = ["TEMPLATES_DIR", "STATIC_DIR", "make_environment", "page", "is_htmx"]
@@ -72,14 +73,20 @@ _CSRF_SLOT = f"\ue010{secrets.token_hex(8)}\ue011"
 
 
 @pass_context
-def plan_html(ctx: Context, plan: Any, revision: Any, *, editable: bool, conversation_id: int | None) -> Markup:
-    """``_plan.html`` for a revision's plan view, rendered once per view and way of showing it (the
-    view is kept per revision, and nothing in it changes), with this request's CSRF field put in."""
-    key = (revision.id, revision.number, revision.content_hash, editable, conversation_id)
+def plan_html(ctx: Context, plan: Any, revision: Any, *, editable: bool, conversation_id: int | None,
+              anchored: dict[str, list[Any]] | None = None) -> Markup:
+    """``_plan.html`` for a revision's plan view, rendered once per view, way of showing it and set of
+    anchored comments (the view is kept per revision and does not change; comments are only added),
+    with this request's CSRF field put in."""
+    notes = tuple(sorted((k, len(v), str(v[-1].at)) for k, v in (anchored or {}).items() if v))
+    key = (revision.id, revision.number, revision.content_hash, editable, conversation_id, notes)
     html = plan.rendered.get(key)
     if html is None:
         html = ctx.environment.get_template("_plan.html").render(
-            plan=plan, revision=revision, editable=editable, conversation_id=conversation_id, csrf_input=_CSRF_SLOT)
+            plan=plan, revision=revision, editable=editable, conversation_id=conversation_id, anchored=anchored,
+            csrf_input=_CSRF_SLOT)
+        if len(plan.rendered) >= 16:  # comments came and went: keep the latest few renderings
+            plan.rendered.clear()
         plan.rendered[key] = html
     return Markup(html.replace(_CSRF_SLOT, str(ctx.get("csrf_input") or "")))
 
@@ -90,6 +97,15 @@ def nav_for(user: Any) -> dict[str, bool]:
             "users": access.permitted(user, access.Action.MANAGE_USERS)}
 
 
+def unread_notifications(request: Request, user: Any) -> int:  # type: ignore[type-arg]
+    """The badge's number: the person's unread notifications (one indexed count per page)."""
+    runtime = request.app.state.get("runtime")
+    if runtime is None or user is None or getattr(user, "id", None) is None:
+        return 0
+    with runtime.session() as session:
+        return notifications.unread_count(session, user.id)
+
+
 def make_environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES_DIR), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True, auto_reload=False)
@@ -98,6 +114,8 @@ def make_environment() -> Environment:
     env.globals["STATE_LABELS"] = STATE_LABELS
     env.globals["nav_for"] = nav_for
     env.globals["plan_html"] = plan_html
+    env.globals["unread_notifications"] = unread_notifications
+    env.filters["variant_key"] = variant_key
     return env
 
 

@@ -74,12 +74,21 @@ class ReviewController(Controller):
         return self._act(request, session, runtime, review_id, user, "", lambda: gate.approve(
             session, review_id, user, data.version, comment=data.comment, expected_hash=data.confirm.strip()))
 
+    @post("/{review_id:int}/sections/{section:str}/approve", sync_to_thread=True, status_code=200)
+    def approve_section(self, request: Request, review_id: FromPath[int], section: FromPath[str],  # type: ignore[type-arg]
+                        data: URLEncodedBody[ActionForm], user: NamedDependency[User],
+                        session: NamedDependency[Session], runtime: NamedDependency[Runtime]) -> Template | Redirect:
+        # One section (audience, trigger, copy), confirmed by the section hash its confirmation showed.
+        return self._act(request, session, runtime, review_id, user, "", lambda: gate.approve_section(
+            session, review_id, user, data.version, section=section, expected_hash=data.confirm,
+            comment=data.comment))
+
     @post("/{review_id:int}/request-changes", sync_to_thread=True, status_code=200)
     def request_changes(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
                         user: NamedDependency[User], session: NamedDependency[Session],
                         runtime: NamedDependency[Runtime]) -> Template | Redirect:
         return self._act(request, session, runtime, review_id, user, data.view, lambda: gate.request_changes(
-            session, review_id, user, data.version, comment=data.comment))
+            session, review_id, user, data.version, comment=data.comment, anchor=data.anchor))
 
     @post("/{review_id:int}/reject", sync_to_thread=True, status_code=200)
     def reject(self, request: Request, review_id: FromPath[int], data: URLEncodedBody[ActionForm],  # type: ignore[type-arg]
@@ -148,7 +157,7 @@ class ReviewController(Controller):
                 user: NamedDependency[User], session: NamedDependency[Session],
                 runtime: NamedDependency[Runtime]) -> Template | Redirect:
         return self._act(request, session, runtime, review_id, user, "", lambda: gate.add_comment(
-            session, review_id, user, text=data.comment))
+            session, review_id, user, text=data.comment, anchor=data.anchor))
 
 
 _SCHEDULED_STATES = ("scheduled", "sending", "sent")

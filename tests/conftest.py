@@ -27,9 +27,10 @@ REQUIRE_PG = os.environ.get("COPILOT_REQUIRE_POSTGRES", "0") == "1"
 
 # Tables in dependency order (children first) for truncation between tests.
 TABLES = [
+    "notifications", "section_approvals",
     "send_ledger", "delivery_entries", "deliveries", "suppression_list", "login_throttle", "api_tokens", "audit_log",
     "finding_overrides", "findings", "answer_claims", "messages", "reviews", "plan_revisions",
-    "conversations", "events", "contacts", "workspaces", "users",
+    "conversations", "contact_aggregates", "events", "contacts", "workspaces", "users",
 ]
 
 

@@ -21,11 +21,12 @@ from copilot.audience.bulk import (
     fast_sqlite_writes,
     insert_rows,
 )
+from copilot.audience.aggregates import rebuild_aggregates
 from copilot.audience.generator import AudienceChunk, generate_audience
 from copilot.audience.partitions import ensure_event_partitions, months_between
 from copilot.audience.values import sql_timestamps
 from copilot.errors import WorkspaceError
-from copilot.models import Event, utcnow
+from copilot.models import ContactAggregate, Event, utcnow
 from copilot.services.users import ensure_user
 from copilot.services.workspaces import get_workspace_record
 from copilot.workspace import Workspace
@@ -117,6 +118,7 @@ def _replace_audience(conn: sa.Connection, workspace: Workspace, workspace_id: i
                              "rebuild to replace them (copilot demo --rebuild)",
                              workspace=workspace.slug, contacts=existing)
     if existing:
+        conn.execute(sa.text("DELETE FROM contact_aggregates WHERE workspace_id = :w"), {"w": workspace_id})
         conn.execute(sa.text("DELETE FROM events WHERE workspace_id = :w"), {"w": workspace_id})
         conn.execute(sa.text("DELETE FROM contacts WHERE workspace_id = :w"), {"w": workspace_id})
     # Ids are assigned here so events can point at their contact without a round trip.
@@ -127,10 +129,13 @@ def _replace_audience(conn: sa.Connection, workspace: Workspace, workspace_id: i
     with deferred_indexes(conn, Event.__table__, rows_coming=contacts * 10):
         events = _write(conn, workspace, workspace_id, contacts=contacts, seed=seed, now=now, base=base,
                         stamp=stamp, progress=progress)
+    # The per-contact aggregates of everything just written, in one grouped pass over the events.
+    with deferred_indexes(conn, ContactAggregate.__table__, rows_coming=contacts * 5):
+        rebuild_aggregates(conn, workspace_id)
     if dialect == "postgresql":
         conn.exec_driver_sql("SELECT setval(pg_get_serial_sequence('contacts', 'id'), "
                              "(SELECT COALESCE(MAX(id), 1) FROM contacts))")
-    analyze(conn, ("contacts", "events"))
+    analyze(conn, ("contacts", "events", "contact_aggregates"))
     return events
 
 

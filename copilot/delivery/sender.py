@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from copilot.audience.aggregates import add_event_rows
 from copilot.delivery.engine import (
     Campaign,
     WorkspaceFor,
@@ -326,6 +327,7 @@ class Sender:
                 sent_events.append(self._event(campaign, u))
         if sent_events:
             conn.execute(self._EVENT, sent_events)
+            add_event_rows(conn, sent_events)
         self.session.commit()
 
     @staticmethod

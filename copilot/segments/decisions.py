@@ -36,10 +36,10 @@ def decisions_query(session: Session, workspace: Workspace, workspace_id: int, p
     """
     now = now.astimezone(UTC)
     if dialect is None or dialect == session.get_bind().dialect.name:
-        compiler = _compiler(session, workspace, plan, now)
+        compiler = _compiler(session, workspace, plan, now, workspace_id)
         dialect = session.get_bind().dialect.name
     else:
-        compiler = RuleCompiler(workspace, plan, now=now, dialect=dialect)
+        compiler = RuleCompiler(workspace, plan, now=now, dialect=dialect, workspace_id=workspace_id)
     conds: list[ColumnElement[bool]] = [contacts.c.workspace_id == workspace_id]
     if contact_ids is not None:
         conds.append(contacts.c.id.in_(list(contact_ids)))

@@ -129,11 +129,13 @@ def _tune(session: Session) -> None:
                                                sa.func.set_config("work_mem", "64MB", True)))
 
 
-def _compiler(session: Session, workspace: Workspace, plan: Plan, now: datetime) -> RuleCompiler:
+def _compiler(session: Session, workspace: Workspace, plan: Plan, now: datetime,
+              workspace_id: int | None = None) -> RuleCompiler:
     _tune(session)
     dialect = _dialect(session)
-    indexed = indexed_attributes(session.connection()) if dialect == "sqlite" else frozenset()
-    return RuleCompiler(workspace, plan, now=now, dialect=dialect, indexed_attributes=indexed)
+    indexed = indexed_attributes(session.connection())
+    return RuleCompiler(workspace, plan, now=now, dialect=dialect, indexed_attributes=indexed,
+                        workspace_id=workspace_id)
 
 
 def quiet_hours_moment(plan: Plan, now: datetime) -> tuple[datetime, bool]:
@@ -234,11 +236,14 @@ def _membership(session: Session, workspace: Workspace, workspace_id: int, plan:
     each segment, the ``sample`` smallest ids it sends to are appended. So what comes back
     is a few hundred group counts, never the members.
     """
-    compiler = _compiler(session, workspace, plan, now)
+    compiler = _compiler(session, workspace, plan, now, workspace_id)
     ordered = _ordered(plan)
     c = contacts.c
-    segs = [sa.select(c.id).where(c.workspace_id == workspace_id, compiler.compile_segment(seg.rule))
-            .cte(f"s{i}").prefix_with("MATERIALIZED") for i, seg in enumerate(ordered)]
+    segs = []
+    for i, seg in enumerate(ordered):
+        segs.append(compiler.segment_ids(seg.rule, workspace_id).cte(f"s{i}").prefix_with("MATERIALIZED"))
+        # A later segment's "in segment X" reads X's materialized set instead of evaluating X's rule again.
+        compiler.materialized[seg.name] = segs[-1]
     members = sa.union(*[sa.select(seg.c.id) for seg in segs]).cte("members")
     capped_query = _capped_ids(plan, workspace, now)
     capped = None if capped_query is None else sa.select(
@@ -247,6 +252,8 @@ def _membership(session: Session, workspace: Workspace, workspace_id: int, plan:
     flags = [members.c.id.in_(sa.select(seg.c.id)).label(f"f{i}") for i, seg in enumerate(segs)]
     judged = (sa.select(members.c.id, *flags, reason.label("reason"), c.timezone)
               .select_from(members.join(contacts, c.id == members.c.id))
+              # Sets driven from event indexes are not narrowed to the workspace: the join does it.
+              .where(c.workspace_id == workspace_id)
               .cte("judged").prefix_with("MATERIALIZED"))
     j = judged.c
     names = [f"f{i}" for i in range(len(segs))]
@@ -330,7 +337,7 @@ def segment_members(session: Session, workspace: Workspace, workspace_id: int, p
         raise NotFoundError(f"no segment {segment_name!r} in the plan", segment=segment_name)
     now = (now or utcnow()).astimezone(UTC)
     dialect = _dialect(session)
-    compiler = _compiler(session, workspace, plan, now)
+    compiler = _compiler(session, workspace, plan, now, workspace_id)
     conds: list[ColumnElement[bool]] = [
         contacts.c.workspace_id == workspace_id,
         contacts.c.consent == "subscribed",

@@ -20,7 +20,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.visitors import InternalTraversal
 
-from copilot.models import Contact, Event
+from copilot.models import AGGREGATE_ALL_CATEGORIES, Contact, ContactAggregate, Event
 from copilot.plan import (
     AllRule,
     AnyRule,
@@ -43,6 +43,7 @@ __all__ = ["JsonValue", "JsonHasType", "JsonListContains", "RuleCompiler", "cont
 
 contacts: sa.Table = Contact.__table__  # type: ignore[attr-defined]
 events: sa.Table = Event.__table__  # type: ignore[attr-defined]
+aggregates: sa.Table = ContactAggregate.__table__  # type: ignore[attr-defined]
 
 _JSON_KINDS = {"string": "text", "enum": "text", "date": "text", "datetime": "text", "list": "text",
                "integer": "number", "number": "number", "boolean": "boolean"}
@@ -267,12 +268,20 @@ class RuleCompiler:
     """
 
     def __init__(self, workspace: Workspace, plan: Plan | None, *, now: datetime, dialect: str,
-                 indexed_attributes: frozenset[str] = frozenset()) -> None:
+                 indexed_attributes: frozenset[str] = frozenset(), workspace_id: int | None = None,
+                 use_aggregates: bool = True) -> None:
         self.ws = workspace
         self.plan = plan
         self.now = now.astimezone(UTC)
         self.dialect = dialect
         self.indexed_attributes = indexed_attributes
+        # Sets read from contact_aggregates are narrowed to this workspace (its indexes lead with it).
+        self.workspace_id = workspace_id
+        self.use_aggregates = use_aggregates
+        # The contact id event conditions correlate with: contacts.id, or a driver set's id (``segment_ids``).
+        self.cid: ColumnElement[Any] = contacts.c.id
+        # Segments already materialized by the caller (name -> a selectable with an ``id`` column).
+        self.materialized: dict[str, Any] = {}
 
     # contacts -------------------------------------------------------------------------
     def field_operand(self, name: str) -> _Operand:
@@ -295,6 +304,89 @@ class RuleCompiler:
         if driver is None:
             return self.compile(rule, "in")
         return sa.and_(*[self.compile(c, "in" if i == driver else _filter_mode(c)) for i, c in enumerate(conjuncts)])
+
+    def segment_ids(self, rule: Rule, workspace_id: int) -> sa.Select[Any]:
+        """SELECT id of the workspace's contacts matching ``rule``, planned from a driver set.
+
+        On PostgreSQL the narrowest conjunct that is a set by itself (an aggregate or event index
+        range, an indexed attribute, a segment already materialized) drives, and the other
+        conjuncts are probes on its ids: when none of them reads a contact column, ``contacts`` is
+        not scanned at all (the set came from indexes). SQLite keeps ``compile_segment``'s plan.
+        """
+        c = contacts.c
+        if self.dialect != "postgresql":
+            return sa.select(c.id).where(c.workspace_id == workspace_id, self.compile_segment(rule))
+        conjuncts = _conjuncts(rule)
+        best: tuple[float, int, sa.Select[Any]] | None = None
+        for i, conjunct in enumerate(conjuncts):
+            score = self._driver_score(conjunct)
+            if score is None or (best is not None and score >= best[0]):
+                continue
+            found = self._id_set(conjunct, workspace_id)
+            if found is not None:
+                best = (score, i, found)
+        if best is None:
+            return sa.select(c.id).where(c.workspace_id == workspace_id, self.compile(rule, "exists"))
+        _, index, driver = best
+        rest = [r for i, r in enumerate(conjuncts) if i != index]
+        if any(self._reads_contact(r) for r in rest):
+            return sa.select(c.id).where(c.workspace_id == workspace_id, c.id.in_(driver),
+                                         *[self.compile(r, "exists") for r in rest])
+        d = driver.subquery("d")
+        saved, self.cid = self.cid, d.c.id
+        try:
+            conds = [self.compile(r, "exists") for r in rest]
+        finally:
+            self.cid = saved
+        return sa.select(d.c.id).where(*conds)
+
+    def _id_set(self, rule: Rule, workspace_id: int) -> sa.Select[Any] | None:
+        """The contact ids matching ``rule`` as a set straight from an index (distinct), or None."""
+        c = contacts.c
+        if isinstance(rule, FieldRule):
+            return sa.select(c.id).where(c.workspace_id == workspace_id, self.compile(rule, "exists"))
+        if isinstance(rule, SegmentRule):
+            done = self.materialized.get(rule.segment)
+            if done is not None:
+                return sa.select(done.c.id)
+            segment = self.plan.segment(rule.segment) if self.plan else None
+            return None if segment is None else self.segment_ids(segment.rule, workspace_id)
+        if isinstance(rule, AnyRule):
+            parts = [self._id_set(r, workspace_id) for r in rule.rules]
+            if any(p is None for p in parts):
+                return None
+            return sa.union(*parts).subquery().select()  # type: ignore[arg-type]
+        if isinstance(rule, EventRule) and rule.count_op == "at_least" and rule.count >= 1:
+            found = self.aggregate_test(rule.event, rule.where, rule.window, "set", at_least=rule.count,
+                                        exactly=False)
+            if found is not None:
+                return found  # type: ignore[return-value]
+            conds = self.event_conditions(rule.event, rule.where, rule.window)
+            ids = sa.select(events.c.contact_id.label("id")).where(*conds).group_by(events.c.contact_id)
+            return ids.having(sa.func.count() >= rule.count) if rule.count > 1 else ids
+        if isinstance(rule, LastPerformedRule) and rule.op == "within_last_days":
+            window = EventWindow(kind="within_days", days=rule.days or 0)
+            found = self.aggregate_test(rule.event, rule.where, window, "set", at_least=1, exactly=False)
+            if found is not None:
+                return found  # type: ignore[return-value]
+            conds = self.event_conditions(rule.event, rule.where, window)
+            return sa.select(events.c.contact_id.label("id")).where(*conds).group_by(events.c.contact_id)
+        return None
+
+    def _reads_contact(self, rule: Rule) -> bool:
+        """Whether ``rule`` needs a column of the contact itself (not only its events)."""
+        if isinstance(rule, (FieldRule, ConsentRule)):
+            return True
+        if isinstance(rule, (AllRule, AnyRule)):
+            return any(self._reads_contact(r) for r in rule.rules)
+        if isinstance(rule, NotRule):
+            return self._reads_contact(rule.rule)
+        if isinstance(rule, SegmentRule):
+            if rule.segment in self.materialized:
+                return False
+            segment = self.plan.segment(rule.segment) if self.plan else None
+            return segment is None or self._reads_contact(segment.rule)
+        return False
 
     def _driver(self, conjuncts: list[Rule]) -> int | None:
         """Index of the conjunct to drive from: an indexed attribute equality, else the narrowest event set."""
@@ -353,6 +445,9 @@ class RuleCompiler:
             segment = self.plan.segment(rule.segment) if self.plan else None
             if segment is None:
                 raise KeyError(rule.segment)
+            done = self.materialized.get(rule.segment)
+            if done is not None:
+                return self.cid.in_(sa.select(done.c.id))
             return self.compile_segment(segment.rule) if mode == "in" else self.compile(segment.rule, mode)
         if isinstance(rule, EventRule):
             return self.event_rule(rule, mode)
@@ -392,7 +487,7 @@ class RuleCompiler:
     def performed(self, conds: list[ColumnElement[bool]], mode: str, *, at_least: int = 1, exactly: bool = False,
                   negate: bool = False) -> ColumnElement[bool]:
         """The contact has (``negate``: has not) ``at_least`` (or ``exactly``) matching events."""
-        cid = contacts.c.id
+        cid = self.cid
         counted = at_least > 1 or exactly
         if mode == "exists":
             if counted and self.dialect == "postgresql":
@@ -415,26 +510,107 @@ class RuleCompiler:
         return cid.not_in(ids) if negate else cid.in_(ids)
 
     def event_rule(self, rule: EventRule, mode: str = "in") -> ColumnElement[bool]:
-        conds = self.event_conditions(rule.event, rule.where, rule.window)
         n = rule.count
-        if rule.count_op == "at_least":
-            return self.performed(conds, mode, at_least=n) if n > 0 else sa.true()
-        if rule.count_op == "at_most":
-            return self.performed(conds, mode, at_least=n + 1, negate=True)
-        if n == 0:
-            return self.performed(conds, mode, negate=True)
-        return self.performed(conds, mode, at_least=n, exactly=True)
+        if rule.count_op == "at_least" and n == 0:
+            return sa.true()
+        at_least, exactly, negate = {"at_least": (n, False, False), "at_most": (n + 1, False, True)}.get(
+            rule.count_op, (max(n, 1), n > 0, n == 0))
+        return self.counted(rule.event, rule.where, rule.window, mode, at_least=at_least, exactly=exactly,
+                            negate=negate)
+
+    def counted(self, event: str, where: list[PropertyFilter], window: EventWindow, mode: str, *,
+                at_least: int = 1, exactly: bool = False, negate: bool = False) -> ColumnElement[bool]:
+        """The contact has (``negate``: has not) ``at_least`` (or ``exactly``) such events: from the
+        per-contact aggregates when they answer exactly, else from the events themselves."""
+        conds = self.event_conditions(event, where, window)
+        test = self.aggregate_test(event, where, window, mode, at_least=at_least, exactly=exactly)
+        if test is None:
+            return self.performed(conds, mode, at_least=at_least, exactly=exactly, negate=negate)
+        return sa.not_(test) if negate else test
+
+    def aggregate_test(self, event: str, where: list[PropertyFilter], window: EventWindow, mode: str, *,
+                       at_least: int, exactly: bool) -> ColumnElement[bool] | None:
+        """The count test answered from ``contact_aggregates``, or None when they cannot answer it exactly.
+
+        They hold, per contact and event (and category), the count and the first and last time of
+        all its events, future ones included. So: "at least once before T" is first_at < T; "at
+        least once in [T, now]" is last_at in it, or, if the last event lies after now, a probe of
+        the events; "ever" counts are the stored count when nothing lies after now, else a probe.
+        Counts inside a window, and filters on other properties than an equal category, need events.
+        """
+        if not self.use_aggregates:
+            return None
+        category = _aggregate_category(where)
+        if category is None:
+            return None
+        a = aggregates.c
+        now = self.now
+        cutoff = _window_cutoff(window)
+        if window.kind in {"before_days", "until"}:
+            if at_least > 1 or exactly:
+                return None
+            bound = now - timedelta(days=window.days or 0) if window.kind == "before_days" else _as_datetime(window.on)
+            if bound > now:
+                return None
+            row_test: ColumnElement[bool] = a.first_at < bound
+        else:
+            # An event after now does not count: where the last one is, only the events can tell.
+            after_now = a.last_at > now
+            probe = self._aggregate_probe(event, where, window, at_least=at_least, exactly=exactly)
+            if window.kind in {"within_days", "since"}:
+                if at_least > 1 or exactly:
+                    return None
+                low = now - timedelta(days=window.days or 0) if window.kind == "within_days" else cutoff
+                row_test = sa.and_(a.last_at >= low, sa.or_(a.last_at <= now, probe))
+            elif at_least == 1 and not exactly:
+                row_test = a.first_at <= now
+            else:
+                counted = a.event_count == at_least if exactly else a.event_count >= at_least
+                row_test = sa.or_(sa.and_(counted, sa.not_(after_now)), sa.and_(after_now, probe))
+        keys: list[ColumnElement[bool]] = [a.name == event, a.category == category]
+        scope = [a.workspace_id == self.workspace_id] if self.workspace_id is not None else []
+        if mode == "exists":
+            return sa.exists(sa.select(sa.literal(1)).select_from(aggregates).where(
+                a.contact_id == self.cid, *scope, *keys, row_test))
+        if mode == "set":
+            return sa.select(a.contact_id.label("id")).where(*scope, *keys, row_test)  # type: ignore[return-value]
+        return self.cid.in_(sa.select(a.contact_id).where(*scope, *keys, row_test))
+
+    def _aggregate_probe(self, event: str, where: list[PropertyFilter], window: EventWindow, *,
+                         at_least: int, exactly: bool) -> ColumnElement[bool]:
+        """The events test for the aggregate row's contact (used only where its last event lies after now)."""
+        conds = self.event_conditions(event, where, window)
+        mine = events.c.contact_id == aggregates.c.contact_id
+        if at_least > 1 or exactly:
+            n = sa.select(sa.func.count()).select_from(events).where(mine, *conds).scalar_subquery()
+            return n == at_least if exactly else n >= at_least
+        return sa.exists(sa.select(sa.literal(1)).select_from(events).where(mine, *conds))
 
     def last_performed(self, rule: LastPerformedRule, mode: str = "in") -> ColumnElement[bool]:
+        ever = EventWindow()
         if rule.op == "never":
-            return self.performed(self.event_conditions(rule.event, rule.where), mode, negate=True)
+            return self.counted(rule.event, rule.where, ever, mode, negate=True)
         recent = EventWindow(kind="within_days", days=rule.days or 0)
-        conds = self.event_conditions(rule.event, rule.where, recent)
         if rule.op == "within_last_days":
-            return self.performed(conds, mode)
+            return self.counted(rule.event, rule.where, recent, mode)
         # Performed at some time, but not in the last ``days``: the first part can drive.
-        ever = self.performed(self.event_conditions(rule.event, rule.where), mode)
-        return sa.and_(ever, self.performed(conds, "exists" if mode == "in" else mode, negate=True))
+        return sa.and_(self.counted(rule.event, rule.where, ever, mode),
+                       self.counted(rule.event, rule.where, recent, "exists" if mode == "in" else mode, negate=True))
+
+
+def _aggregate_category(where: list[PropertyFilter]) -> str | None:
+    """The aggregate row's category for these filters: '' for none, the category for one equality on
+    it; None when the filters need the events themselves."""
+    if not where:
+        return AGGREGATE_ALL_CATEGORIES
+    if len(where) == 1 and where[0].property == "category" and where[0].op == "eq" \
+            and isinstance(where[0].value, str) and where[0].value:
+        return where[0].value
+    return None
+
+
+def _window_cutoff(window: EventWindow) -> datetime | None:
+    return _as_datetime(window.on) if window.kind in {"since", "until"} else None
 
 
 # Event sets over at most this many days are small enough to materialise once; longer

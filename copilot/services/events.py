@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from copilot.audience.aggregates import add_event_rows
 from copilot.errors import ImportDataError
 from copilot.models import Contact, Event, utcnow
 from copilot.services.import_rows import EventRow, EventSchema, RowError
@@ -81,8 +82,10 @@ def record_events(session: Session, workspace: Workspace, workspace_id: int, ite
         problems.sort(key=lambda p: int(p["path"].split("[")[1].split("]")[0]))
         raise ImportDataError(f"{len(problems)} event(s) refused; nothing recorded: "
                               f"{problems[0]['path']}: {problems[0]['message']}", problems=problems)
-    session.connection().execute(sa.insert(_events), [
-        {"workspace_id": workspace_id, "contact_id": ids[r.email], "name": r.name, "occurred_at": r.occurred_at,
-         "category": r.category, "product": r.product, "value": r.value, "properties": r.properties}
-        for _, r in rows])
+    written = [{"workspace_id": workspace_id, "contact_id": ids[r.email], "name": r.name, "occurred_at": r.occurred_at,
+                "category": r.category, "product": r.product, "value": r.value, "properties": r.properties}
+               for _, r in rows]
+    conn = session.connection()
+    conn.execute(sa.insert(_events), written)
+    add_event_rows(conn, written)
     return len(rows)

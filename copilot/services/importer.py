@@ -31,11 +31,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from copilot.audience.aggregates import add_events_from, aggregate_insert
 from copilot.audience.bulk import deferred_indexes, insert_rows
 from copilot.audience.partitions import ensure_event_partitions
 from copilot.audience.values import sql_timestamp
 from copilot.errors import ImportDataError
-from copilot.models import Event, utcnow
+from copilot.models import ContactAggregate, Event, utcnow
 from copilot.services.import_batch import CONTACT_STAGE, EVENT_STAGE, BatchChecker
 from copilot.services.import_rows import ContactSchema, EventSchema, RowProblem
 from copilot.workspace import Workspace
@@ -153,7 +154,8 @@ class _Import:
             reader = csv.reader(text, strict=True)
             for count, fields in enumerate(reader):
                 start, line = line + 1, reader.line_num
-                if fields and any(f.strip() for f in fields):
+                # Blank records are skipped; the first cell (the email) nearly always settles it.
+                if fields and (fields[0].strip() or "".join(fields).strip()):
                     yield start, fields
                 if self.progress is not None and count % 4096 == 4095:
                     position = raw.tell()
@@ -351,14 +353,29 @@ class _Import:
         if self.dialect == "postgresql":  # a monthly partition for every month the file reaches (migration 0014)
             ensure_event_partitions(conn, [month for (month,) in conn.exec_driver_sql(
                 f"SELECT DISTINCT CAST(date_trunc('month', occurred_at AT TIME ZONE 'UTC') AS date) FROM {_STAGE}")])
-        with deferred_indexes(conn, Event.__table__, rows_coming=staged):
-            inserted = conn.execute(sa.text(
-                "INSERT INTO events (workspace_id, contact_id, name, occurred_at, category, product, value, "
-                "properties) SELECT :w, c.id, s.name, s.occurred_at, s.category, s.product, s.value, s.properties "
-                f"FROM {_STAGE} AS s JOIN contacts AS c ON c.workspace_id = :w AND c.email = s.email"), params)
-            if inserted.rowcount != staged:
+        insert = ("INSERT INTO events (workspace_id, contact_id, name, occurred_at, category, product, value, "
+                  "properties) SELECT :w, c.id, s.name, s.occurred_at, s.category, s.product, s.value, s.properties "
+                  f"FROM {_STAGE} AS s JOIN contacts AS c ON c.workspace_id = :w AND c.email = s.email")
+        with deferred_indexes(conn, Event.__table__, rows_coming=staged), \
+                deferred_indexes(conn, ContactAggregate.__table__, rows_coming=staged):
+            if self.dialect == "postgresql":
+                # One statement: the inserted events feed the per-contact aggregates as they come back.
+                inserted = int(conn.execute(sa.text(
+                    f"WITH ins AS ({insert} RETURNING workspace_id, contact_id, name, category, occurred_at, value), "
+                    f"agg AS ({aggregate_insert('ins AS src', self.dialect)}) SELECT count(*) FROM ins"),
+                    params).scalar_one())
+            else:
+                inserted = conn.execute(sa.text(insert), params).rowcount
+            if inserted != staged:
                 [gone] = conn.execute(sa.text(
                     f"SELECT s.email FROM {_STAGE} AS s WHERE NOT EXISTS (SELECT 1 FROM contacts AS c "
                     "WHERE c.workspace_id = :w AND c.email = s.email) ORDER BY s.line LIMIT 1"), params).one()
                 raise self._fail(f"contact {gone!r} disappeared during the import; nothing imported")
+            if self.dialect != "postgresql":
+                # The per-contact aggregates segment rules read, from the same staged rows. CROSS JOIN:
+                # SQLite keeps the staged rows outside and looks each contact up by its unique
+                # (workspace_id, email) index (left to itself it scanned the stage once per contact).
+                add_events_from(conn, "(SELECT c.workspace_id, c.id AS contact_id, s.name, s.category, "
+                                      f"s.occurred_at, s.value FROM {_STAGE} AS s CROSS JOIN contacts AS c "
+                                      "WHERE c.workspace_id = :w AND c.email = s.email) AS src", params)
         self.result.imported = staged

@@ -42,10 +42,12 @@ from copilot.models import (
     FindingRow,
     PlanRevision,
     Review,
+    SectionApproval,
     User,
     utcnow,
 )
 from copilot.plan import Plan
+from copilot.services import notifications
 from copilot.services.access import (
     Action,
     Draft,
@@ -54,7 +56,9 @@ from copilot.services.access import (
     permitted_actions,
     require,
 )
+from copilot.services.anchors import anchor_label, parse_anchor
 from copilot.services.findings import list_findings
+from copilot.services.sections import SECTIONS, finding_section, section_hashes
 from guards import Finding
 
 __all__ = [
@@ -67,6 +71,9 @@ __all__ = [
     "on_revision_changed",
     "submit",
     "approve",
+    "approve_section",
+    "SectionState",
+    "section_states",
     "request_changes",
     "reject",
     "override_finding",
@@ -235,6 +242,8 @@ def _write(session: Session, review: Review, expected_version: int, actor: User 
         )
     session.refresh(review)
     _audit(session, review, actor, action, from_state=from_state, to_state=review.state, comment=comment, data=data)
+    if action in notifications.KINDS:  # the people concerned are told in the same transaction
+        notifications.notify(session, review, action, actor, comment=comment)
     session.flush()
     return review
 
@@ -352,9 +361,9 @@ def _conv_id(conversation: Conversation) -> int:
 
 def approve(session: Session, review: Review | int, actor: User, expected_version: int, *,
             comment: str | None = None, expected_hash: str | None = None) -> Review:
-    """Approve the exact current revision (bound to its content hash). ``expected_hash``: the hash the
-    approver confirmed (the web form sends it from its confirmation step; blank there is refused); it must
-    still be the current one."""
+    """Approve the exact current revision (bound to its content hash), every section at once. ``expected_hash``:
+    the hash the approver confirmed (the web form sends it from its confirmation step; blank there is refused);
+    it must still be the current one."""
     review = _resolve(session, review)
     _require(session, review, actor, Action.APPROVE)
     _check_version(review, expected_version)
@@ -367,6 +376,18 @@ def approve(session: Session, review: Review | int, actor: User, expected_versio
     _check_transition(review, "approved", "approve")
     if review.state == "approved":
         raise ReviewStateError("this draft is already approved", review_id=review.id, state=review.state)
+    text = _optional_text(comment)
+    _check_gate(session, review)
+    plan = _check_plan_hash(session, review)
+    states = section_states(session, review, plan=plan)
+    for section, state in states.items():  # the whole approval approves each section not yet approved
+        if state.approval is None:
+            session.add(SectionApproval(review_id=_id(review), section=section, section_hash=state.hash,
+                                        revision_hash=review.revision_hash, actor_id=actor.id or 0, comment=text))
+    return _approve_write(session, review, expected_version, actor, text)
+
+
+def _check_gate(session: Session, review: Review) -> None:
     status = gate_status(session, review)
     if status.blocking:
         codes = sorted({f.code for f in status.blocking})
@@ -380,14 +401,99 @@ def approve(session: Session, review: Review | int, actor: User, expected_versio
             f"{len(status.unacknowledged)} warning(s) need acknowledgement first: {', '.join(codes)}",
             review_id=review.id, unacknowledged=[f.id for f in status.unacknowledged],
         )
-    _check_plan_hash(session, review)
+
+
+def _approve_write(session: Session, review: Review, expected_version: int, actor: User, comment: str | None,
+                   data: dict[str, Any] | None = None) -> Review:
     return _write(session, review, expected_version, actor, "approved",
                   {"state": "approved", "approved_hash": review.revision_hash, "approved_by_id": actor.id,
-                   "approved_at": utcnow()}, comment=_optional_text(comment))
+                   "approved_at": utcnow()}, comment=comment, data=data)
+
+
+# -- per-section approval --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SectionState:
+    """One section of the current revision: its hash, the approval that stands on it (if any), and the
+    findings that hold it (blocking or needing acknowledgement, about this section or the whole plan)."""
+
+    section: str
+    hash: str
+    approval: SectionApproval | None
+    held_by: list[Finding]
+
+    @property
+    def approved(self) -> bool:
+        return self.approval is not None
+
+
+def section_states(session: Session, review: Review, *, plan: Plan | Mapping[str, Any] | None = None,
+                   status: GateStatus | None = None) -> dict[str, SectionState]:
+    """Each section of the review's current revision and where it stands. An approval stands while its
+    section hash is the current one and it was not withdrawn. ``plan`` and ``status``: the current
+    revision's plan and gate status when the caller has them already."""
+    hashes = section_hashes(plan if plan is not None else _revision(session, review.revision_id).plan)
+    rows = session.exec(select(SectionApproval).where(
+        SectionApproval.review_id == review.id, SectionApproval.voided_at.is_(None))  # type: ignore[union-attr]
+        .order_by(SectionApproval.id)).all()  # type: ignore[arg-type]
+    standing = {r.section: r for r in rows if r.section_hash == hashes.get(r.section)}
+    status = status or gate_status(session, review)
+    held = [*status.blocking, *status.unacknowledged]
+    return {s: SectionState(s, hashes[s], standing.get(s), [f for f in held if finding_section(f) in (s, None)])
+            for s in SECTIONS}
+
+
+def approve_section(session: Session, review: Review | int, actor: User, expected_version: int, *, section: str,
+                    expected_hash: str, comment: str | None = None) -> Review:
+    """Approve one section of the current revision (``expected_hash``: the section hash the reviewer
+    confirmed). When it is the last section without a standing approval, the draft is approved."""
+    review = _resolve(session, review)
+    _require(session, review, actor, Action.APPROVE)
+    _check_version(review, expected_version)
+    if section not in SECTIONS:
+        raise ReviewInputError(f"unknown section {section!r}; sections: {', '.join(SECTIONS)}", field="section")
+    _check_transition(review, "approved", "approve")
+    if review.state != "in_review":
+        raise ReviewStateError(f"only a draft in review is approved section by section (it is "
+                               f"{review.state.replace('_', ' ')})", review_id=review.id, state=review.state)
+    plan = _check_plan_hash(session, review)
+    states = section_states(session, review, plan=plan)
+    state = states[section]
+    if not (expected_hash or "").strip():
+        raise ReviewInputError(f"approving the {section} needs confirmation of the section you approve",
+                               field="confirm", review_id=review.id)
+    if expected_hash.strip() != state.hash:
+        raise StaleRevisionError(f"the {section} changed since you loaded it; reload to see the current version",
+                                 review_id=review.id, section=section)
+    if state.approved:
+        raise ReviewStateError(f"the {section} is already approved on this revision", review_id=review.id,
+                               section=section)
+    if state.held_by:
+        codes = sorted({f.code for f in state.held_by})
+        raise ReviewStateError(f"{len(state.held_by)} finding(s) about the {section} must be resolved, overridden "
+                               f"or acknowledged first: {', '.join(codes)}", review_id=review.id, section=section)
+    text = _optional_text(comment)
+    review = _write(session, review, expected_version, actor, "section_approved", {}, comment=text,
+                    data={"section": section, "section_hash": state.hash})
+    session.add(SectionApproval(review_id=_id(review), section=section, section_hash=state.hash,
+                                revision_hash=review.revision_hash, actor_id=actor.id or 0, comment=text))
+    session.flush()
+    if all(s.approved for name, s in states.items() if name != section):
+        _check_gate(session, review)  # every section is clear, so the whole plan is: the gate agrees
+        return _approve_write(session, review, review.version, actor, None, data={"by_sections": True})
+    return review
+
+
+def _void_sections(session: Session, review: Review) -> None:
+    session.exec(sa.update(SectionApproval).where(  # type: ignore[call-overload]
+        SectionApproval.review_id == review.id, SectionApproval.voided_at.is_(None)  # type: ignore[union-attr]
+    ).values(voided_at=utcnow()))
 
 
 def request_changes(session: Session, review: Review | int, actor: User, expected_version: int, *,
-                    comment: str) -> Review:
+                    comment: str, anchor: str | Mapping[str, Any] | None = None) -> Review:
+    """Send the draft back to its author with a comment (``anchor``: the segment, variant or field it is
+    about). Withdrawing an approval withdraws every section's approval with it."""
     review = _resolve(session, review)
     _require(session, review, actor, Action.REQUEST_CHANGES)
     _check_version(review, expected_version)
@@ -395,9 +501,23 @@ def request_changes(session: Session, review: Review | int, actor: User, expecte
     _check_transition(review, "changes_requested", "request_changes")
     if review.state == "changes_requested":
         raise ReviewStateError("changes are already requested", review_id=review.id, state=review.state)
+    data = _anchor_data(session, review, anchor)
+    if review.state == "approved":
+        _void_sections(session, review)
     return _write(session, review, expected_version, actor, "changes_requested",
                   {"state": "changes_requested", "approved_hash": None, "approved_by_id": None, "approved_at": None},
-                  comment=text)
+                  comment=text, data=data)
+
+
+def _anchor_data(session: Session, review: Review, anchor: str | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The audit data naming a comment's anchor (checked against the current revision), or {}."""
+    if anchor is None or (isinstance(anchor, str) and not anchor.strip()):
+        return {}
+    rev = _revision(session, review.revision_id)
+    checked = parse_anchor(anchor, Plan.model_validate(rev.plan))
+    if checked is None:
+        return {}
+    return {"anchor": checked, "anchor_label": anchor_label(checked), "revision": rev.number}
 
 
 def reject(session: Session, review: Review | int, actor: User, expected_version: int, *, reason: str) -> Review:
@@ -615,15 +735,17 @@ def resume(session: Session, review: Review | int, actor: User, expected_version
                   comment=_optional_text(comment))
 
 
-def add_comment(session: Session, review: Review | int, actor: User, *, text: str) -> AuditLog:
-    """A comment on the draft's review, kept in its history. It changes neither the state nor the version:
-    nobody's open form goes stale because someone else commented."""
+def add_comment(session: Session, review: Review | int, actor: User, *, text: str,
+                anchor: str | Mapping[str, Any] | None = None) -> AuditLog:
+    """A comment on the draft's review, kept in its history, optionally anchored to a segment, variant or
+    field of the current revision (``anchor``, stored in the row's data). It changes neither the state nor
+    the version: nobody's open form goes stale because someone else commented."""
     review = _resolve(session, review)
     _require(session, review, actor, Action.COMMENT)
     body = _require_text(text, "comment text")
     entry = AuditLog(actor_id=actor.id, workspace_id=review.workspace_id, entity_type="review", entity_id=review.id,
                      action="commented", from_state=review.state, to_state=review.state,
-                     revision_hash=review.revision_hash, comment=body, data={})
+                     revision_hash=review.revision_hash, comment=body, data=_anchor_data(session, review, anchor))
     session.add(entry)
     session.flush()
     return entry

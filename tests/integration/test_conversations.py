@@ -21,6 +21,7 @@ from sqlmodel import Session, select
 from support.fakes import add_users, demo_plan
 from support.openai_stub import StubLLM, answering, llm_settings, planning_answer, serving
 
+from copilot.audience.aggregates import rebuild_aggregates
 from copilot.errors import (
     BriefError,
     PermissionDeniedError,
@@ -76,6 +77,8 @@ def world(runtime):  # type: ignore[no-untyped-def]
                               occurred_at=NOW - timedelta(days=200 + i), product="NP-TEMPO-FLY", value=160.0))
         session.add(Event(workspace_id=ws_id, contact_id=people[0].id, name="product_viewed",
                           occurred_at=NOW - timedelta(days=3), product="NP-CLOUDSTRIDE-3"))
+        session.flush()
+        rebuild_aggregates(session.connection(), ws_id)  # as every writer of events keeps them
         session.commit()
         ids = {"workspace": ws_id, "marketer": marketer.id, "reviewer": reviewer.id}
     return runtime, ids

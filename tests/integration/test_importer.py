@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, func, select
 
+from copilot.audience.aggregates import rebuild_aggregates
 from copilot.errors import ImportDataError
 from copilot.models import Contact, Event
 from copilot.services import importer
@@ -304,3 +307,61 @@ def test_a_big_events_import_rebuilds_the_indexes_it_deferred(engine: Engine, de
     assert import_events(engine, demo_workspace, workspace_id, _write(tmp_path, "e.csv", EVENTS), now=NOW).imported == 3
     assert {i["name"] for i in sa.inspect(engine).get_indexes("events")} == before
     assert _event_count(engine) == 3
+
+
+def _aggregates(engine: Engine) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(sa.text(
+            "SELECT contact_id, name, category, event_count, first_at, last_at, value_sum FROM contact_aggregates "
+            "ORDER BY contact_id, name, category"))]
+
+
+def test_imported_events_are_added_to_the_per_contact_aggregates(engine: Engine, demo_workspace: Workspace,
+                                                                 workspace_id: int, tmp_path: Path) -> None:
+    import_contacts(engine, demo_workspace, workspace_id, _write(tmp_path, "c.csv", CONTACTS), now=NOW)
+    import_events(engine, demo_workspace, workspace_id, _write(tmp_path, "e.csv", EVENTS), now=NOW)
+    # A second file for the same contacts: counts and sums grow, first and last times widen.
+    more = ("email,event,occurred_at,category,value\nann.lee@example.com,order_placed,2026-01-02T10:00:00Z,apparel,40\n"
+            "ann.lee@example.com,order_placed,2026-11-22T08:00:00Z,running_shoes,100\n")
+    import_events(engine, demo_workspace, workspace_id, _write(tmp_path, "e2.csv", more), now=NOW)
+    ann, bo = _contacts(engine)["ann.lee@example.com"].id, _contacts(engine)["bo@example.com"].id
+    at = lambda text: datetime.fromisoformat(text).astimezone(UTC)  # noqa: E731
+    got = [(cid, name, cat, n, first.astimezone(UTC) if first.tzinfo else first.replace(tzinfo=UTC),
+            last.astimezone(UTC) if last.tzinfo else last.replace(tzinfo=UTC), total)
+           for cid, name, cat, n, first, last, total in
+           [(r[0], r[1], r[2], r[3], *(v if isinstance(v, datetime) else datetime.fromisoformat(v) for v in r[4:6]),
+             r[6]) for r in _aggregates(engine)]]
+    assert got == [
+        (ann, "cart_abandoned", "", 1, at("2026-11-21T18:00:00Z"), at("2026-11-21T18:00:00Z"), 160.0),
+        (ann, "cart_abandoned", "running_shoes", 1, at("2026-11-21T18:00:00Z"), at("2026-11-21T18:00:00Z"), 160.0),
+        (ann, "order_placed", "", 3, at("2026-01-02T10:00:00Z"), at("2026-11-22T08:00:00Z"), 300.0),
+        (ann, "order_placed", "apparel", 1, at("2026-01-02T10:00:00Z"), at("2026-01-02T10:00:00Z"), 40.0),
+        (ann, "order_placed", "running_shoes", 2, at("2026-11-21T19:30:00Z"), at("2026-11-22T08:00:00Z"), 260.0),
+        (bo, "email_opened", "", 1, at("2026-11-20T14:00:00Z"), at("2026-11-20T14:00:00Z"), 0.0),
+    ]
+    # What the importer keeps step by step is what a recomputation from the events gives.
+    kept = _aggregates(engine)
+    with engine.begin() as conn:
+        rebuild_aggregates(conn)
+    assert _aggregates(engine) == kept
+
+
+def test_events_recorded_through_the_api_are_added_to_the_aggregates(
+        engine: Engine, demo_workspace: Workspace, workspace_id: int, tmp_path: Path) -> None:
+    from copilot.services.events import record_events
+
+    import_contacts(engine, demo_workspace, workspace_id, _write(tmp_path, "c.csv", CONTACTS), now=NOW)
+    import_events(engine, demo_workspace, workspace_id, _write(tmp_path, "e.csv", EVENTS), now=NOW)
+    with Session(engine) as session:
+        record_events(session, demo_workspace, workspace_id, [
+            {"email": "ann.lee@example.com", "event": "order_placed", "occurred_at": "2026-11-22T09:00:00Z",
+             "properties": {"category": "apparel", "value": 12.5}},
+            {"email": "cy@example.com", "event": "email_opened", "occurred_at": "2026-11-22T10:00:00Z",
+             "properties": {}}], now=NOW)
+        session.commit()
+    kept = _aggregates(engine)
+    assert [(r[1], r[2], r[3], r[6]) for r in kept if r[1] == "order_placed"] == [
+        ("order_placed", "", 2, 172.5), ("order_placed", "apparel", 1, 12.5), ("order_placed", "running_shoes", 1, 160.0)]
+    with engine.begin() as conn:
+        rebuild_aggregates(conn)
+    assert _aggregates(engine) == kept

@@ -11,6 +11,7 @@ from sqlmodel import select
 from support.fakes import add_users, demo_plan
 from support.openai_stub import BASE_URL, StubLLM, answering, llm_settings, planning_answer, serving
 
+from copilot.audience.aggregates import rebuild_aggregates
 from copilot.models import AuditLog, Contact, Conversation, Event, FindingRow, Message, User
 from copilot.planner.llm import LLMPlanner
 from copilot.prompts import load_prompt
@@ -51,6 +52,8 @@ def world(runtime):  # type: ignore[no-untyped-def]
             session.add(Event(workspace_id=ws_id, contact_id=contact.id, name="order_placed",
                               occurred_at=NOW - timedelta(days=200), product="NP-TEMPO-FLY", value=161.37,
                               properties={"coupon_note": "Zebulon's birthday order"}))
+        session.flush()
+        rebuild_aggregates(session.connection(), ws_id)  # as every writer of events keeps them
         session.commit()
         ids = {"workspace": ws_id, "marketer": marketer.id, "reviewer": reviewer.id}
     return runtime, ids

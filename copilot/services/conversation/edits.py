@@ -99,7 +99,9 @@ def edit_variant(session: Session, *, conversation_id: int, actor_id: int, works
     new_plan = plan.model_copy(update={"variants": variants})
     if content_hash(new_plan) == base.content_hash:
         return RevisionOutcome(revision=base, findings=list_findings(session, base.id or 0), created=False)
-    note = f"Edited {', '.join(sorted(changes))} of {segment} variant {key} ({message})."
+    before, after = plan.variants[index].model_dump(mode="json"), edited.model_dump(mode="json")
+    changed = sorted(name for name in changes if before.get(name) != after.get(name))  # a form sends every field
+    note = f"Edited {', '.join(changed or sorted(changes))} of {segment} variant {key} ({message})."
     outcome = store_revision(session, conversation, new_plan, workspace=workspace, planner_name=MANUAL_EDIT,
                              prompt_versions={}, note=note, actor_id=actor_id, now=now)
     system_message(session, conversation, outcome.revision, note)

@@ -26,6 +26,8 @@ __all__ = [
     "revision_to_dict",
     "store_revision",
     "list_revisions",
+    "RevisionSummary",
+    "revision_summaries",
     "latest_revision",
     "get_revision",
     "revision_plan",
@@ -77,6 +79,28 @@ def list_revisions(session: Session, conversation_id: int) -> list[PlanRevision]
         select(PlanRevision).where(PlanRevision.conversation_id == conversation_id)
         .order_by(PlanRevision.number)  # type: ignore[arg-type]
     ))
+
+
+@dataclass(frozen=True)
+class RevisionSummary:
+    """A revision as a history lists it: no plan, no sizing (a long history stays cheap to show)."""
+
+    number: int
+    parent_number: int | None
+    content_hash: str
+    planner: str
+    note: str
+    created_at: datetime
+
+
+def revision_summaries(session: Session, conversation_id: int) -> list[RevisionSummary]:
+    """The conversation's revisions, oldest first, without their plans."""
+    rows = session.exec(
+        select(PlanRevision.number, PlanRevision.parent_number, PlanRevision.content_hash, PlanRevision.planner,
+               PlanRevision.note, PlanRevision.created_at)
+        .where(PlanRevision.conversation_id == conversation_id).order_by(PlanRevision.number)  # type: ignore[arg-type]
+    ).all()
+    return [RevisionSummary(*row) for row in rows]
 
 
 def latest_revision(session: Session, conversation_id: int) -> PlanRevision | None:

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from copilot.audience.aggregates import add_event_rows
 from copilot.models import Contact, Event, WorkspaceRecord
 from copilot.workspace import CONTACT_COLUMNS, EVENT_COLUMNS, Workspace
 
@@ -47,4 +48,5 @@ def add_audience(engine: Engine, workspace_id: int, people: Sequence[Mapping[str
         ]
         if event_rows:
             conn.execute(sa.insert(events), event_rows)
+            add_event_rows(conn, event_rows)  # as every writer of events does
     return ids
