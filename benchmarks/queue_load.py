@@ -200,6 +200,9 @@ def floor_app(db_path: Path) -> Any:
 
     env = make_environment()
     env.globals["csrf_token"] = lambda: "floor"
+    # the layout's notification badge: the same count, through raw sqlite3
+    env.globals["unread_notifications"] = lambda request, user: connection().execute(
+        "SELECT count(*) FROM notifications WHERE user_id = ? AND read_at IS NULL", (user.id,)).fetchone()[0]
     template = env.get_template("review_queue.html")
     local = threading.local()
 
@@ -240,7 +243,7 @@ def floor_app(db_path: Path) -> Any:
                                csrf_input='<input type="hidden" name="_csrf_token" value="floor" />')
 
     plan_page = _plan_floor(db_path, env, connection, sql, when)
-    return Litestar(route_handlers=[queue, plan_page])
+    return Litestar(route_handlers=[queue, plan_page], debug=bool(os.environ.get("FLOOR_DEBUG")))
 
 
 def _plan_floor(db_path: Path, env: Any, connection: Any, sql: Any, when: Any) -> Any:
@@ -262,7 +265,16 @@ def _plan_floor(db_path: Path, env: Any, connection: Any, sql: Any, when: Any) -
     from copilot.services.access import Draft, permitted_actions
     from copilot.services.copy_check import segment_samples
     from copilot.services.findings import list_findings
-    from copilot.services.review import GateStatus, needs_acknowledgement, possible_actions, schedule_proposal
+    from copilot.services.anchors import anchor_options
+    from copilot.services.review import (
+        GateStatus,
+        SectionState,
+        needs_acknowledgement,
+        possible_actions,
+        schedule_proposal,
+    )
+    from copilot.services.sections import SECTION_LABELS, SECTIONS, finding_section, section_hashes
+    from review_ui.pages import NOTE_ACTIONS, anchored_notes
     from copilot.workspace import load_workspace
     from guards import Finding
     from review_ui.views import plan_view
@@ -272,9 +284,10 @@ def _plan_floor(db_path: Path, env: Any, connection: Any, sql: Any, when: Any) -
         # (the product keeps it per revision; --floor-keeps-plan-html gives the floor that cache as well).
         plan_template = env.get_template("_plan.html")
 
-        def plan_html(plan: Any, revision: Any, *, editable: bool, conversation_id: int | None) -> Any:
+        def plan_html(plan: Any, revision: Any, *, editable: bool, conversation_id: int | None,
+                      anchored: Any = None) -> Any:
             from markupsafe import Markup
-            return Markup(plan_template.render(plan=plan, revision=revision, editable=editable,
+            return Markup(plan_template.render(plan=plan, revision=revision, editable=editable, anchored=anchored,
                                                conversation_id=conversation_id, csrf_input=CSRF_INPUT))
 
         env.globals["plan_html"] = plan_html
@@ -293,6 +306,8 @@ def _plan_floor(db_path: Path, env: Any, connection: Any, sql: Any, when: Any) -
                                            list_findings(session, revision_id), workspace=workspace,
                                            samples=segment_samples(session, revision))
     engine.dispose()
+    # per revision, fixed: its section hashes and the parts a comment may point at
+    fixed = {rid: (section_hashes(v.plan), anchor_options(v.plan)) for rid, v in views.items()}
     reviewer = connection().execute("SELECT id, display_name, role FROM users WHERE username = 'reviewer'").fetchone()
     user = SimpleNamespace(id=reviewer[0], display_name=reviewer[1], role=reviewer[2], is_active=True)
     history_sql = sql(rq.audit_statement(0)).replace("= 0", "= ?") if hasattr(rq, "audit_statement") else (
@@ -351,8 +366,20 @@ def _plan_floor(db_path: Path, env: Any, connection: Any, sql: Any, when: Any) -
                             previous=None, findings=findings, gate=gate, overrides=marks, history=history,
                             approver=None, actions=actions)
         view = views[revision.id]
+        hashes, choices = fixed[revision.id]
+        standing = {a[0]: SimpleNamespace(section=a[0], section_hash=a[1], actor_id=a[2]) for a in conn.execute(
+            "SELECT section, section_hash, actor_id FROM section_approvals WHERE review_id = ? AND voided_at IS NULL "
+            "ORDER BY id", (review.id,)) if a[1] == hashes.get(a[0])}
+        held = [*gate.blocking, *gate.unacknowledged]
+        names = {u[0]: u[1] for u in conn.execute("SELECT id, display_name FROM users")} if standing else {}
+        sections = [{"section": sec, "label": SECTION_LABELS[sec], "hash": hashes[sec], "approval": standing.get(sec),
+                     "approved_by": names.get(standing[sec].actor_id) if sec in standing else None,
+                     "held_by": SectionState(sec, hashes[sec], None,
+                                             [f for f in held if finding_section(f) in (sec, None)]).held_by}
+                    for sec in SECTIONS]
+        anchored = anchored_notes([e for e in history if e.comment and e.action in NOTE_ACTIONS])
         return template.render(
-            d=d, plan=view, diff=None, needs_ack={f.id for f in findings if needs_acknowledgement(f)},
+            d=d, plan=view, diff=None, sections=sections, anchored=anchored, anchor_choices=choices, needs_ack={f.id for f in findings if needs_acknowledgement(f)},
             start=schedule_proposal(view.plan, zone, utcnow()), schedule_error={}, user=user, focus=None,
             request=SimpleNamespace(url=SimpleNamespace(path=f"/review/{review_id}")),
             csrf_input=CSRF_INPUT)

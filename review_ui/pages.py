@@ -20,8 +20,8 @@ from copilot.services import access
 from copilot.services import conversations as chat
 from copilot.services import review as gate
 from copilot.services import review_queue as queue
-from copilot.services.copy_check import segment_samples
 from copilot.services.anchors import anchor_key, anchor_options
+from copilot.services.copy_check import segment_samples
 from copilot.services.plan_diff import diff_plans, word_diff
 from copilot.services.sections import SECTION_LABELS
 from review_ui.views import PlanView, plan_view
