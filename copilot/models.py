@@ -102,6 +102,8 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=256)
     role: str = Field(max_length=16)
     is_active: bool = Field(default=True)
+    # Where the person's own mail goes (test sends of a draft); optional, set by an admin.
+    email: str | None = Field(default=None, max_length=320)
     # Moved on by "log out everywhere": a UI session opened under an older number is void.
     session_generation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow)

@@ -61,9 +61,11 @@ class NewUserForm:
     display_name: str = ""
     role: str = "marketer"
     password: str = ""
+    email: str = ""
 
 
 @dataclass
 class UserChangeForm:
     role: str = ""
     active: str = ""  # "1" active, "0" deactivated, "" unchanged
+    email: str | None = None  # the person's own address ("" clears it; absent: unchanged)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlmodel import Session
 
@@ -16,14 +20,14 @@ from copilot.services import access
 from copilot.services import conversations as chat
 from copilot.services import review as gate
 from copilot.services import review_queue as queue
-from copilot.services.copy_check import segment_samples
 from copilot.services.anchors import anchor_key, anchor_options
+from copilot.services.copy_check import segment_samples
 from copilot.services.plan_diff import diff_plans, word_diff
 from copilot.services.sections import SECTION_LABELS
 from review_ui.views import PlanView, plan_view
 
 __all__ = ["ChatPage", "chat_page", "pending_message", "plan_panel", "detail_page", "diff_summary",
-           "schedule_start", "word_level", "revision_diff", "anchored_notes", "section_rows"]
+           "schedule_start", "word_level", "revision_diff", "anchored_notes", "section_rows", "revision_view"]
 
 
 @dataclass
@@ -67,14 +71,38 @@ def pending_message(messages: list[Message]) -> Message | None:
     return None if answered else last_user
 
 
+# A revision's plan view (its plan, sizing and findings, all fixed once the revision is stored, and the
+# previews rendered from them) is built once and kept: the plan page re-renders it from memory. Per
+# Runtime, so an app (and a test's database) never reads another's.
+_VIEWS: WeakKeyDictionary[Runtime, OrderedDict[tuple[Any, ...], tuple[Any, PlanView]]] = WeakKeyDictionary()
+_VIEWS_LOCK = threading.Lock()
+_VIEWS_KEPT = 64
+
+
+def revision_view(session: Session, runtime: Runtime, revision: Any, findings: Sequence[Any]) -> PlanView:
+    """The plan view of a stored revision with its findings (built once per revision and workspace)."""
+    workspace = runtime.default_workspace
+    key = (revision.id, revision.content_hash, tuple(f.id for f in findings))
+    with _VIEWS_LOCK:
+        cache = _VIEWS.setdefault(runtime, OrderedDict())
+        hit = cache.get(key)
+        if hit is not None and hit[0] is workspace:
+            cache.move_to_end(key)
+            return hit[1]
+    view = plan_view(chat.revision_plan(revision), revision.sizing, findings, workspace=workspace,
+                     samples=segment_samples(session, revision))
+    with _VIEWS_LOCK:
+        cache[key] = (workspace, view)
+        while len(cache) > _VIEWS_KEPT:
+            cache.popitem(last=False)
+    return view
+
+
 def plan_panel(session: Session, runtime: Runtime, conversation_id: int) -> tuple[Any, PlanView | None]:
     revision = chat.latest_revision(session, conversation_id)
     if revision is None:
         return None, None
-    findings = chat.list_findings(session, revision.id or 0)
-    view = plan_view(chat.revision_plan(revision), revision.sizing, findings, workspace=runtime.default_workspace,
-                     samples=segment_samples(session, revision))
-    return revision, view
+    return revision, revision_view(session, runtime, revision, chat.list_findings(session, revision.id or 0))
 
 
 def chat_page(session: Session, runtime: Runtime, user: User, workspace_id: int,
@@ -169,8 +197,7 @@ def detail_page(session: Session, runtime: Runtime, review_id: int, user: User,
                 schedule_error: dict[str, str] | None = None) -> dict[str, Any]:
     """``schedule_error``: the field, message and typed values of a refused schedule form, shown beside it."""
     detail = queue.review_detail(session, review_id, user)
-    view = plan_view(chat.revision_plan(detail.revision), detail.revision.sizing, detail.findings,
-                     workspace=runtime.default_workspace, samples=segment_samples(session, detail.revision))
+    view = revision_view(session, runtime, detail.revision, detail.findings)
     notes = [e for e in detail.history if e.comment and e.action in NOTE_ACTIONS]
     return {"d": detail, "plan": view, "diff": diff_summary(session, detail),
             "sections": section_rows(session, detail, view.plan), "anchored": anchored_notes(notes),

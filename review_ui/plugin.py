@@ -38,6 +38,7 @@ from review_ui.chat import ChatController
 from review_ui.csrf import SessionCSRFMiddleware
 from review_ui.errors import UI_EXCEPTION_HANDLERS
 from review_ui.notifications import NotificationsController
+from review_ui.previews import PreviewController
 from review_ui.rendering import STATIC_DIR, make_environment
 from review_ui.review import ReviewController, ScheduledController
 from review_ui.users import UsersController
@@ -87,7 +88,7 @@ class ReviewUIPlugin(InitPluginProtocol):
         ui = Router(
             path="/",
             route_handlers=[index, LoginController, AccountController, ChatController, ReviewController,
-                            ScheduledController, UsersController, NotificationsController],
+                            ScheduledController, UsersController, NotificationsController, PreviewController],
             # The session first: CSRF tokens are bound to it. (The JSON API is not under this router:
             # it authenticates with bearer tokens, which a browser never sends on its own.)
             middleware=[sessions.middleware, SessionCSRFMiddleware(secret=secret, secure=settings.secure_cookies)],

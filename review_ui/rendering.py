@@ -11,7 +11,10 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+import secrets
+
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from litestar import Request
 from litestar.response import Template
 from markupsafe import Markup, escape
@@ -65,6 +68,29 @@ def _nl2br(value: str | None) -> Markup:
     return Markup("<br>".join(str(escape(line)) for line in (value or "").split("\n")))
 
 
+# Where the viewer's CSRF field goes in a plan rendered once (random: no copy can contain it).
+_CSRF_SLOT = f"\ue010{secrets.token_hex(8)}\ue011"
+
+
+@pass_context
+def plan_html(ctx: Context, plan: Any, revision: Any, *, editable: bool, conversation_id: int | None,
+              anchored: dict[str, list[Any]] | None = None) -> Markup:
+    """``_plan.html`` for a revision's plan view, rendered once per view, way of showing it and set of
+    anchored comments (the view is kept per revision and does not change; comments are only added),
+    with this request's CSRF field put in."""
+    notes = tuple(sorted((k, len(v), str(v[-1].at)) for k, v in (anchored or {}).items() if v))
+    key = (revision.id, revision.number, revision.content_hash, editable, conversation_id, notes)
+    html = plan.rendered.get(key)
+    if html is None:
+        html = ctx.environment.get_template("_plan.html").render(
+            plan=plan, revision=revision, editable=editable, conversation_id=conversation_id, anchored=anchored,
+            csrf_input=_CSRF_SLOT)
+        if len(plan.rendered) >= 16:  # comments came and went: keep the latest few renderings
+            plan.rendered.clear()
+        plan.rendered[key] = html
+    return Markup(html.replace(_CSRF_SLOT, str(ctx.get("csrf_input") or "")))
+
+
 def nav_for(user: Any) -> dict[str, bool]:
     """Which top-level pages the layout links to for this person (each page checks again)."""
     return {"queue": access.permitted(user, access.Action.READ_QUEUE),
@@ -87,6 +113,7 @@ def make_environment() -> Environment:
                        short=lambda h: (h or "")[:10])
     env.globals["STATE_LABELS"] = STATE_LABELS
     env.globals["nav_for"] = nav_for
+    env.globals["plan_html"] = plan_html
     env.globals["unread_notifications"] = unread_notifications
     env.filters["variant_key"] = variant_key
     return env

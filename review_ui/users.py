@@ -31,14 +31,14 @@ class UsersController(Controller):
     def add(self, data: URLEncodedBody[NewUserForm], user: NamedDependency[User],
             session: NamedDependency[Session]) -> Redirect:
         accounts.add_user(session, user, data.username, role=data.role, password=data.password,
-                          display_name=data.display_name)
+                          display_name=data.display_name, email=data.email)
         return Redirect("/users", status_code=303)
 
     @post("/{user_id:int}", sync_to_thread=True, status_code=303)
     def change(self, user_id: FromPath[int], data: URLEncodedBody[UserChangeForm], user: NamedDependency[User],
                session: NamedDependency[Session]) -> Redirect:
         accounts.update_user(session, user, user_id, role=data.role or None,
-                             is_active=None if data.active == "" else data.active == "1")
+                             is_active=None if data.active == "" else data.active == "1", email=data.email)
         forget_user(user_id)
         return Redirect("/users", status_code=303)
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from copilot.plan import COPY_FIELDS, BranchStep, DelayStep, Plan, SendStep, Variant, WaitStep
-from copilot.planner.timeline import describe_recurring
+from copilot.delivery.message import from_header
+from copilot.planner.timeline import describe_entry, describe_recurring, span
 from copilot.render import markdown_to_html_text
 from copilot.services.copy_check import Preview, render_previews
 from copilot.workspace import Workspace
@@ -65,6 +66,19 @@ class VariantView:
     def dom_id(self) -> str:
         return f"variant-{self.index}"
 
+    @property
+    def counts(self) -> dict[str, int]:
+        """Findings by severity, for the variant's card."""
+        out = {"block": 0, "warn": 0, "info": 0}
+        for f in self.findings:
+            out[f.severity] = out.get(f.severity, 0) + 1
+        return out
+
+    @property
+    def sample(self) -> Preview | None:
+        """The first preview that rendered (a real sample contact when the segment has one)."""
+        return next((p for p in self.previews if not p.error), None)
+
 
 @dataclass
 class PlanNote:
@@ -89,6 +103,24 @@ class PlanView:
     variants: list[VariantView]
     plan_findings: list[Any]
     notes: list[PlanNote] = field(default_factory=list)
+    timeline_frame: str = "UTC"  # what the timeline's times are in (the brand's zone, recipients' clocks, ...)
+    sender: str = ""  # the From line of every message ("Name <address>")
+    # _plan.html rendered for this view (rendering.plan_html), per revision and way of showing it
+    rendered: dict[tuple[Any, ...], str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def audience(self) -> list[dict[str, Any]]:
+        """The segments for the summary: size as a share of the largest (a bar) and the other segments
+        each overlaps before priority ("also in Lapsed buyers: 120")."""
+        largest = max((s["size"] or 0 for s in self.segments), default=0)
+        names = [s["name"] for s in self.segments]
+        cells = {row["name"]: row["cells"] for row in self.overlaps}
+        out = []
+        for s in self.segments:
+            row = cells.get(s["name"], [])
+            shared = [(other, n) for other, n in zip(names, row, strict=False) if other != s["name"] and n]
+            out.append({**s, "share": round(100 * (s["size"] or 0) / largest) if largest else 0, "shared": shared})
+        return out
 
     @property
     def empty_segments(self) -> list[str]:
@@ -143,26 +175,50 @@ def _describe(rule: Any, workspace: Workspace | None) -> str:
     return describe_rule(rule, workspace)
 
 
-def _steps(steps: Sequence[Any], workspace: Workspace | None, depth: int = 0) -> list[dict[str, Any]]:
+class _Clock:
+    """Where a step falls: on the brand's calendar when the trigger has a start time, else as time since
+    the contact entered ("day 0", "+2 days")."""
+
+    def __init__(self, start: datetime | None, zone: ZoneInfo, *, wall_clock: bool) -> None:
+        self.start, self.zone, self.wall_clock = start, zone, wall_clock
+
+    def at(self, hours: float, *, at_most: bool = False) -> str:
+        prefix = "by " if at_most else ""
+        if self.start is None:
+            return prefix + ("day 0" if hours == 0 else f"+{span(hours)}")
+        moment = self.start + timedelta(hours=hours)
+        if not self.wall_clock:
+            moment = moment.astimezone(self.zone)
+        return prefix + f"{moment:%a} {moment.day} {moment:%b %Y, %H:%M}"
+
+
+def _steps(steps: Sequence[Any], workspace: Workspace | None, clock: _Clock, depth: int = 0,
+           offset: float = 0.0, waited: bool = False) -> tuple[list[dict[str, Any]], float]:
     out: list[dict[str, Any]] = []
     for step in steps:
         if isinstance(step, DelayStep):
-            label = f"Wait {step.hours:g} h" + (f", then until {step.at_local_time} local time"
-                                                if step.at_local_time else "")
-            out.append({"kind": "delay", "label": label, "depth": depth})
+            offset += step.hours
+            label = f"Wait {span(step.hours)}" + (f", then until {step.at_local_time} local time"
+                                                 if step.at_local_time else "")
+            out.append({"kind": "delay", "label": label, "depth": depth, "at": None})
         elif isinstance(step, SendStep):
-            out.append({"kind": "send", "label": f"Send {step.message}", "depth": depth})
+            out.append({"kind": "send", "label": f"Send {step.message}", "depth": depth,
+                        "at": clock.at(offset, at_most=waited), "message": step.message})
         elif isinstance(step, WaitStep):
             then = "leave the journey" if step.on_event == "exit" else "continue"
-            out.append({"kind": "wait", "depth": depth,
-                        "label": f"Wait up to {step.timeout_hours:g} h for {step.event}; if it happens, {then}"})
+            out.append({"kind": "wait", "depth": depth, "at": None,
+                        "label": f"Wait up to {span(step.timeout_hours)} for {step.event}; if it happens, {then}"})
+            offset += step.timeout_hours
+            waited = True
         elif isinstance(step, BranchStep):
-            out.append({"kind": "branch", "label": f"If {_describe(step.rule, workspace)}", "depth": depth})
-            out.extend(_steps(step.then_steps, workspace, depth + 1))
+            out.append({"kind": "branch", "label": f"If {_describe(step.rule, workspace)}", "depth": depth, "at": None})
+            then_items, _ = _steps(step.then_steps, workspace, clock, depth + 1, offset, waited)
+            out.extend(then_items)
             if step.else_steps:
-                out.append({"kind": "branch", "label": "Otherwise", "depth": depth})
-                out.extend(_steps(step.else_steps, workspace, depth + 1))
-    return out
+                out.append({"kind": "branch", "label": "Otherwise", "depth": depth, "at": None})
+                else_items, _ = _steps(step.else_steps, workspace, clock, depth + 1, offset, waited)
+                out.extend(else_items)
+    return out, offset
 
 
 def _send_moment(send_at: datetime | None, timezone: str, *, recipient_local_time: bool) -> str:
@@ -187,8 +243,20 @@ def _day(moment: datetime) -> str:
     return f"{moment:%A}, {moment:%B} {moment.day}, {moment.year}"
 
 
-def _timeline(plan: Plan, workspace: Workspace | None) -> list[dict[str, Any]]:
+def _zone(name: str) -> tuple[ZoneInfo, str]:
+    try:
+        return ZoneInfo(name), name
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC"), "UTC"
+
+
+def _timeline(plan: Plan, workspace: Workspace | None) -> tuple[list[dict[str, Any]], str]:
+    """The trigger's steps, each send with when it goes out, and what those times are in: the brand's
+    zone for a scheduled send, each recipient's clock for a local-time one, else time since entry."""
     t = plan.trigger
+    zone, zone_name = _zone(workspace.brand.timezone if workspace is not None else t.timezone)
+    start: datetime | None = None
+    wall_clock = False
     if t.kind == "event":
         entry = f"Enters when {t.entry_event} happens"
         if t.match_property:
@@ -196,12 +264,27 @@ def _timeline(plan: Plan, workspace: Workspace | None) -> list[dict[str, Any]]:
         entry += {"once": "; enters once", "always": "; may enter again",
                   "after_days": f"; may enter again after {t.reentry_days} days"}[t.reentry]
     elif t.kind == "schedule":
-        entry = _send_moment(t.send_at, t.timezone, recipient_local_time=t.recipient_local_time)
+        entry = _send_moment(t.send_at, zone_name if not t.recipient_local_time else t.timezone,
+                             recipient_local_time=t.recipient_local_time)
+        if t.send_at is not None:
+            wall_clock = t.recipient_local_time
+            start = t.send_at.replace(tzinfo=None) if wall_clock else (
+                t.send_at if t.send_at.tzinfo else t.send_at.replace(tzinfo=UTC))
+    elif t.kind in {"date", "threshold"}:
+        entry = describe_entry(t).capitalize()
     else:
         entry = f"Repeats {describe_recurring(t)}"
-    items = [{"kind": "entry", "label": entry, "depth": 0}, *_steps(t.steps, workspace)]
-    items.extend({"kind": "exit", "label": f"Leaves on {c.event}", "depth": 0} for c in t.exit_conditions)
-    return items
+    clock = _Clock(start, zone, wall_clock=wall_clock)
+    steps, _ = _steps(t.steps, workspace, clock)
+    items = [{"kind": "entry", "label": entry, "depth": 0, "at": None}, *steps]  # the entry names its own time
+    items.extend({"kind": "exit", "label": f"Leaves on {c.event}", "depth": 0, "at": None} for c in t.exit_conditions)
+    if start is None:
+        frame = "time since a contact enters"
+    elif wall_clock:
+        frame = "each recipient's local time"
+    else:
+        frame = zone_name
+    return items, frame
 
 
 def _rules(plan: Plan, workspace: Workspace | None) -> list[str]:
@@ -255,9 +338,11 @@ def plan_view(plan: Plan, sizing: Mapping[str, Any] | None, findings: Sequence[A
                             contacts=(samples or {}).get(variant.segment, ()))
         view.reaches_nobody = variant.segment in empty_segments
         variants.append(view)
+    timeline, frame = _timeline(plan, workspace)
     return PlanView(
         plan=plan, segments=segments, overlaps=overlaps, suppression=dict(sizing.get("suppression") or {}),
         sizing_notes=list(sizing.get("notes") or []), total=sizing.get("total"),
-        timeline=_timeline(plan, workspace), rules=_rules(plan, workspace), variants=variants,
+        timeline=timeline, rules=_rules(plan, workspace), variants=variants,
         plan_findings=[f for f in all_findings if id(f) not in claimed], notes=list(notes.values()),
+        timeline_frame=frame, sender=from_header(workspace) if workspace is not None else "",
     )

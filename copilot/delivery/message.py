@@ -41,7 +41,8 @@ from copilot.render import (
 )
 from copilot.workspace import Workspace
 
-__all__ = ["Composer", "ComposedMessage", "mime_bytes", "unsubscribe_mailto", "sender_domain"]
+__all__ = ["Composer", "ComposedMessage", "MessageParts", "mime_bytes", "unsubscribe_mailto", "sender_domain",
+           "from_header"]
 
 _INLINER = css_inline.CSSInliner(keep_style_tags=False)
 # The one-line copy fields (everything but the Markdown body), each rendered on its own.
@@ -115,7 +116,8 @@ def _assemble(*, from_header: str, to: str, subject: str, date: str, message_id:
     ])
 
 
-def _from_header(workspace: Workspace) -> str:
+def from_header(workspace: Workspace) -> str:
+    """The From line every message of the brand carries ("Name <address>")."""
     sender = workspace.brand.sender
     return formataddr((sender.from_name, sender.from_email))
 
@@ -124,7 +126,7 @@ def mime_bytes(workspace: Workspace, rendered: RenderedEmail, *, to: str, messag
                unsubscribe_url: str, unsubscribe_mailto: str | None = None,
                extra_headers: Sequence[tuple[str, str]] = ()) -> bytes:
     """One message from a rendered email, CSS inlined, with every header delivery sends."""
-    return _assemble(from_header=_from_header(workspace), to=to, subject=rendered.subject, date=date,
+    return _assemble(from_header=from_header(workspace), to=to, subject=rendered.subject, date=date,
                      message_id=message_id, reply_to=workspace.brand.sender.reply_to,
                      unsubscribe_url=unsubscribe_url, mailto=unsubscribe_mailto, text=rendered.text,
                      html_doc=_INLINER.inline(rendered.html), extra_headers=extra_headers)
@@ -181,6 +183,16 @@ class _Layout:
 
 
 @dataclass(frozen=True)
+class MessageParts:
+    """What one contact's message shows: the inbox line (subject, preheader) and both parts."""
+
+    subject: str
+    preheader: str
+    html: str  # the HTML document, CSS inlined, as sent
+    text: str  # the text/plain part, as sent
+
+
+@dataclass(frozen=True)
 class ComposedMessage:
     subject: str
     data: bytes
@@ -197,7 +209,7 @@ class Composer:
         brand = workspace.brand
         self._links = {"postal_address": brand.sender.postal_address,
                        "preferences_url": brand.preference_center_url}
-        self._from = _from_header(workspace)
+        self._from = from_header(workspace)
         self._reply_to = brand.sender.reply_to
         # Fields without merge outputs render the same for everyone: render them once.
         self._constant: dict[str, str] = {}
@@ -234,14 +246,21 @@ class Composer:
         slotted, values = render_body(self.variant, context)
         return out, slotted, values
 
-    def render(self, contact: Mapping[str, Any], *, unsubscribe_url: str) -> tuple[str, str, str]:
-        """(subject, HTML document with CSS inlined, text part) for one contact; raises RenderError
-        like ``render_variant``."""
+    def parts(self, contact: Mapping[str, Any], *, unsubscribe_url: str) -> MessageParts:
+        """Subject, preheader, HTML document (CSS inlined) and text part for one contact, exactly as
+        ``compose`` sends them (previews show this); raises RenderError like ``render_variant``."""
         fields, slotted, values = self.fields(contact)
         layout = self._layout(slotted)
         named = (fields["subject"], fields["preheader"], fields["cta_text"], fields["cta_url"], unsubscribe_url)
-        return (fields["subject"], layout.html.fill(named, values, escape=True),
-                layout.text.fill(named, values, escape=False))
+        return MessageParts(subject=fields["subject"], preheader=fields["preheader"],
+                            html=layout.html.fill(named, values, escape=True),
+                            text=layout.text.fill(named, values, escape=False))
+
+    def render(self, contact: Mapping[str, Any], *, unsubscribe_url: str) -> tuple[str, str, str]:
+        """(subject, HTML document with CSS inlined, text part) for one contact; raises RenderError
+        like ``render_variant``."""
+        p = self.parts(contact, unsubscribe_url=unsubscribe_url)
+        return p.subject, p.html, p.text
 
     def compose(self, contact: Mapping[str, Any], *, to: str, message_id: str, date: str, unsubscribe_url: str,
                 unsubscribe_mailto: str | None, extra_headers: Sequence[tuple[str, str]] = ()) -> ComposedMessage:

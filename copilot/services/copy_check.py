@@ -1,5 +1,9 @@
 """Previews of a variant for real sample contacts and for one with missing data; nothing is written.
 
+Each preview is the message delivery would send that contact (``copilot.delivery.message.Composer``,
+the one renderer: CSS inlined, the text part, the inbox line), with the brand's preference centre
+standing in for the per-recipient unsubscribe link.
+
 The review UI shows these beside the copy; the live check of an edit while someone types is
 ``copilot.services.checking.check_variant`` on ``conversations.edited_variant``.
 """
@@ -12,6 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from copilot.delivery.message import Composer
 from copilot.errors import CopilotError
 from copilot.models import PlanRevision
 from copilot.plan import Variant
@@ -30,6 +35,7 @@ MISSING_DATA_CONTACT: Mapping[str, Any] = {
 @dataclass(frozen=True)
 class Preview:
     label: str
+    contact: Mapping[str, Any] | None = None  # whose values it shows (a test send uses the same)
     subject: str = ""
     preheader: str = ""
     html: str = ""
@@ -45,19 +51,21 @@ def segment_samples(session: Session, revision: PlanRevision, *, limit: int = 3)
 
 
 def render_previews(variant: Variant, workspace: Workspace, contacts: Sequence[Mapping[str, Any]]) -> list[Preview]:
-    """The variant rendered for each sample contact and for one contact with missing data."""
-    try:
-        from copilot.render import render_variant
-    except ImportError:
-        return []
+    """The variant as delivery renders it for each sample contact and for one contact with missing data."""
     people = [(f"Sample contact {c.get('id', i + 1)}", c) for i, c in enumerate(contacts)]
     people.append(("Contact with missing data", MISSING_DATA_CONTACT))
+    try:
+        composer = Composer(workspace, variant)
+    except CopilotError as exc:  # a field that renders the same for everyone cannot be rendered at all
+        return [Preview(label=label, contact=contact, error=exc.message) for label, contact in people]
+    unsubscribe = workspace.brand.preference_center_url
     previews = []
     for label, contact in people:
         try:
-            r = render_variant(variant, contact, workspace=workspace)
+            p = composer.parts(contact, unsubscribe_url=unsubscribe)
         except CopilotError as exc:
-            previews.append(Preview(label=label, error=exc.message))
+            previews.append(Preview(label=label, contact=contact, error=exc.message))
             continue
-        previews.append(Preview(label=label, subject=r.subject, preheader=r.preheader, html=r.html, text=r.text))
+        previews.append(Preview(label=label, contact=contact, subject=p.subject, preheader=p.preheader,
+                                html=p.html, text=p.text))
     return previews

@@ -23,7 +23,7 @@ database repeats the key rules in triggers (migration 0004).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -48,7 +48,14 @@ from copilot.models import (
 )
 from copilot.plan import Plan
 from copilot.services import notifications
-from copilot.services.access import Action, draft_of_conversation, draft_of_review, permitted_actions, require
+from copilot.services.access import (
+    Action,
+    Draft,
+    draft_of_conversation,
+    draft_of_review,
+    permitted_actions,
+    require,
+)
 from copilot.services.anchors import anchor_label, parse_anchor
 from copilot.services.findings import list_findings
 from copilot.services.sections import SECTIONS, finding_section, section_hashes
@@ -141,10 +148,14 @@ def needs_acknowledgement(finding: Finding | FindingRow) -> bool:
     return finding.severity == "warn" and bool((finding.evidence or {}).get("requires_acknowledgement"))
 
 
-def gate_status(session: Session, review: Review) -> GateStatus:
-    findings = list_findings(session, review.revision_id)
+def gate_status(session: Session, review: Review, *, findings: Sequence[Finding] | None = None,
+                marks: Sequence[FindingOverride] | None = None) -> GateStatus:
+    """``findings`` (the current revision's) and ``marks`` (the review's overrides and acknowledgements,
+    any revision): pass them when already read, to save reading them again."""
+    findings = list_findings(session, review.revision_id) if findings is None else findings
     marks = list(session.exec(select(FindingOverride).where(
-        FindingOverride.review_id == review.id, FindingOverride.revision_hash == review.revision_hash)))
+        FindingOverride.review_id == review.id, FindingOverride.revision_hash == review.revision_hash))) \
+        if marks is None else [m for m in marks if m.revision_hash == review.revision_hash]
     overridden = {m.fingerprint: m for m in marks if m.kind == "override"}
     acknowledged = {m.fingerprint: m for m in marks if m.kind == "acknowledge"}
     return GateStatus(
@@ -758,10 +769,12 @@ def possible_actions(state: str, *, paused: bool = False) -> frozenset[Action]:
     return frozenset(possible)
 
 
-def available_actions(session: Session, review: Review, actor: User) -> frozenset[Action]:
-    """What this person may do on this review now: the matrix and the state machine both agree."""
+def available_actions(session: Session, review: Review, actor: User, *,
+                      draft: Draft | None = None) -> frozenset[Action]:
+    """What this person may do on this review now: the matrix and the state machine both agree.
+    ``draft``: the review's ``draft_of_review``, when already at hand."""
     return possible_actions(review.state, paused=review.paused_at is not None) & \
-        permitted_actions(actor, draft_of_review(session, review))
+        permitted_actions(actor, draft if draft is not None else draft_of_review(session, review))
 
 
 def conversation_actions(session: Session, conversation: Conversation, actor: User) -> frozenset[Action]:

@@ -246,7 +246,8 @@ class ReviewDetail:
 def review_detail(session: Session, review_id: int, actor: User) -> ReviewDetail:
     """Everything the review page shows, if the access matrix lets ``actor`` read this review."""
     review = get_review(session, review_id)
-    require(actor, Action.READ_REVIEW, draft_of_review(session, review))
+    draft = draft_of_review(session, review)
+    require(actor, Action.READ_REVIEW, draft)
     conversation = session.get(Conversation, review.conversation_id)
     author = session.get(User, review.author_id)
     revision = session.get(PlanRevision, review.revision_id)
@@ -261,10 +262,10 @@ def review_detail(session: Session, review_id: int, actor: User) -> ReviewDetail
                                   .order_by(FindingOverride.id)))  # type: ignore[arg-type]
     return ReviewDetail(
         review=review, conversation=conversation, author=author, revision=revision, previous=previous,
-        findings=findings, gate=gate_status(session, review), overrides=overrides,
-        history=audit_history(session, review_id),
+        findings=findings, gate=gate_status(session, review, findings=findings, marks=overrides),
+        overrides=overrides, history=audit_history(session, review_id),
         approver=session.get(User, review.approved_by_id) if review.approved_by_id else None,
-        actions=available_actions(session, review, actor),
+        actions=available_actions(session, review, actor, draft=draft),
     )
 
 

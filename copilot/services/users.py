@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from email_validator import EmailNotValidError, validate_email
+
 from copilot.db import fits_id
 from copilot.errors import AccountStateError, ConfigError, NotFoundError
 from copilot.models import ROLES, AuditLog, User
@@ -13,7 +15,7 @@ from copilot.security import hash_password, verify_password
 from copilot.services.access import Action, require
 
 __all__ = ["create_user", "get_user", "get_user_by_id", "authenticate", "ensure_user", "list_users", "add_user",
-           "update_user", "end_sessions"]
+           "update_user", "end_sessions", "own_address"]
 
 
 def _check(username: str, role: str, password: str) -> None:
@@ -25,12 +27,25 @@ def _check(username: str, role: str, password: str) -> None:
         raise ConfigError("password must be at least 4 characters", field="password")
 
 
-def create_user(session: Session, username: str, *, role: str, password: str, display_name: str = "") -> User:
+def own_address(text: str | None) -> str | None:
+    """A person's own e-mail address, normalised; None when blank. Raises ConfigError when it is not one."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ConfigError(f"{text!r} is not an e-mail address: {exc}", field="email") from None
+
+
+def create_user(session: Session, username: str, *, role: str, password: str, display_name: str = "",
+                email: str | None = None) -> User:
     _check(username, role, password)
+    address = own_address(email)
     if session.exec(select(User).where(User.username == username)).first() is not None:
         raise ConfigError(f"user {username!r} already exists", field="username")
     user = User(username=username, role=role, password_hash=hash_password(password),
-                display_name=display_name or username.title())
+                display_name=display_name or username.title(), email=address)
     session.add(user)
     session.flush()
     return user
@@ -77,9 +92,10 @@ def _audit(session: Session, actor: User, user: User, action: str, data: dict[st
 
 
 def add_user(session: Session, actor: User, username: str, *, role: str, password: str,
-             display_name: str = "") -> User:
+             display_name: str = "", email: str | None = None) -> User:
     require(actor, Action.MANAGE_USERS)
-    user = create_user(session, username.strip(), role=role, password=password, display_name=display_name.strip())
+    user = create_user(session, username.strip(), role=role, password=password, display_name=display_name.strip(),
+                       email=email)
     _audit(session, actor, user, "user_created", {"role": role})
     session.flush()
     return user
@@ -91,11 +107,18 @@ def _active_admins(session: Session) -> int:
 
 
 def update_user(session: Session, actor: User, user_id: int, *, role: str | None = None,
-                is_active: bool | None = None) -> User:
+                is_active: bool | None = None, email: str | None = None) -> User:
     """Change a role or (de)activate an account. Either ends the user's sessions: a page opened
-    under the old role must not keep acting with it. The last active admin cannot be removed."""
+    under the old role must not keep acting with it. The last active admin cannot be removed.
+    ``email`` (the person's own address; "" clears it) changes nothing else."""
     require(actor, Action.MANAGE_USERS)
     user = get_user_by_id(session, user_id)
+    if email is not None and own_address(email) != user.email:
+        address = own_address(email)
+        _audit(session, actor, user, "user_email_changed", {"email": [user.email, address]})
+        user.email = address
+        session.add(user)
+        session.flush()
     if role is not None and role not in ROLES:
         raise ConfigError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}", field="role")
     new_role = role if role is not None else user.role

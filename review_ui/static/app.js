@@ -111,6 +111,22 @@
     if (flash && event.detail.successful && event.detail.target !== flash) flash.innerHTML = "";
   });
 
+  // A link to a folded part of the plan (an email's card, a flag) unfolds it: the target's <details>
+  // opens, so the reader lands on the copy rather than on a closed summary line.
+  function unfold(hash) {
+    if (!hash || hash.length < 2) return;
+    const target = document.getElementById(decodeURIComponent(hash.slice(1)));
+    if (!target) return;
+    const box = target.matches("details") ? target : target.querySelector(":scope > details");
+    for (let el = box || target; el; el = el.parentElement) { if (el.tagName === "DETAILS") el.open = true; }
+  }
+  window.addEventListener("hashchange", function () { unfold(window.location.hash); });
+  document.addEventListener("DOMContentLoaded", function () { unfold(window.location.hash); });
+  document.addEventListener("click", function (event) {
+    const link = event.target && event.target.closest && event.target.closest("a[href^='#']");
+    if (link) unfold(link.getAttribute("href"));
+  });
+
   // Clear the chat box once the message is stored.
   document.addEventListener("htmx:afterRequest", function (event) {
     const form = event.detail.elt;

@@ -30,3 +30,41 @@ def _entry(trigger: dict[str, Any]) -> str:
 def test_a_one_off_send_reads_as_a_day_and_a_wall_clock_time(trigger: dict[str, Any], expected: str) -> None:
     trigger["steps"] = [{"type": "send", "message": "email_1"}]
     assert _entry(trigger) == expected
+
+
+def test_each_send_is_dated_in_the_brands_zone_and_the_frame_says_so() -> None:
+    from copilot.workspace import load_workspace
+
+    workspace = load_workspace()
+    trigger = {"kind": "schedule", "send_at": "2030-03-01T09:00:00Z", "timezone": "UTC",
+               "steps": [{"type": "send", "message": "email_1"}, {"type": "delay", "hours": 72},
+                         {"type": "send", "message": "email_2"}]}
+    view = plan_view(demo_plan(trigger=trigger), None, [], workspace=workspace)
+    sends = [(s["message"], s["at"]) for s in view.timeline if s["kind"] == "send"]
+    assert workspace.brand.timezone == "America/Los_Angeles"  # 09:00 UTC is 01:00 there, in March
+    assert sends == [("email_1", "Fri 1 Mar 2030, 01:00"), ("email_2", "Mon 4 Mar 2030, 01:00")]
+    assert view.timeline_frame == "America/Los_Angeles"
+    assert view.timeline[0]["label"].startswith("One send on Friday, March 1, 2030 at 01:00 America/Los_Angeles")
+
+
+def test_a_journey_counts_from_entry_and_a_wait_makes_later_sends_at_the_latest() -> None:
+    trigger = {"kind": "event", "entry_event": "cart_abandoned",
+               "steps": [{"type": "delay", "hours": 2}, {"type": "send", "message": "email_1"},
+                         {"type": "wait", "event": "order_placed", "timeout_hours": 48},
+                         {"type": "send", "message": "email_2"}]}
+    view = plan_view(demo_plan(trigger=trigger), None, [])
+    assert [s["at"] for s in view.timeline if s["kind"] == "send"] == ["+2 h", "by +2 days 2 h"]
+    assert view.timeline_frame == "time since a contact enters"
+
+
+def test_the_audience_summary_names_overlaps_and_scales_bars_to_the_largest() -> None:
+    plan = demo_plan()
+    names = [s.name for s in sorted(plan.segments, key=lambda s: s.priority)]
+    first, second = names[0], names[1]
+    sizing = {"segments": [{"name": first, "size": 400}, {"name": second, "size": 0}],
+              "overlaps": {first: {first: 400, second: 25}, second: {first: 25, second: 30}}}
+    view = plan_view(plan, sizing, [])
+    rows = {r["name"]: r for r in view.audience}
+    assert rows[first]["share"] == 100 and rows[second]["share"] == 0
+    assert rows[first]["shared"] == [(second, 25)] and rows[second]["shared"] == [(first, 25)]
+    assert view.empty_segments == [second]

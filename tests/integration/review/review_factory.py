@@ -126,3 +126,44 @@ def make_world(session: Session) -> World:
         session.add(ws)
         session.flush()
     return World(session=session, workspace_id=ws.id or 0)
+
+
+FIVE_SEGMENTS = ("Lapsed VIPs", "Lapsed repeat buyers", "Lapsed one-time buyers", "Browsers who never bought",
+                 "Everyone else")
+
+
+def five_segment_plan(*, locales: tuple[str, ...] = ("en",)) -> dict[str, Any]:
+    """A plan with five segments, a dated two-email schedule and one variant per segment, email and
+    language (the plan page's size to read and to measure)."""
+    segments, variants = [], []
+    for i, name in enumerate(FIVE_SEGMENTS):
+        segments.append({"name": name, "priority": i + 1,
+                         "rule": {"type": "last_performed", "event": "order_placed", "op": "older_than_days",
+                                  "days": 90 * (i + 1)},
+                         "hypothesis": {"attribute": f"last order over {90 * (i + 1)} days ago", "tactic": "offer",
+                                        "metric": "reactivation_rate", "expected_change": "+2 points"}})
+        for message in ("email_1", "email_2"):
+            for locale in locales:
+                variants.append({
+                    "segment": name, "message": message, "key": "A", "locale": locale,
+                    "subject": f"{'A reminder: ' if message == 'email_2' else ''}we saved you 15% for spring",
+                    "preheader": "Your next run starts here",
+                    "body": "Hi {{ first_name }},\n\nit has been a while. **15% off** one order until Sunday:\n\n"
+                            "- trail shoes\n- road shoes\n\nSee you out there.",
+                    "cta_text": "Shop running shoes", "cta_url": "https://example.com/shoes",
+                    "merge_fields": [{"name": "first_name", "fallback": "runner"}]})
+    return plan_dict(title="Five-segment spring win-back", segments=segments, variants=variants, trigger={
+        "kind": "schedule", "send_at": "2030-03-01T09:00:00Z",
+        "steps": [{"type": "send", "message": "email_1"}, {"type": "delay", "hours": 72},
+                  {"type": "send", "message": "email_2"}]})
+
+
+def five_segment_sizing(sample_ids: list[int], *, empty: str | None = "Browsers who never bought") -> dict[str, Any]:
+    """Sizing as the conversation service stores it: sizes (one segment at 0 by default), pairwise
+    overlaps before priority and a few sample contacts per segment."""
+    sizes = {name: (0 if name == empty else 1200 // (i + 1)) for i, name in enumerate(FIVE_SEGMENTS)}
+    overlaps = {a: {b: (sizes[a] if a == b else min(sizes[a], sizes[b]) // 4) for b in FIVE_SEGMENTS}
+                for a in FIVE_SEGMENTS}
+    return {"total": sum(sizes.values()), "overlaps": overlaps, "suppression": {"unsubscribed": 12, "bounced": 3},
+            "segments": [{"name": n, "size": sizes[n], "raw_size": sizes[n] + 10, "english": f"contacts in {n}",
+                          "sample_ids": [] if sizes[n] == 0 else sample_ids[:3]} for n in FIVE_SEGMENTS]}

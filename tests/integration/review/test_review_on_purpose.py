@@ -259,7 +259,7 @@ def test_zero_contact_segments_and_empty_variants_are_flagged(ui: UI) -> None:
         s.add(rev)
         s.commit()
     page = soup(ui.browser("rita").get(f"/review/{review.id}"))
-    flags = [li.get_text(" ", strip=True) for li in page.select(".plan-flags li")]
+    flags = [li.get_text(" ", strip=True) for li in page.select(".plan-flags > li")]
     assert flags == ["0 contacts Segment Lapsed buyers has no contacts: nobody gets its copy.",
                      "empty Everyone else · variant A has no subject and body."]
     rows = page.select("table.segments tbody tr")
@@ -273,7 +273,7 @@ def test_zero_contact_segments_and_empty_variants_are_flagged(ui: UI) -> None:
 def test_a_clean_plan_has_no_flags(ui: UI) -> None:
     review = submitted(ui)
     page = soup(ui.browser("rita").get(f"/review/{review.id}"))
-    assert not page.select(".plan-flags, .flag-nobody, .flag-empty, .plan-notes")
+    assert not page.select(".plan-flags, .flag-nobody, .flag-empty, .plan-note")
 
 
 def test_the_locale_note_shows_once_per_plan_naming_each_variant(ui: UI) -> None:
@@ -284,7 +284,7 @@ def test_the_locale_note_shows_once_per_plan_naming_each_variant(ui: UI) -> None
 
     review = submitted(ui, [locale("Lapsed buyers", 3), locale("Everyone else", 5)])
     page = soup(ui.browser("rita").get(f"/review/{review.id}"))
-    [note] = page.select(".plan-notes .plan-note")
+    [note] = page.select(".plan-flags .plan-note")  # once, at the top, among what needs attention
     assert note["data-code"] == "FB_LOCALE_DEFAULT"
     assert [li.get_text(" ", strip=True) for li in note.select("li")] == [
         "Lapsed buyers · variant A 3 of 20 sample contacts of 'Lapsed buyers' read de, not 'en'",

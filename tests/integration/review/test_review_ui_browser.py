@@ -1,13 +1,9 @@
 """The UI in real Chromium (Debian's, through Playwright): the marketer's and the reviewer's journeys,
-and hostile text that must stay text. Screenshots of each page go to test-artifacts/."""
+and hostile text that must stay text. Screenshots of each page are CI artifacts (browser_support)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -15,8 +11,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from browser_support import Server, chromium, login, never_dialog, page_width, shot  # noqa: F401 (chromium: a fixture)
+from playwright.sync_api import Browser, Page, expect
 from review_factory import World, finding, plan_dict
 from support.fakes import demo_plan
 from support.openai_stub import StubLLM, answering, llm_settings, serving
@@ -29,62 +25,8 @@ from review_ui import ReviewUIPlugin
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 HOSTILE_NAME = "<img src=x onerror=alert(1)>"
 BRIEF = "win back runners who haven't bought in six months with 15% off"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Server:
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Server:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is not installed (scripts/system_deps.sh installs it)")
-        pytest.skip("Debian's chromium is not installed; run scripts/system_deps.sh as root")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
-        yield browser
-        browser.close()
-
-
-def _never_dialog(page: Page, seen: list[str]) -> None:
-    """Any alert() means script ran from data: record it and dismiss it so the test can fail clearly."""
-
-    def on_dialog(dialog: Dialog) -> None:
-        seen.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
 
 
 @pytest.fixture
@@ -95,7 +37,7 @@ def person(chromium: Browser) -> Iterator:  # type: ignore[type-arg]
         context = chromium.new_context(viewport={"width": 1440, "height": 1000})
         page = context.new_page()
         dialogs: list[str] = []
-        _never_dialog(page, dialogs)
+        never_dialog(page, dialogs)
         pages.append((page, dialogs))
         return page, dialogs
 
@@ -103,22 +45,6 @@ def person(chromium: Browser) -> Iterator:  # type: ignore[type-arg]
     for page, dialogs in pages:
         page.context.close()
         assert dialogs == [], f"script ran in the page: {dialogs}"
-
-
-def shot(page: Page, name: str) -> None:
-    """What a person sees first (the viewport), and the whole page beside it."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    page.screenshot(path=str(ARTIFACTS / f"{name}-full.png"), full_page=True)
-
-
-def login(page: Page, base: str, username: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill("secret-pw")
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/(chat|review)$"))
 
 
 def _audience(runtime: Runtime, world: World) -> None:
@@ -149,8 +75,13 @@ def test_marketer_and_reviewer_journeys(runtime: Runtime, world: World, person) 
         expect(answer).not_to_have_class(re.compile("streaming"), timeout=30_000)
         assert streams, "the answer did not come over the SSE stream"
         assert answer.locator(".text").inner_text().strip()
-        expect(page.locator("#plan-panel table.segments th[scope=row]").first).to_be_visible()
+        # The plan reads in one screen: audience, timeline and a card per email; the rest unfolds.
+        expect(page.locator("#plan-panel .seg-bars .seg-name").first).to_be_visible()
         expect(page.locator("#plan-panel .timeline li").first).to_be_visible()
+        expect(page.locator("#plan-panel .variant-cards .vcard").first).to_be_visible()
+        expect(page.locator("#plan-panel table.segments th[scope=row]").first).to_be_hidden()
+        page.locator("#plan-segments > summary").click()
+        expect(page.locator("#plan-panel table.segments th[scope=row]").first).to_be_visible()
         shot(page, "chat")
         page.locator("#variant-0 details.edit-copy summary").click()
         subject = page.locator("#variant-0-subject")
@@ -210,7 +141,7 @@ def test_marketer_and_reviewer_journeys(runtime: Runtime, world: World, person) 
         rpage.get_by_role("button", name="Approve…").click()
         rpage.get_by_label("Comment (optional)").fill("Fine with the override")
         rpage.get_by_role("button", name="Yes, approve").click()
-        expect(rpage.locator("#review-state")).to_have_text("Approved")
+        expect(rpage.locator("#review-state")).to_have_text("Approved", timeout=15_000)
         when = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
         rpage.locator("#schedule-at").fill(when)
         rpage.get_by_label("Time zone").fill("Europe/Berlin")
@@ -267,8 +198,8 @@ def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Run
         frames = page.locator(".previews iframe")
         assert frames.count() >= 2
         assert all(frames.nth(i).get_attribute("sandbox") == "" for i in range(frames.count()))
-        page.locator("#variant-1 .previews-box summary").click()
-        sample = page.frame_locator("#variant-1 .previews iframe").first
+        page.locator("#variant-1 > details > summary").click()  # the email unfolds; its first preview is open
+        sample = page.frame_locator("#variant-1 .frame-phone iframe").first
         expect(sample.locator("body")).to_contain_text("Hi runner, new trail shoes are in.")
         assert sample.locator("img, script").count() == 0
         shot(page, "hostile_review_detail")
@@ -290,11 +221,6 @@ def test_hostile_contact_reply_and_subject_stay_text_in_the_browser(runtime: Run
     assert dialogs == [] and mdialogs == []
 
 
-def _page_width(page: Page) -> int:
-    """How wide the document lays out (wider than the viewport: the page scrolls sideways)."""
-    return int(page.evaluate("document.documentElement.scrollWidth"))
-
-
 def test_approving_asks_first_and_keys_act_only_on_the_open_draft_at_phone_width(  # type: ignore[no-untyped-def]
         runtime: Runtime, world: World, chromium: Browser) -> None:
     """At 390 px: "a" in the queue approves nothing; on the open draft "a" and the Approve button open a
@@ -309,7 +235,7 @@ def test_approving_asks_first_and_keys_act_only_on_the_open_draft_at_phone_width
         context = chromium.new_context(viewport={"width": 390, "height": 844})
         page = context.new_page()
         dialogs: list[str] = []
-        _never_dialog(page, dialogs)
+        never_dialog(page, dialogs)
         posts: list[str] = []
         page.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/approve" in r.url else None)
 
@@ -336,7 +262,7 @@ def test_approving_asks_first_and_keys_act_only_on_the_open_draft_at_phone_width
         box = dialog.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390  # fits the phone
         shot(page, "approve_confirm_390")
-        assert _page_width(page) <= 390, "the review page scrolls sideways at phone width"
+        assert page_width(page) <= 390, "the review page scrolls sideways at phone width"
         page.keyboard.press("Escape")
         expect(dialog).to_be_hidden()
         page.get_by_role("button", name="Approve…").click()
@@ -378,7 +304,7 @@ def test_changes_requested_loop_with_two_accounts_at_phone_width(  # type: ignor
 
         def phone() -> Page:
             page = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
-            _never_dialog(page, [])
+            never_dialog(page, [])
             return page
 
         rpage, mpage = phone(), phone()
@@ -394,7 +320,7 @@ def test_changes_requested_loop_with_two_accounts_at_phone_width(  # type: ignor
         expect(note).to_contain_text("Name the offer's end date")
         expect(note.locator(".who")).to_have_text("Rita · requested changes")
         shot(mpage, "chat_changes_requested_390")
-        assert _page_width(mpage) <= 390, "the chat scrolls sideways at phone width"
+        assert page_width(mpage) <= 390, "the chat scrolls sideways at phone width"
         mpage.get_by_role("button", name="Submit for review").click()
         expect(mpage.locator("#submit-panel .state")).to_have_text("In review")
 
@@ -406,6 +332,6 @@ def test_changes_requested_loop_with_two_accounts_at_phone_width(  # type: ignor
         expect(rpage.locator("#review-state")).to_have_text("Scheduled")
         expect(rpage.locator(".status-line")).to_contain_text(runtime.default_workspace.brand.timezone)
         shot(rpage, "review_scheduled_390")
-        assert _page_width(rpage) <= 390, "the review page scrolls sideways at phone width"
+        assert page_width(rpage) <= 390, "the review page scrolls sideways at phone width"
         for page in (rpage, mpage):
             page.context.close()

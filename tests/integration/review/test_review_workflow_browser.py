@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from review_factory import World
-from test_review_ui_browser import Server, _never_dialog, chromium, login, shot  # noqa: F401 (chromium: fixture)
+from browser_support import Server, chromium, login, never_dialog, shot  # noqa: F401 (chromium: fixture)
 
 from copilot.app import create_app
 from copilot.models import Review
@@ -37,7 +37,7 @@ def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_w
 
         def phone() -> Page:
             page = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
-            _never_dialog(page, [])
+            never_dialog(page, [])
             return page
 
         rpage, mpage = phone(), phone()
