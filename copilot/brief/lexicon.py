@@ -19,6 +19,7 @@ from copilot.workspace.roles import ROLES, resolve_role_refs
 __all__ = ["Lexicon", "brief_form", "lexicon", "STRONG", "EVENT", "WEAK"]
 
 STRONG, EVENT, WEAK = 3, 2, 1
+_HYPHENATED = 97
 _RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
 
 
@@ -80,7 +81,9 @@ class Lexicon:
                 label = words[0] if words else label  # the brand's own name for the group
             fields, events = _rule_names(rule)
             self.audience.append(AudienceHint(label, "", rule, tuple(fields), tuple(events)))
-            entries.extend(Phrase(p, "audience", str(len(self.audience) - 1))
+            # a hyphenated word ("ex-subscribers") reads as one word: only an exact hit counts, never
+            # the plain word inside it ("subscribers"), which names the opposite group
+            entries.extend(Phrase(p, "audience", str(len(self.audience) - 1), cutoff=_HYPHENATED if "-" in p else 0)
                            for p in _with_customer_words(phrases, customers))
 
         for a in vocab.audience:
@@ -92,7 +95,9 @@ class Lexicon:
         for f in workspace.catalog.fields:
             for value, words in f.value_words.items():
                 if words:
-                    audience(words[0], words, FieldRule(field=f.name, op="eq", value=value))
+                    # the value's own name typed with a hyphen ("sale-only shoppers" for sale_only) names it too
+                    joined = [value.replace("_", "-")] if "_" in value else []
+                    audience(words[0], [*words, *joined], FieldRule(field=f.name, op="eq", value=value))
         locale_field = workspace.role_field("locale")
         for code in workspace.brand.locales:
             if locale_field is not None and code != workspace.brand.default_locale:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from copilot.brief.extract import (
@@ -21,10 +21,11 @@ from copilot.brief.extract import (
     extract_recurring_weekday,
     extract_time_of_day,
 )
-from copilot.brief.lexicon import EVENT, STRONG, WEAK, Lexicon, lexicon
+from copilot.brief.lexicon import EVENT, STRONG, WEAK, Lexicon, brief_form, lexicon
 from copilot.brief.reading import AudienceHint, BriefReading, Constraints, OfferMention, RiskyField
 from copilot.errors import BriefError
-from copilot.plan import EventRule, FieldRule
+from copilot.plan import EventRule, FieldRule, LastPerformedRule, Rule
+from copilot.rules import walk_rule
 from copilot.text import (
     LANGUAGES,
     PhraseMatch,
@@ -128,11 +129,11 @@ def read_brief(text: str, workspace: Workspace, *, today: date | None = None) ->
     exclusion_spans = _exclusion_spans(text, lex)
     _read_audience(reading, by_kind, lex, tokens, exclusion_spans, text, workspace)
     _read_numbers_and_time(reading, text, today)
-    _read_offers(reading, by_kind, text, tokens, workspace)
+    _read_offers(reading, by_kind, text, tokens, workspace, today)
     _read_products(reading, by_kind["product"], text, workspace)
     reading.categories = _unique(h.target for h in by_kind["category"])
     _read_moments(reading, by_kind, text, tokens, workspace)
-    _read_goal(reading, by_kind, lex)
+    _read_goal(reading, by_kind, lex, workspace)
     _read_fields(reading, by_kind, workspace)
     reading.tones = _unique(h.target for h in by_kind["tone"])
     channels = _unique(h.target for h in by_kind["channel"])
@@ -260,7 +261,7 @@ def _read_numbers_and_time(reading: BriefReading, text: str, today: date) -> Non
 
 
 def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], text: str, tokens,  # type: ignore[no-untyped-def]
-                 workspace: Workspace) -> None:
+                 workspace: Workspace, today: date) -> None:
     offers = workspace.facts.offers
     found: list[OfferMention] = []
 
@@ -301,6 +302,14 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], t
             continue  # "before the spring sale" is a date, not an offer
         if not any(m.offer_id == h.target for m in found):
             add(h.text, "named", None, [h.target])
+    if not found and not _REFUSED.search(text):
+        # "sale" with no offer named: the fact sheet's one live offer that the brand itself calls so
+        # ("Winter sale"); two or more such offers stay unnamed (the moment's question settles it)
+        said = {brief_form(h.text) for h in by_kind["goal"] if h.target == "announcement"}
+        live = [o for o in offers if not o.ends_by(today) and o.starts <= today + timedelta(days=14)
+                and said & set(brief_form(o.name).split())]
+        if len(live) == 1:
+            add(live[0].name, "named", None, [live[0].id])
     if not found and _GENERIC_OFFER.search(text) and not _REFUSED.search(text):
         m = _GENERIC_OFFER.search(text)
         assert m is not None
@@ -326,7 +335,8 @@ def _event_books(lex: Lexicon, events: list[str | None]) -> list[str]:
             if b.trigger.kind == "event" and b.trigger.entry_event in events][:1]
 
 
-def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: Lexicon) -> None:
+def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex: Lexicon,
+               workspace: Workspace) -> None:
     scores: dict[str, float] = defaultdict(float)
     words: dict[str, list[str]] = defaultdict(list)
     for h in by_kind["goal"]:
@@ -356,6 +366,13 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
     if reading.lapse_days and "winback" in lex.books:
         scores["winback"] += STRONG  # "haven't bought in six months" names the moment by itself
         words["winback"].append(next(d.text for d in reading.durations if d.role == "lapse"))
+    for hint in reading.audience:
+        # a group the brand defines by a lapse ("LYBUNTs": gave last year but not this year) names the moment
+        lapsed = _lapse_of(hint.rule, workspace)
+        book = {"purchase": "winback", "activity": "reengagement"}.get(lapsed or "")
+        if book in lex.books and not reading.lapse_days and not reading.inactive_days:
+            scores[book] += STRONG
+            words[book].append(hint.text)
     # A sale read from what the brief says: news words ("sale", "new") with a discount or a date
     # or period is an announcement, whether or not the brief says "announce".
     # ("before the spring sale" names a deadline, not news)
@@ -363,11 +380,22 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
                  if date_role(reading.text[max(0, c.start - 30):c.start], LANGUAGES) in {"deadline", "after"}]
     news = [h for h in by_kind["goal"] if h.target == "announcement"
             and not any(s <= h.start < e for s, e in deadlines)]
+    told = _TELL_ABOUT.search(reading.text)  # "tell our members about the spring menu" is news too
     priced = any(o.kind in {"percent_off", "amount_off", "code", "named"} for o in reading.offers)
     timed = bool(reading.dates or reading.moments or any(d.role in {"window", ""} for d in reading.durations))
     featured = bool(reading.products or reading.categories)  # "the new menswear", "Linen Boiler Suit is back"
-    if news and (priced or timed or featured) and "announcement" in lex.books and not reading.lapse_days:
+    if (news or told) and (priced or timed or featured) and "announcement" in lex.books and not reading.lapse_days:
         scores["announcement"] += EVENT
+        if told and not news:
+            words["announcement"].append(f"{told.group(0).split()[0]} … {told.group(0).split()[-1]}")
+    discount = [o for o in reading.offers if o.kind in {"percent_off", "amount_off"}]
+    if discount and (timed or featured) and "announcement" in lex.books and not reading.lapse_days \
+            and not reading.inactive_days and not reading.injections \
+            and max(scores.values(), default=0) < _MIN_GOAL_SCORE:
+        # "20% off the Bernina journey this week": a discount with a period or a product is a sale,
+        # whether or not the brief says "announce" (one the fact sheet lacks is then a question)
+        scores["announcement"] += EVENT
+        words["announcement"].append(discount[0].text)
     named = [o for o in reading.offers if o.kind == "named"] + [m for m in reading.moments]
     if named and "announcement" in lex.books:
         scores["announcement"] += WEAK  # naming a sale or an event hints at announcing it
@@ -386,6 +414,30 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
         reading.goal, reading.goal_score = best, round(scores[best], 2)
         reading.goal_text = ", ".join(_unique(words[best]))
         reading.alternatives = [g for g in ranked[1:] if scores[g] >= max(_MIN_GOAL_SCORE, scores[best] - 1)]
+
+
+_TELL_ABOUT = re.compile(r"\b(?:tell|let)\b[^.;!?\n]{0,80}?\b(?:know )?about\b|\b(?:cuéntales|cuenta|contarles|informa(?:r)?)\b"
+                         r"[^.;!?\n]{0,80}?\bsobre\b|\b(?:erzähl|informier)\w*\b[^.;!?\n]{0,80}?\b(?:von|über)\b|"
+                         r"\b(?:parle[rz]?|informe[rz]?)\b[^.;!?\n]{0,80}?\b(?:de|du|des)\b", re.I)
+
+
+def _lapse_of(rule: Rule, workspace: Workspace) -> str | None:
+    """"purchase" when ``rule`` finds people by how long ago they last bought (the last_purchase_at role's
+    field older than some days, or the purchase event not done for some days), "activity" when by how
+    long ago they last came or used the product (last_active_at), else None."""
+    bought = workspace.role_field("last_purchase_at")
+    active = workspace.role_field("last_active_at")
+    purchase = workspace.role_event("purchase")
+    for _, node in walk_rule(rule, ""):
+        if isinstance(node, FieldRule) and node.op == "older_than_days":
+            if bought is not None and node.field == bought.name:
+                return "purchase"
+            if active is not None and node.field == active.name:
+                return "activity"
+        if isinstance(node, LastPerformedRule) and node.op == "older_than_days" and purchase is not None \
+                and node.event == purchase.name:
+            return "purchase"
+    return None
 
 
 def _read_moments(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], text: str, tokens, workspace) -> None:  # type: ignore[no-untyped-def]
