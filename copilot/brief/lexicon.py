@@ -86,10 +86,15 @@ class Lexicon:
             entries.extend(Phrase(p, "audience", str(len(self.audience) - 1), cutoff=_HYPHENATED if "-" in p else 0)
                            for p in _with_customer_words(phrases, customers))
 
+        # the brand's own words for a group win over the shared vocabulary's ("active subscribers" is
+        # sprig's plan_status=active, not the vocabulary's recent clickers)
+        own = {brief_form(p) for a in workspace.catalog.audiences for p in a.phrases} | {
+            brief_form(w) for f in workspace.catalog.fields for words in f.value_words.values() for w in words}
         for a in vocab.audience:
             data, missing = resolve_role_refs(a.rule.model_dump(mode="json"), workspace)
-            if not missing:
-                audience(a.label, a.phrases, _RULE.validate_python(data))
+            phrases = [p for p in a.phrases if brief_form(p) not in own]
+            if not missing and phrases:
+                audience(a.label, phrases, _RULE.validate_python(data))
         for a in workspace.catalog.audiences:
             audience(a.label, a.phrases, _RULE.validate_python(a.rule))
         for f in workspace.catalog.fields:

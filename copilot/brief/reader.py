@@ -39,7 +39,7 @@ from copilot.text import (
 )
 from copilot.workspace import Workspace
 
-__all__ = ["MAX_BRIEF_CHARS", "check_brief_text", "read_brief", "risk_reason"]
+__all__ = ["MAX_BRIEF_CHARS", "check_brief_text", "dated_fields", "read_brief", "risk_reason"]
 
 MAX_BRIEF_CHARS = 4000
 _MIN_GOAL_SCORE = 2
@@ -408,6 +408,12 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
         # an offer or a dated moment and nothing else ("free shipping over $35", "Supper tickets"): news
         scores["announcement"] += EVENT
         words["announcement"].append(concrete[0])
+    dated = dated_fields([h.target for h in by_kind["field"]], workspace)
+    if dated and "date_reminder" in lex.books:
+        # "two weeks before departure": a date the brand keeps on each person that no other moment is about
+        before = any(d.role == "before" for d in reading.durations)
+        scores["date_reminder"] += EVENT + (WEAK if before or _REMIND.search(reading.text) else 0)
+        words["date_reminder"].append(next(h.text for h in by_kind["field"] if h.target == dated[0]))
     ranked = sorted(scores, key=lambda g: (-scores[g], lex.books[g].order))
     if ranked and scores[ranked[0]] >= _MIN_GOAL_SCORE:
         best = ranked[0]
@@ -419,6 +425,22 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
 _TELL_ABOUT = re.compile(r"\b(?:tell|let)\b[^.;!?\n]{0,80}?\b(?:know )?about\b|\b(?:cuéntales|cuenta|contarles|informa(?:r)?)\b"
                          r"[^.;!?\n]{0,80}?\bsobre\b|\b(?:erzähl|informier)\w*\b[^.;!?\n]{0,80}?\b(?:von|über)\b|"
                          r"\b(?:parle[rz]?|informe[rz]?)\b[^.;!?\n]{0,80}?\b(?:de|du|des)\b", re.I)
+
+
+_REMIND = re.compile(r"\b(remind\w*|heads-up|recu[eé]rd\w*|erinner\w*|rappel\w*)\b", re.I)
+
+
+def dated_fields(names: list[str], workspace: Workspace) -> list[str]:
+    """Of the catalog fields ``names`` (as a brief names them), the dates a reminder can be timed from: date
+    fields that play no role (a role's date has its own moment: renewal, trial end, birthday, last
+    purchase) and are safe to target by."""
+    out = []
+    for name in names:
+        f = workspace.field(name)
+        if f is not None and f.type in {"date", "datetime"} and workspace.role_of(name) is None \
+                and risk_reason(workspace, name) is None and "segmentation" in f.allowed_uses and name not in out:
+            out.append(name)
+    return out
 
 
 def _lapse_of(rule: Rule, workspace: Workspace) -> str | None:

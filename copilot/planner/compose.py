@@ -7,10 +7,11 @@ settled that way becomes a question for the marketer; what was left out and why 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from copilot.brief import BriefReading, risk_reason
+from copilot.brief import BriefReading, dated_fields, risk_reason
 from copilot.plan import (
     FrequencyCap,
     Plan,
@@ -19,7 +20,7 @@ from copilot.plan import (
     Suppression,
     Trigger,
 )
-from copilot.planner.audience import Segments
+from copilot.planner.audience import Segments, substitute
 from copilot.planner.base import AudienceStats
 from copilot.planner.choices import OfferAndProduct
 from copilot.planner.clock import local_date
@@ -196,6 +197,38 @@ class _Composer(OfferAndProduct, Segments, Timing):
         return SendWindow(start=start, end=end)
 
 
+DATE_SLOT = "[[date_field]]"  # a date moment timed from the date field the brief names (playbooks/date_reminder.yaml)
+
+
+def _which_date_question(workspace: Workspace) -> str:
+    dates = [f for f in workspace.catalog.fields if dated_fields([f.name], workspace)]
+    listed = "; ".join(f"{f.name} ({f.description.rstrip('.')})" for f in dates)
+    return ("Which date should the reminder be timed from? " + (f"The catalog's dates are: {listed}." if dates else
+            "The catalog has no date field a reminder can use; add one to catalog.yaml.") +
+            " A sentence like “7 days before <date>” is enough.")
+
+
+def stage_for_field(workspace: Workspace, name: str) -> str | None:
+    """The brand's journey stage (a voice.yaml cta_rules key) whose name speaks of the date field ``name``
+    ("pre_departure" for next_departure_date, "pack_expiry" for pack_expires_on), by the field's name and
+    words; None when no stage does."""
+    f = workspace.field(name)
+    if f is None:
+        return None
+    mine = _stems(" ".join((name.replace("_", " "), *f.words)))
+    best, overlap = None, 0
+    for stage in workspace.voice.cta_rules:
+        shared = len(mine & _stems(stage.replace("_", " ")))
+        if shared > overlap:
+            best, overlap = stage, shared
+    return best
+
+
+def _stems(text: str) -> set[str]:
+    """Content words of ``text`` cut to five letters ("expires", "expiry" -> "expir")."""
+    return {w[:5] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3 and w not in {"date", "next", "last"}}
+
+
 def compose_plan(reading: BriefReading, playbook: Playbook, workspace: Workspace, *, now: datetime,
                  audience: AudienceStats | None = None) -> Draft:
     """A plan for ``reading`` from ``playbook`` (or questions when it cannot be made honestly).
@@ -204,6 +237,14 @@ def compose_plan(reading: BriefReading, playbook: Playbook, workspace: Workspace
     moment whose trigger needs a role the catalog lacks is a question naming what to map; a segment
     that needs one is left out with a note.
     """
+    if playbook.trigger.date_field == DATE_SLOT:
+        dates = dated_fields(reading.requested_fields, workspace)
+        if not dates:
+            return Draft(None, [_which_date_question(workspace)])
+        playbook = Playbook.model_validate(substitute(playbook.model_dump(mode="json"), {"date_field": dates[0]}))
+        stage = stage_for_field(workspace, dates[0])
+        if stage:
+            playbook = playbook.model_copy(update={"stage": stage})
     fitted = fit_playbook(playbook, workspace)
     if fitted.missing:
         return Draft(None, [f"{playbook.name} needs {fitted.missing_text()}. Map it and ask again, or describe "

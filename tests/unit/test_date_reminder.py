@@ -1,0 +1,50 @@
+"""The date reminder: a moment timed from the catalog date field the brief names (one no other moment is
+about), with the CTA of the brand's journey stage that speaks of that date. Expected answers come from
+the bundled brands' catalog.yaml and voice.yaml."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from copilot.brief import read_brief
+from copilot.planner.base import PlanRequest
+from copilot.planner.compose import stage_for_field
+from copilot.planner.offline import OfflinePlanner
+from copilot.workspace import load_workspace
+from copilot.workspace.loader import demo_workspace_dir
+
+BRANDS = demo_workspace_dir().parent
+NOW = datetime(2027, 2, 1, 9, tzinfo=UTC)
+
+
+def _plan(brand: str, brief: str):  # type: ignore[no-untyped-def]
+    return OfflinePlanner().plan_now(PlanRequest(brief=brief, workspace=load_workspace(BRANDS / brand), now=NOW))
+
+
+def test_a_brief_naming_a_date_field_is_timed_from_it() -> None:
+    result = _plan("alpenglow", "two weeks before departure, send travellers their packing list")
+    plan = result.plan
+    assert plan is not None and plan.goal == "date_reminder"
+    assert (plan.trigger.kind, plan.trigger.date_field, plan.trigger.offset_days) == ("date", "next_departure_date", -14)
+    # alpenglow's pre_departure stage is the one whose CTAs fit a departure
+    allowed = load_workspace(BRANDS / "alpenglow").voice.cta_rules["pre_departure"]
+    assert {v.cta_text for v in plan.variants} <= set(allowed)
+    assert plan.offers == []
+
+
+def test_the_briefs_audience_narrows_the_date_reminder() -> None:
+    plan = _plan("kinetichouse", "class-pack holders whose pack expires soon - remind them to book").plan
+    assert plan is not None and plan.trigger.date_field == "pack_expires_on"
+    fields = {r.field for r in plan.segments[0].rule.rules}  # type: ignore[union-attr]
+    assert {"pack_expires_on", "pack_classes_left"} <= fields
+
+
+def test_a_date_with_a_role_keeps_its_own_moment() -> None:
+    # sprig's next_charge_date plays renewal_at: the renewal reminder, not a generic date reminder
+    ws = load_workspace(BRANDS / "sprig")
+    assert read_brief("remind subscribers two days before their next charge", ws).goal == "renewal_reminder"
+
+
+def test_the_stage_is_found_by_the_fields_words_or_not_at_all() -> None:
+    assert stage_for_field(load_workspace(BRANDS / "kinetichouse"), "pack_expires_on") == "pack_expiry"
+    assert stage_for_field(load_workspace(BRANDS / "alpenglow"), "balance_due_date") is None
