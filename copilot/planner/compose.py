@@ -89,6 +89,10 @@ class _Composer(OfferAndProduct, Segments, Timing):
             return Draft(None, self.questions, self.notes)  # no honest invitation without the event's day
         sent = sent_messages(steps)
         messages = [m for m in self.book.messages if m.key in sent]
+        if self.event_entry is None and any("[[event_line]]" in p for m in messages for p in m.copy_a.body):
+            # news about a dated moment the brief names ("Mothering Sunday gift guide") names it and its day
+            self.event_entry = self._named_moment()
+            self.event_day = self.event_entry.starts if self.event_entry else None
         offer_messages = {m.key for m in messages
                           if m.offer == "yes" or (m.offer == "if_asked" and self.offer_for_all)}
         if self.offer and not offer_messages:
@@ -119,6 +123,15 @@ class _Composer(OfferAndProduct, Segments, Timing):
             send_window=self._window(trigger, steps, send_at, offer_used),
         )
         return Draft(plan, self.questions, self.notes, narrowed)
+
+    def _named_moment(self) -> CalendarDate | None:
+        """The first fact-sheet calendar date the brief names that has not passed."""
+        calendar = {c.id: c for c in self.ws.facts.calendar}
+        for moment in self.r.moments:
+            entry = calendar.get(moment)
+            if entry is not None and (entry.ends or entry.starts) >= self.today:
+                return entry
+        return None
 
     def _locales(self) -> list[str]:
         """The brand's languages the plan writes copy in: its default, then every other it lists that the

@@ -316,8 +316,13 @@ def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en"
         if close is not None and similarity(close, text) >= _CLOSE_CTA:
             return close
         return own[0] if own else text
-    # the listed CTA that names what the email is about ("Sign up for orientation" for an orientation), else the first
-    return max(allowed, key=lambda a: len(wanted & _letters(a))) if wanted else allowed[0]
+    # the listed CTA that names what the email is about ("Sign up for orientation" for an orientation), else the
+    # one closest to the playbook's ("Shop the collection" for "See the collection", never "Shop the sale" for news
+    # without a sale), else the first
+    if wanted and any(wanted & _letters(a) for a in allowed):
+        return max(allowed, key=lambda a: len(wanted & _letters(a)))
+    close = max(allowed, key=lambda a: similarity(a, text))
+    return close if similarity(close, text) >= _CLOSE_CTA else allowed[0]
 
 
 _CLOSE_CTA = 65  # "Actualizar mis datos de pago" is the brand's "Actualiza tus datos de pago" (84); not "Compra tu boleto"

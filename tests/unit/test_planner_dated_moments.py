@@ -1,6 +1,6 @@
-"""The date reminder: a moment timed from the catalog date field the brief names (one no other moment is
+"""Dated moments: the date reminder, timed from the catalog date field the brief names (one no other moment is
 about), with the CTA of the brand's journey stage that speaks of that date. Expected answers come from
-the bundled brands' catalog.yaml and voice.yaml."""
+the bundled brands' catalog.yaml and voice.yaml. And news about a fact-sheet calendar date names it and its day."""
 
 from __future__ import annotations
 
@@ -48,3 +48,11 @@ def test_a_date_with_a_role_keeps_its_own_moment() -> None:
 def test_the_stage_is_found_by_the_fields_words_or_not_at_all() -> None:
     assert stage_for_field(load_workspace(BRANDS / "kinetichouse"), "pack_expires_on") == "pack_expiry"
     assert stage_for_field(load_workspace(BRANDS / "alpenglow"), "balance_due_date") is None
+
+
+def test_news_about_a_dated_moment_names_it_and_its_day() -> None:
+    plan = _plan("hollisvane", "Mothering Sunday gift guide").plan
+    assert plan is not None and plan.goal == "announcement"
+    assert all("**Mothering Sunday**, March 7, 2027" in v.body for v in plan.variants)
+    # no sale in the fact sheet's sense: the listed CTA closest to the playbook's, not "Shop the sale"
+    assert {v.cta_text for v in plan.variants if v.message == "email_1"} == {"Shop the collection"}
