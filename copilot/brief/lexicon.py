@@ -120,6 +120,11 @@ class Lexicon:
         for p in workspace.facts.products:
             names = (p.name, *p.aliases, p.sku, *(tr.get("name", "") for tr in p.translations.values()))
             entries += [Phrase(name, "product", p.sku, cutoff=88) for name in names if name]
+        preferred = workspace.role_field("preferred_category")
+        for value in (preferred.values if preferred is not None else []):
+            # the values of the field that holds the preferred category are the brand's categories too
+            # ("Mexican recipes" for sprig's favorite_cuisine: mexican), as its events' category property has them
+            entries += [Phrase(_phrase(value), "category", value, cutoff=95)]
         for category in sorted({p.category for p in workspace.facts.products}):
             words = _phrase(category)
             entries += [Phrase(words, "category", category), Phrase(words.rstrip("s"), "category", category)]

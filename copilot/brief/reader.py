@@ -174,6 +174,7 @@ def _exclusion_spans(text: str, lex: Lexicon) -> list[tuple[int, int]]:
 
 _NEGATED_BEFORE = re.compile(r"\b(?:haven'?t|have not|hasn'?t|has not|didn'?t|did not|never|no han|nunca|nicht|"
                              r"n'ont pas|jamais)\s+(?:yet\s+|just\s+)?$", re.I)
+_NEGATION = re.compile(r"(?:n'?t\b|\bnot\b|\bnever\b|\bno\b|\bnunca\b|\bnicht\b|\bjamais\b)", re.I)
 _NEGATED_ENGAGEMENT = re.compile(r"\b(re-?\s?engag|reactivat|reaktivier|reactivar)", re.I)
 
 
@@ -186,8 +187,9 @@ def _read_audience(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]],
         base = lex.audience[int(h.target)]
         if _NEGATED_ENGAGEMENT.search(h.text) and not _NEGATED_ENGAGEMENT.search(h.norm):
             continue  # "re-engage subscribers" is close to "engaged subscribers" in letters, opposite in meaning
-        if _NEGATED_BEFORE.search(text[max(0, h.start - 20):h.start]):
-            continue  # "they haven't cancelled": the brief says who they are not
+        if _NEGATED_BEFORE.search(text[max(0, h.start - 20):h.start]) or (
+                _NEGATION.search(h.text) and not _NEGATION.search(h.norm)):
+            continue  # "they haven't cancelled", "haven't ordered": the brief says who they are not
         hint = AudienceHint(base.label, h.text, base.rule, base.fields, base.events, h.start)
         target = reading.constraints.exclusions if excluded(h.start) else reading.audience
         if all(x.label != hint.label for x in target):

@@ -56,3 +56,21 @@ def test_news_about_a_dated_moment_names_it_and_its_day() -> None:
     assert all("**Mothering Sunday**, March 7, 2027" in v.body for v in plan.variants)
     # no sale in the fact sheet's sense: the listed CTA closest to the playbook's, not "Shop the sale"
     assert {v.cta_text for v in plan.variants if v.message == "email_1"} == {"Shop the collection"}
+
+
+def test_the_first_of_something_filters_the_entry_event_by_its_count() -> None:
+    # sprig's box_delivered has box_number, "1 for the first box"
+    plan = _plan("sprig", "after someone's first box arrives, ask them to rate the recipes").plan
+    assert plan is not None
+    assert [(f.property, f.op, f.value) for f in plan.trigger.entry_filter] == [("box_number", "eq", 1)]
+
+
+def test_a_preferred_category_value_limits_a_browse_to_that_category() -> None:
+    result = _plan("sprig", "people who browsed Mexican recipes this week but haven't ordered - one gentle email")
+    plan = result.plan
+    assert plan is not None and plan.goal == "browse_abandonment"
+    assert [(f.property, f.value) for f in plan.trigger.entry_filter] == [("category", "mexican")]
+    # "haven't ordered" is not the audience of people who have
+    assert all("order_completed" not in str(s.rule.model_dump()) or "never" in str(s.rule.model_dump())
+               for s in plan.segments if s.description.endswith(")"))
+    assert sum(1 for s in plan.trigger.steps if s.type == "send") == 1
