@@ -92,6 +92,8 @@ _INJECTION_RE = [
 _BOGO = re.compile(r"\b(bogo|buy one,? get one( free)?|2 ?for ?1|2x1|two for one|dos por uno|zwei für eins|"
                    r"1\+1)\b", re.I)
 _GIFT = re.compile(r"\b(free gift|gift with purchase|regalo|geschenk|gratis-?geschenk)\b", re.I)
+_FREE_THING = re.compile(r"\b(?:a |an |one )?free (?:extra |bonus |additional )?(?:(month|week|year|night|class|box|"
+                         r"session|lesson|item)s?\b|(?=[A-Z]))", re.I)
 _EARLY = re.compile(r"\b(early access|first access|(?:shop|buy|book|order) (?:it |them |the \w+ |\w+ )?(?:a (?:day|week) |"
                     r"\w+ days )?(?:early|before everyone)|(?:shop|buy|book|order) from [^.;]{1,40}?\b(?:everyone|"
                     r"the rest|others)(?: else)? (?:from|on)|acceso anticipado|früh(er|zeitige[rn]?) zugang|"
@@ -311,11 +313,25 @@ def _read_offers(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], t
                 "percent_off", n.value, fit("percent_off", n.value))
         elif n.kind == "money" and n.role == "discount":
             add(n.text, "amount_off", n.value, fit("amount_off", n.value))
+        elif n.kind == "money" and not n.role and len(fit("amount_off", n.value)) == 1:
+            # "with their $25 member price": the amount of one fact-sheet offer, said without "off"
+            add(n.text, "amount_off", n.value, fit("amount_off", n.value))
     for start, end in find_free_shipping(text, LANGUAGES):
         add(text[start:end], "free_shipping", None, fit("free_shipping"))
     for regex, kind in ((_GIFT, "gift"), (_EARLY, "early_access")):
         for m in regex.finditer(text):
             add(m.group(0), kind, None, fit(kind))
+    for m in _FREE_THING.finditer(text):
+        # "a free extra month", "a free Chef's Knife": something given away; the fact sheet's gifts that
+        # name it, else an offer it lacks (a question)
+        thing = next((workspace.products_by_sku[f.target] for f in by_kind["product"]
+                      if m.end(0) - 1 <= f.start <= m.end(0) + 1), None)
+        said = m.group(1) or ""
+        fits = [o.id for o in offers if o.kind == "gift" and (
+            (thing is not None and (thing.sku in o.applies_to or thing.name.lower() in f"{o.name} {o.terms}".lower()))
+            or (said and re.search(rf"\b{re.escape(said.lower())}s?\b", f"{o.name} {' '.join(o.words)}".lower())))]
+        if thing is not None or said:
+            add(m.group(0) + (thing.name if thing is not None else ""), "gift", None, fits)
     for m in _BOGO.finditer(text):
         add(m.group(0), "bogo", None, [])
     for h in by_kind["offer"]:

@@ -369,7 +369,12 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
     # the playbook schema guarantees the last candidate always fills
     filled_subject = fitting[0] if fitting else next(c for c in reversed(candidates) if c is not None)
     paragraphs = []
-    for para in spec.body:
+    body = list(spec.body)
+    if offer_here and not any("[[offer_sentence]]" in para for para in body):
+        # an offer this email carries is stated in full even where the moment's copy has no place for it
+        # (a renewal reminder with the brief's switch-to-annual offer), before the closing paragraph
+        body.insert(max(1, len(body) - 1) if len(body) > 2 else len(body), "[[offer_sentence]]")
+    for para in body:
         if "[[offer_sentence]]" in para and not offer_here:
             continue
         filled = ctx.fill(ctx.t(para), line)
