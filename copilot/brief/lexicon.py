@@ -73,6 +73,9 @@ class Lexicon:
         for f in workspace.catalog.fields:
             entries += [Phrase(w, "field", f.name) for w in (_phrase(f.name), *f.words)]
         self.audience: list[AudienceHint] = []
+        shorts = [short for p in workspace.facts.products for short in set(_short_names(
+            (p.name, *p.aliases, *(tr.get("name", "") for tr in p.translations.values()))))]
+        shared_shorts = {s for s in shorts if shorts.count(s) > 1}
 
         def audience(label: str, phrases: list[str], rule: Rule) -> None:
             if isinstance(rule, FieldRule) and rule.op == "eq" and isinstance(rule.value, str):
@@ -120,6 +123,10 @@ class Lexicon:
         for p in workspace.facts.products:
             names = (p.name, *p.aliases, p.sku, *(tr.get("name", "") for tr in p.translations.values()))
             entries += [Phrase(name, "product", p.sku, cutoff=88) for name in names if name]
+            # a name is also said without its "of"/"de" tail ("le Chemin portugais" for "Chemin portugais de
+            # Compostelle"), when that short form names no other product
+            entries += [Phrase(short, "product", p.sku, cutoff=92) for short in _short_names(names)
+                        if short not in shared_shorts]
         preferred = workspace.role_field("preferred_category")
         for value in (preferred.values if preferred is not None else []):
             # the values of the field that holds the preferred category are the brand's categories too
@@ -145,6 +152,24 @@ class Lexicon:
         self.exclusion = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(vocab.exclusion_words,
                                                                                    key=len, reverse=True)) + r")\b",
                                     re.I)
+
+
+_TAIL = re.compile(r"\s+(?:of|by|de|del|de la|des|du|von|vom|der)\s+\S.*$", re.I)
+
+
+def _short_names(names: tuple[str, ...]) -> list[str]:
+    """Product names without their "of/by/de/von" tail, when two words or more remain."""
+    out = []
+    for n in names:
+        short = _TAIL.sub("", n or "").strip()
+        words = short.lower().split()
+        if short != n and len(words) >= 2 and words[0] not in _ARTICLES and words[-1] not in _LINKS:
+            out.append(short)
+    return out
+
+
+_ARTICLES = frozenset("the a an le la les l' un une el los las die der das ein eine".split())
+_LINKS = frozenset("with and mit und avec et con y au aux à para por en in on".split())
 
 
 _YEAR = re.compile(r"\s*\b(?:19|20)\d\d\b\s*")

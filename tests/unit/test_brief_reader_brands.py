@@ -157,3 +157,11 @@ def test_who_the_brief_says_they_are_not_is_no_audience() -> None:
 def test_refusing_money_off_in_other_words_is_no_offer(brief: str) -> None:
     reading = read_brief(brief, _brand("hollisvane"))
     assert reading.offer_refused and reading.offers == []
+
+
+def test_a_product_is_named_without_its_of_tail_when_no_other_product_shares_it() -> None:
+    # alpenglow's French name "Chemin portugais de Compostelle", said "le Chemin portugais"
+    reading = read_brief("relancer les voyageurs qui ont consulté le Chemin portugais sans réserver", _brand("alpenglow"))
+    assert reading.products == ["AJ-CAMINO-10"]
+    # "An Empire" (of Ledgers) is no short name: it starts with an article
+    assert read_brief("an empire of offers", _brand("pagewise")).products == []
