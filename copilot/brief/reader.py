@@ -447,12 +447,23 @@ def _read_goal(reading: BriefReading, by_kind: dict[str, list[PhraseMatch]], lex
         # an offer or a dated moment and nothing else ("free shipping over $35", "Supper tickets"): news
         scores["announcement"] += EVENT
         words["announcement"].append(concrete[0])
-    dated = dated_fields([h.target for h in by_kind["field"]], workspace)
+    said = {h.target: h.text for h in by_kind["field"]}
+    for f in workspace.catalog.fields:
+        # "their balance is due" for a field worded "balance due": the date's words with a verb between them
+        for w in f.words if f.name not in said and f.type in {"date", "datetime"} else ():
+            parts = w.split()
+            m = re.search(rf"\b{re.escape(parts[0])}\s+(?:is|are|was|gets?|falls?)\s+{re.escape(parts[-1])}\b",
+                          reading.text, re.I) if len(parts) == 2 else None
+            if m:
+                said[f.name] = m.group(0)
+                break
+    dated = dated_fields(list(said), workspace)
     if dated and "date_reminder" in lex.books:
         # "two weeks before departure": a date the brand keeps on each person that no other moment is about
         before = any(d.role == "before" for d in reading.durations)
         scores["date_reminder"] += EVENT + (WEAK if before or _REMIND.search(reading.text) else 0)
-        words["date_reminder"].append(next(h.text for h in by_kind["field"] if h.target == dated[0]))
+        words["date_reminder"].append(said[dated[0]])
+        reading.requested_fields += [d for d in dated if d not in reading.requested_fields]
     ranked = sorted(scores, key=lambda g: (-scores[g], lex.books[g].order))
     if ranked and scores[ranked[0]] >= _MIN_GOAL_SCORE:
         best = ranked[0]

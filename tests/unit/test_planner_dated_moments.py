@@ -74,3 +74,9 @@ def test_a_preferred_category_value_limits_a_browse_to_that_category() -> None:
     assert all("order_completed" not in str(s.rule.model_dump()) or "never" in str(s.rule.model_dump())
                for s in plan.segments if s.description.endswith(")"))
     assert sum(1 for s in plan.trigger.steps if s.type == "send") == 1
+
+
+def test_a_date_named_with_a_verb_between_its_words_is_found() -> None:
+    # alpenglow's balance_due_date is worded "balance due"; briefs say "their balance is due"
+    plan = _plan("alpenglow", "remind travellers ten days before their balance is due").plan
+    assert plan is not None and (plan.trigger.date_field, plan.trigger.offset_days) == ("balance_due_date", -10)
