@@ -90,6 +90,8 @@ class FactIndex:
         return None
 
     def _prefix_owner(self, key: str) -> Product | None:
+        if set(key.split()) <= {stem(w) for w in self.brand_words}:
+            return None  # "Kinetic House" is the brand, not the start of "Kinetic House Gift Card"
         ids = self.by_prefix.get(key[:3], ())
         owners = {self.owners[j].sku: self.owners[j] for j in ids if self.names[j].startswith(key + " ")}
         return next(iter(owners.values())) if len(owners) == 1 else None

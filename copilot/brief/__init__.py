@@ -2,7 +2,7 @@
 
 from copilot.brief.extract import DateMention, Duration, NumberMention
 from copilot.brief.lexicon import brief_form
-from copilot.brief.reader import MAX_BRIEF_CHARS, check_brief_text, read_brief, risk_reason
+from copilot.brief.reader import MAX_BRIEF_CHARS, check_brief_text, dated_fields, read_brief, risk_reason
 from copilot.brief.reading import AudienceHint, BriefReading, Constraints, OfferMention, RiskyField
 
 # ``normalize`` is the name planner modules import: a phrase in the brief reader's matching form.
@@ -20,6 +20,7 @@ __all__ = [
     "RiskyField",
     "brief_form",
     "check_brief_text",
+    "dated_fields",
     "normalize",
     "read_brief",
     "risk_reason",

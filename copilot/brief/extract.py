@@ -119,7 +119,8 @@ def extract_time_of_day(text: str) -> str | None:
     return time_of_day(text)
 
 
-_EMAIL_WORDS = (r"(?:(?:short|helpful|friendly|quick|simple|more|follow-?up|reminder|kurze|breve|courts?)\s+)?"
+_EMAIL_WORDS = (r"(?:(?:short|helpful|friendly|quick|simple|gentle|soft|polite|light|warm|more|follow-?up|reminder|"
+                r"kurze|breve|courts?)\s+)?"
                 r"(?:emails?|e mails?|messages?|mails?|sends?|touches|touchpoints|reminders?|nudges?|correos?|"
                 r"mensajes?|recordatorios?|nachrichten|erinnerungen|e-mails?|courriels?|rappels?)\b")
 _LIMIT_WORDS = r"(?:only|just|max(?:imum)?|at most|no more than|up to|solo|sólo|nur|maximal|höchstens|seulement)"

@@ -19,6 +19,7 @@ from copilot.workspace.roles import ROLES, resolve_role_refs
 __all__ = ["Lexicon", "brief_form", "lexicon", "STRONG", "EVENT", "WEAK"]
 
 STRONG, EVENT, WEAK = 3, 2, 1
+_HYPHENATED = 97
 _RULE: TypeAdapter[Rule] = TypeAdapter(Rule)
 
 
@@ -72,6 +73,9 @@ class Lexicon:
         for f in workspace.catalog.fields:
             entries += [Phrase(w, "field", f.name) for w in (_phrase(f.name), *f.words)]
         self.audience: list[AudienceHint] = []
+        shorts = [short for p in workspace.facts.products for short in set(_short_names(
+            (p.name, *p.aliases, *(tr.get("name", "") for tr in p.translations.values()))))]
+        shared_shorts = {s for s in shorts if shorts.count(s) > 1}
 
         def audience(label: str, phrases: list[str], rule: Rule) -> None:
             if isinstance(rule, FieldRule) and rule.op == "eq" and isinstance(rule.value, str):
@@ -80,19 +84,28 @@ class Lexicon:
                 label = words[0] if words else label  # the brand's own name for the group
             fields, events = _rule_names(rule)
             self.audience.append(AudienceHint(label, "", rule, tuple(fields), tuple(events)))
-            entries.extend(Phrase(p, "audience", str(len(self.audience) - 1))
+            # a hyphenated word ("ex-subscribers") reads as one word: only an exact hit counts, never
+            # the plain word inside it ("subscribers"), which names the opposite group
+            entries.extend(Phrase(p, "audience", str(len(self.audience) - 1), cutoff=_HYPHENATED if "-" in p else 0)
                            for p in _with_customer_words(phrases, customers))
 
+        # the brand's own words for a group win over the shared vocabulary's ("active subscribers" is
+        # sprig's plan_status=active, not the vocabulary's recent clickers)
+        own = {brief_form(p) for a in workspace.catalog.audiences for p in a.phrases} | {
+            brief_form(w) for f in workspace.catalog.fields for words in f.value_words.values() for w in words}
         for a in vocab.audience:
             data, missing = resolve_role_refs(a.rule.model_dump(mode="json"), workspace)
-            if not missing:
-                audience(a.label, a.phrases, _RULE.validate_python(data))
+            phrases = [p for p in a.phrases if brief_form(p) not in own]
+            if not missing and phrases:
+                audience(a.label, phrases, _RULE.validate_python(data))
         for a in workspace.catalog.audiences:
             audience(a.label, a.phrases, _RULE.validate_python(a.rule))
         for f in workspace.catalog.fields:
             for value, words in f.value_words.items():
                 if words:
-                    audience(words[0], words, FieldRule(field=f.name, op="eq", value=value))
+                    # the value's own name typed with a hyphen ("sale-only shoppers" for sale_only) names it too
+                    joined = [value.replace("_", "-")] if "_" in value else []
+                    audience(words[0], [*words, *joined], FieldRule(field=f.name, op="eq", value=value))
         locale_field = workspace.role_field("locale")
         for code in workspace.brand.locales:
             if locale_field is not None and code != workspace.brand.default_locale:
@@ -110,6 +123,15 @@ class Lexicon:
         for p in workspace.facts.products:
             names = (p.name, *p.aliases, p.sku, *(tr.get("name", "") for tr in p.translations.values()))
             entries += [Phrase(name, "product", p.sku, cutoff=88) for name in names if name]
+            # a name is also said without its "of"/"de" tail ("le Chemin portugais" for "Chemin portugais de
+            # Compostelle"), when that short form names no other product
+            entries += [Phrase(short, "product", p.sku, cutoff=92) for short in _short_names(names)
+                        if short not in shared_shorts]
+        preferred = workspace.role_field("preferred_category")
+        for value in (preferred.values if preferred is not None else []):
+            # the values of the field that holds the preferred category are the brand's categories too
+            # ("Mexican recipes" for sprig's favorite_cuisine: mexican), as its events' category property has them
+            entries += [Phrase(_phrase(value), "category", value, cutoff=95)]
         for category in sorted({p.category for p in workspace.facts.products}):
             words = _phrase(category)
             entries += [Phrase(words, "category", category), Phrase(words.rstrip("s"), "category", category)]
@@ -130,6 +152,24 @@ class Lexicon:
         self.exclusion = re.compile(r"\b(" + "|".join(re.escape(w) for w in sorted(vocab.exclusion_words,
                                                                                    key=len, reverse=True)) + r")\b",
                                     re.I)
+
+
+_TAIL = re.compile(r"\s+(?:of|by|de|del|de la|des|du|von|vom|der)\s+\S.*$", re.I)
+
+
+def _short_names(names: tuple[str, ...]) -> list[str]:
+    """Product names without their "of/by/de/von" tail, when two words or more remain."""
+    out = []
+    for n in names:
+        short = _TAIL.sub("", n or "").strip()
+        words = short.lower().split()
+        if short != n and len(words) >= 2 and words[0] not in _ARTICLES and words[-1] not in _LINKS:
+            out.append(short)
+    return out
+
+
+_ARTICLES = frozenset("the a an le la les l' un une el los las die der das ein eine".split())
+_LINKS = frozenset("with and mit und avec et con y au aux à para por en in on".split())
 
 
 _YEAR = re.compile(r"\s*\b(?:19|20)\d\d\b\s*")

@@ -7,10 +7,11 @@ settled that way becomes a question for the marketer; what was left out and why 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from copilot.brief import BriefReading, risk_reason
+from copilot.brief import BriefReading, dated_fields, risk_reason
 from copilot.plan import (
     FrequencyCap,
     Plan,
@@ -19,7 +20,7 @@ from copilot.plan import (
     Suppression,
     Trigger,
 )
-from copilot.planner.audience import Segments
+from copilot.planner.audience import Segments, substitute
 from copilot.planner.base import AudienceStats
 from copilot.planner.choices import OfferAndProduct
 from copilot.planner.clock import local_date
@@ -88,6 +89,10 @@ class _Composer(OfferAndProduct, Segments, Timing):
             return Draft(None, self.questions, self.notes)  # no honest invitation without the event's day
         sent = sent_messages(steps)
         messages = [m for m in self.book.messages if m.key in sent]
+        if self.event_entry is None and any("[[event_line]]" in p for m in messages for p in m.copy_a.body):
+            # news about a dated moment the brief names ("Mothering Sunday gift guide") names it and its day
+            self.event_entry = self._named_moment()
+            self.event_day = self.event_entry.starts if self.event_entry else None
         offer_messages = {m.key for m in messages
                           if m.offer == "yes" or (m.offer == "if_asked" and self.offer_for_all)}
         if self.offer and not offer_messages:
@@ -118,6 +123,15 @@ class _Composer(OfferAndProduct, Segments, Timing):
             send_window=self._window(trigger, steps, send_at, offer_used),
         )
         return Draft(plan, self.questions, self.notes, narrowed)
+
+    def _named_moment(self) -> CalendarDate | None:
+        """The first fact-sheet calendar date the brief names that has not passed."""
+        calendar = {c.id: c for c in self.ws.facts.calendar}
+        for moment in self.r.moments:
+            entry = calendar.get(moment)
+            if entry is not None and (entry.ends or entry.starts) >= self.today:
+                return entry
+        return None
 
     def _locales(self) -> list[str]:
         """The brand's languages the plan writes copy in: its default, then every other it lists that the
@@ -196,6 +210,38 @@ class _Composer(OfferAndProduct, Segments, Timing):
         return SendWindow(start=start, end=end)
 
 
+DATE_SLOT = "[[date_field]]"  # a date moment timed from the date field the brief names (playbooks/date_reminder.yaml)
+
+
+def _which_date_question(workspace: Workspace) -> str:
+    dates = [f for f in workspace.catalog.fields if dated_fields([f.name], workspace)]
+    listed = "; ".join(f"{f.name} ({f.description.rstrip('.')})" for f in dates)
+    return ("Which date should the reminder be timed from? " + (f"The catalog's dates are: {listed}." if dates else
+            "The catalog has no date field a reminder can use; add one to catalog.yaml.") +
+            " A sentence like “7 days before <date>” is enough.")
+
+
+def stage_for_field(workspace: Workspace, name: str) -> str | None:
+    """The brand's journey stage (a voice.yaml cta_rules key) whose name speaks of the date field ``name``
+    ("pre_departure" for next_departure_date, "pack_expiry" for pack_expires_on), by the field's name and
+    words; None when no stage does."""
+    f = workspace.field(name)
+    if f is None:
+        return None
+    mine = _stems(" ".join((name.replace("_", " "), *f.words)))
+    best, overlap = None, 0
+    for stage in workspace.voice.cta_rules:
+        shared = len(mine & _stems(stage.replace("_", " ")))
+        if shared > overlap:
+            best, overlap = stage, shared
+    return best
+
+
+def _stems(text: str) -> set[str]:
+    """Content words of ``text`` cut to five letters ("expires", "expiry" -> "expir")."""
+    return {w[:5] for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3 and w not in {"date", "next", "last"}}
+
+
 def compose_plan(reading: BriefReading, playbook: Playbook, workspace: Workspace, *, now: datetime,
                  audience: AudienceStats | None = None) -> Draft:
     """A plan for ``reading`` from ``playbook`` (or questions when it cannot be made honestly).
@@ -204,6 +250,14 @@ def compose_plan(reading: BriefReading, playbook: Playbook, workspace: Workspace
     moment whose trigger needs a role the catalog lacks is a question naming what to map; a segment
     that needs one is left out with a note.
     """
+    if playbook.trigger.date_field == DATE_SLOT:
+        dates = dated_fields(reading.requested_fields, workspace)
+        if not dates:
+            return Draft(None, [_which_date_question(workspace)])
+        playbook = Playbook.model_validate(substitute(playbook.model_dump(mode="json"), {"date_field": dates[0]}))
+        stage = stage_for_field(workspace, dates[0])
+        if stage:
+            playbook = playbook.model_copy(update={"stage": stage})
     fitted = fit_playbook(playbook, workspace)
     if fitted.missing:
         return Draft(None, [f"{playbook.name} needs {fitted.missing_text()}. Map it and ask again, or describe "

@@ -17,15 +17,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
-from babel import Locale
 from babel.dates import format_date
-from babel.numbers import format_currency
 
 from copilot.plan import PROSE_FIELD_NAMES, MergeField, Rule, Variant
 from copilot.playbooks import CopyOverride, CopySpec, MessageSpec, Playbook, SegmentSpec
 from copilot.playbooks.catalogs import reads_as, translate
 from copilot.rules import pinned_values
-from copilot.text import language_of, normalize, similarity
+from copilot.text import format_amount, language_of, normalize, similarity
 from copilot.workspace import CalendarDate, Claim, Offer, Product, Workspace
 
 __all__ = ["CopyContext", "PLANNER_STRINGS", "money", "long_date", "localized", "offer_short", "offer_sentence",
@@ -33,7 +31,6 @@ __all__ = ["CopyContext", "PLANNER_STRINGS", "money", "long_date", "localized", 
 
 _PLACEHOLDER = re.compile(r"\[\[([a-z_]+(?::[a-z0-9_]+|~[a-z0-9 -]+)?)\]\]")
 _MERGE = re.compile(r"\{\{\s*([a-z_][a-z0-9_]*)\s*\}\}")
-_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
 
 # The copy this module writes itself, translated through locales/<lang>/common.po.
 _OFFER_WORDS = {"percent_off": "{value}% off", "amount_off": "{value} off", "free_shipping": "Free shipping",
@@ -64,16 +61,9 @@ def _english(locale: str) -> bool:
 
 
 def money(amount: Decimal, currency: str, locale: str = "en") -> str:
-    """$140, $14.50, €38 (the fact sheet's number, unrounded); '140 €' / '14,50 $' as other locales write it."""
-    if not _english(locale):
-        loc = Locale.parse(locale.replace("-", "_"))
-        pattern = loc.currency_formats["standard"].pattern
-        if amount == amount.to_integral_value():
-            pattern = pattern.replace(".00", "")  # whole amounts without decimals, as the fact sheet has them
-        return format_currency(amount, currency, format=pattern, locale=loc, currency_digits=False)
-    text = f"{amount:,.0f}" if amount == amount.to_integral_value() else f"{amount:,.2f}"
-    symbol = _SYMBOLS.get(currency)
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+    """$140, $14.50, €38, CA-dollar amounts as Canadians write them (the fact sheet's number, unrounded);
+    '140 €' / '45 $' as other locales write it. copilot.text.format_amount owns the formatting."""
+    return format_amount(amount, currency, locale)
 
 
 def long_date(day: date, locale: str = "en") -> str:
@@ -316,8 +306,13 @@ def _cta(text: str, playbook: Playbook, workspace: Workspace, locale: str = "en"
         if close is not None and similarity(close, text) >= _CLOSE_CTA:
             return close
         return own[0] if own else text
-    # the listed CTA that names what the email is about ("Sign up for orientation" for an orientation), else the first
-    return max(allowed, key=lambda a: len(wanted & _letters(a))) if wanted else allowed[0]
+    # the listed CTA that names what the email is about ("Sign up for orientation" for an orientation), else the
+    # one closest to the playbook's ("Shop the collection" for "See the collection", never "Shop the sale" for news
+    # without a sale), else the first
+    if wanted and any(wanted & _letters(a) for a in allowed):
+        return max(allowed, key=lambda a: len(wanted & _letters(a)))
+    close = max(allowed, key=lambda a: similarity(a, text))
+    return close if similarity(close, text) >= _CLOSE_CTA else allowed[0]
 
 
 _CLOSE_CTA = 65  # "Actualizar mis datos de pago" is the brand's "Actualiza tus datos de pago" (84); not "Compra tu boleto"
@@ -364,7 +359,12 @@ def _render(copy: CopySpec, override: CopySpec | CopyOverride | None, ctx: CopyC
     # the playbook schema guarantees the last candidate always fills
     filled_subject = fitting[0] if fitting else next(c for c in reversed(candidates) if c is not None)
     paragraphs = []
-    for para in spec.body:
+    body = list(spec.body)
+    if offer_here and not any("[[offer_sentence]]" in para for para in body):
+        # an offer this email carries is stated in full even where the moment's copy has no place for it
+        # (a renewal reminder with the brief's switch-to-annual offer), before the closing paragraph
+        body.insert(max(1, len(body) - 1) if len(body) > 2 else len(body), "[[offer_sentence]]")
+    for para in body:
         if "[[offer_sentence]]" in para and not offer_here:
             continue
         filled = ctx.fill(ctx.t(para), line)

@@ -113,6 +113,9 @@ class Timing:
                     entry_filter.append(PropertyFilter(
                         property="category", op="in" if len(self.r.categories) > 1 else "eq",
                         value=list(self.r.categories) if len(self.r.categories) > 1 else self.r.categories[0]))
+            ordinal = self._first_only(spec.entry_event)
+            if ordinal is not None and all(f.property != ordinal.property for f in entry_filter):
+                entry_filter.append(ordinal)
         if kind == "date":
             steps = self._keep_to_date(steps)
         if kind in {"date", "threshold"}:
@@ -127,6 +130,18 @@ class Timing:
             steps=steps, exit_conditions=list(spec.exit_conditions),
         )
         return trigger, steps, send_at
+
+    def _first_only(self, event_name: str) -> PropertyFilter | None:
+        """"after someone's first box arrives": the entry event's count property (box_number, order_number:
+        an integer the catalog describes as counting from 1 for the first) equal to 1."""
+        event = self.ws.event(event_name)
+        if event is None or not _FIRST.search(self.r.text):
+            return None
+        for p in event.properties:
+            if p.type == "integer" and (re.search(r"_(number|index|seq|sequence)$", p.name) or
+                                        re.search(r"\b1\b[^.;]{0,12}\bfirst\b", p.description, re.I)):
+                return PropertyFilter(property=p.name, op="eq", value=1)
+        return None
 
     # -- an event on a date (invitations) ------------------------------------------------------------
     def _event(self) -> tuple[date | None, CalendarDate | None]:
@@ -302,6 +317,9 @@ class Timing:
         return steps
 
 
+# "their first box", "the first order" (not "first-time", "the first week": a time, not the n-th thing)
+_FIRST = re.compile(r"\b(?:first|1st|primer|primera|erste[nrs]?|premier|première)\s+(?!time\b|week|day|month|year|hour|"
+                    r"semana|día|mes|woche|tag|monat|semaine|jour|mois)[^\W\d_]", re.I)
 # "the anniversary of <what>" in a brief (en, es, fr, de): what a yearly date moment is timed from
 _ANNIVERSARY_OF = re.compile(r"\b(?:anniversary of|aniversario de|anniversaire de|jahrestag (?:von|des|der))\s+"
                              r"((?:(?!\s[-–—]\s|\s(?:and|y|et|und)\s)[^,.;:!?()])+)", re.I)

@@ -43,6 +43,7 @@ from copilot.text.money import (
     currency_symbols,
     find_money,
     find_percents,
+    format_amount,
     format_money,
     percent_role,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "find_weekdays",
     "fold",
     "identifier",
+    "format_amount",
     "format_money",
     "graded_cutoff",
     "languages",

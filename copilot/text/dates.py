@@ -44,10 +44,13 @@ def month_names(lang: str) -> dict[str, int]:
                 names.setdefault(name.lower().rstrip("."), number)
     for ident in _regional(lang):
         # Only what the variant itself changes (unmerged data is a small file each, read fast).
+        # (Babel caches a locale's data under its name whether merged or not: once a regional locale was
+        # used merged (a price formatted for es_US), its months hold aliases, tuples here, that are skipped.)
         own = localedata.load(ident, merge_inherited=False).get("months", {})
         for context in own.values():
             for width in ("wide", "abbreviated"):
-                for number, name in (context.get(width) or {}).items():
+                table = context.get(width) if hasattr(context, "get") else None
+                for number, name in (table.items() if hasattr(table, "items") else ()):
                     if isinstance(number, int) and isinstance(name, str):
                         names.setdefault(name.lower().rstrip("."), number)
     return names

@@ -72,6 +72,7 @@ _LAPSE_AFTER = re.compile(r"^[^.;!?]{0,25}\b(nicht (mehr )?(gekauft|bestellt)|si
 _BUY_WORDS = re.compile(r"(bought|buy|purchas|order|shop|compra|pedid|gekauft|bestell|kauf|achet|achat|command"
                         # not engaging is a lapse too: "haven't opened anything in 90 days"
                         r"|open|click|engag|read\b|abierto|abren|clic|geöffnet|öffne|geklickt|ouvert)", re.I)
+_BUYING = re.compile(r"(bought|buy|purchas|order|shop|compra|pedid|gekauft|bestell|kauf|achet|achat|command)", re.I)
 # Not coming, visiting, logging in or using the product is a lapse of activity, not of buying.
 _ACTIVE_WORDS = re.compile(r"(been (to|in|back)|visit|came|come (in|by|back)|log(ged)? ?in|sign(ed)? ?in|used?\b|using"
                            r"|attend|book(ed)?\b|played|listened|watched|trained|worked out|opened the app|active"
@@ -101,11 +102,14 @@ def _role(text: str, start: int, end: int) -> str:
         return "every"
     if _DELAY_AFTER.match(after) or _DELAY_BEFORE.search(before):
         return "delay"
-    if ((_LAPSE_BEFORE.search(before) or _LAPSE_AFTER.match(after)) and _BUY_WORDS.search(before + after)) \
-            or _DORMANT.search(before[-25:]):
+    lapsed = bool(_LAPSE_BEFORE.search(before) or _LAPSE_AFTER.match(after))
+    if lapsed and _BUYING.search(before + after):
         return "lapse"
+    # "haven't opened the app in 30 days" is activity; "haven't opened anything in 90 days" is email
     if _LAPSE_BEFORE.search(before) and _ACTIVE_WORDS.search(before[-45:] + after[:20]):
         return "inactive"
+    if (lapsed and _BUY_WORDS.search(before + after)) or _DORMANT.search(before[-25:]):
+        return "lapse"
     if _WINDOW_BEFORE.search(before):
         return "window"
     if _BEFORE_AFTER.match(after):

@@ -16,7 +16,8 @@ _COMMON = {
            "alle", "schick", "schicke", "haben", "wer", "rabatt", "zurückholen", "monaten", "wochen", "bis",
            "auf", "bekommen", "ende", "sie", "ihre", "nach", "vor"),
     "fr": ("les", "le", "des", "qui", "ont", "pas", "sans", "pour", "avec", "aux", "clients", "un", "une",
-           "du", "leur", "leurs", "avant", "après", "jusqu'au", "offrir", "relancer"),
+           "du", "leur", "leurs", "avant", "après", "jusqu'au", "offrir", "relancer", "et", "nos", "vos", "tous",
+           "toutes", "dans", "au", "ces", "cette"),
 }
 _FOLDED = {lang: frozenset(normalize(w) for w in words) for lang, words in _COMMON.items()}
 

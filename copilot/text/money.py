@@ -17,6 +17,7 @@ from functools import lru_cache
 from babel.numbers import get_currency_symbol
 
 from copilot.text.fold import fold, lowered, word_end, word_start
+from copilot.text.language import language_of
 from copilot.text.numbers import FIGURE, FIGURE_SPACED, parse_number, spelled_number, spells_number
 from copilot.text.words import CURRENCY_WORDS, ROLE_WORDS, alternation, canonical, languages, pattern
 
@@ -56,6 +57,10 @@ def currency_symbols(langs: tuple[str, ...], currencies: tuple[str, ...]) -> dic
     for code in currencies:
         out.setdefault(code.lower(), code)
         for lang in langs:
+            # the currency's home spelling first ("$" for CAD in English or French), then the language's ("CA$")
+            home = home_symbol(code, lang)
+            if home:
+                out.setdefault(home.lower(), code)
             try:
                 symbol = get_currency_symbol(code, locale=lang).lower()
             except Exception:  # a language Babel lacks: the code alone  # noqa: BLE001
@@ -65,6 +70,38 @@ def currency_symbols(langs: tuple[str, ...], currencies: tuple[str, ...]) -> dic
             if bare and bare != symbol:
                 out.setdefault(bare, code)
     return out
+
+
+@lru_cache(maxsize=128)
+def home_symbol(currency: str, locale: str) -> str | None:
+    """How ``locale``'s language writes ``currency`` in the currency's home territory (ISO 4217's first two
+    letters: CAD is Canada's, so English and French write "$"), or None when Babel has no such regional
+    locale or it spells the currency as the language does (EUR has no home territory)."""
+    from babel import localedata
+
+    home = f"{language_of(locale)}_{currency[:2].upper()}"
+    if not localedata.exists(home):
+        return None
+    # the regional data alone (unmerged: copilot.text.dates reads regional month names the same way)
+    symbols = localedata.load(home, merge_inherited=False).get("currency_symbols", {})
+    found = symbols.get(currency) if hasattr(symbols, "get") else None
+    return found if isinstance(found, str) else None
+
+
+def format_amount(amount: Decimal, currency: str, locale: str = "en") -> str:
+    """An amount as the brand's readers write it: "$140", "$14.50" (USD, CAD in English), "£15", "140 €",
+    "45 $" (CAD in French); whole amounts without decimals, as fact sheets give them."""
+    from babel import Locale
+    from babel.numbers import format_currency
+
+    loc = Locale.parse(language_of(locale))
+    pattern = loc.currency_formats["standard"].pattern
+    if amount == amount.to_integral_value():
+        pattern = pattern.replace(".00", "")
+    symbol = home_symbol(currency, locale)
+    if symbol:
+        pattern = pattern.replace("¤", "'" + symbol.replace("'", "''") + "'")
+    return format_currency(amount, currency, format=pattern, locale=loc, currency_digits=False)
 
 
 @dataclass(frozen=True)
@@ -183,7 +220,7 @@ def _before(text: str, start: int, role: str, langs: tuple[str, ...], reach: int
 
 
 def amount_role(text: str, money: Money, locale: str | Iterable[str] = "en") -> str:
-    """What an amount is: "discount" ("$10 off", "10 € de descuento"), "threshold" ("orders over $60",
+    """What an amount is: "discount" ("$10 off", "10 € de descuento", "save $10"), "threshold" ("orders over $60",
     "ab 60 €"), "ceiling" ("under $50"), "previous" ("was $180", "statt 180 €") or ""."""
     langs = languages(locale)
     if _after(text, money.end, "discount_after", langs):
@@ -193,7 +230,13 @@ def amount_role(text: str, money: Money, locale: str | Iterable[str] = "en") -> 
     for role in ("threshold", "ceiling", "previous"):
         if _before(text, money.start, f"{role}_before", langs):
             return role
+    if _SAVE_BEFORE.search(text[max(0, money.start - 20):money.start]):
+        return "discount"  # "Save $200 when you switch", "ahorra 30 $" (not "up to $50,000": a ceiling)
     return ""
+
+
+_SAVE_BEFORE = re.compile(r"(?<![^\W_])(?:save|saving|ahorra|ahorre|ahorrar|spare|sparen|spart|économisez|économise)"
+                          r"\s+(?:an? extra\s+|un extra\s+)?$", re.I)
 
 
 def percent_role(text: str, percent: Percent, locale: str | Iterable[str] = "en") -> str:

@@ -275,8 +275,12 @@ def test_each_languages_variant_keeps_its_own_findings() -> None:
     from guards import run_plan
     from review_ui.views import plan_view
 
-    ws, plan = _suite_plan("kinetichouse", "winback-former-members")  # its subject's offer scope is flagged
+    ws, plan = _suite_plan("kinetichouse", "winback-former-members")
     assert plan is not None
+    # the same invented discount in every English and French variant: a finding in each language
+    invented = {"fr": "\n\nÉconomisez 60 % aujourd'hui."}
+    plan = plan.model_copy(update={"variants": [
+        v.model_copy(update={"body": v.body + invented.get(v.locale, "\n\nSave 60% today.")}) for v in plan.variants]})
     findings = [f for f in run_plan(plan, ws) if f.variant]
     english = {(f.segment, f.message_key, f.variant, f.code) for f in findings if f.locale is None}
     french = [f for f in findings if f.locale == "fr"]

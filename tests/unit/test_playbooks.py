@@ -37,26 +37,29 @@ def test_library_covers_every_promised_moment() -> None:
 
 
 def test_playbooks_name_roles_never_a_brands_fields_or_events() -> None:
+    from copilot.planner.compose import DATE_SLOT
     from copilot.workspace.roles import ROLES
 
     for book in load_playbooks():
         for seg in book.segments:
             fields, events = rule_names(seg.rule)
             for name in fields | events:
-                assert name.startswith("@") and name[1:] in ROLES, (book.id, seg.key, name)
+                # or the date the brief names, filled in when the plan is made (the date reminder)
+                assert (name.startswith("@") and name[1:] in ROLES) or name == DATE_SLOT, (book.id, seg.key, name)
         assert all(e.startswith("@") for e in book.events), book.id
         if book.trigger.entry_event:
             assert book.trigger.entry_event.startswith("@"), book.id
 
 
 def test_fitted_to_the_demo_segments_use_only_catalog_fields_that_are_safe_to_target(demo_workspace: Workspace) -> None:
+    from copilot.planner.compose import DATE_SLOT
     from copilot.playbooks import fit_playbook
 
     fitted = [fit_playbook(b, demo_workspace) for b in load_playbooks()]
     for book in (f.book for f in fitted if not f.missing):  # a moment the brand cannot have is asked about
         for seg in book.segments:
             fields, events = rule_names(seg.rule)
-            for name in fields:
+            for name in fields - {DATE_SLOT}:  # the brief's date, filled in when the plan is made
                 f = demo_workspace.field(name)
                 assert f is not None, (book.id, seg.key, name)
                 assert risk_reason(demo_workspace, name) is None, (book.id, seg.key, name)

@@ -9,7 +9,7 @@ def test_the_public_names_of_copilot_text_are_pinned() -> None:
         "Percent", "Phrase", "PhraseMatch", "PhraseMatcher", "RelativeDay", "Token", "WeekdayMatch", "alternation",
         "amount_role", "ascii_lower", "code_context", "count_word", "currency_symbols", "date_role", "deadline_words",
         "find_dates", "find_durations", "find_free_shipping", "find_introduced_codes", "find_money", "find_numbers", "count_of",
-        "find_percents", "find_relative_deadlines", "find_weekdays", "fold", "format_money", "graded_cutoff", "identifier",
+        "find_percents", "find_relative_deadlines", "find_weekdays", "fold", "format_amount", "format_money", "graded_cutoff", "identifier",
         "languages", "lowered", "month_names", "normalize", "numbers_in", "parse_amount", "parse_number", "pattern",
         "percent_role", "quantity", "sentence_bounds", "skeleton", "skeleton_phrase", "spelled_number", "stem", "time_of_day", "tokenize", "weekday",
         "weekday_names", "weekday_pattern", "guess_language", "language_of", "find_ordinals", "similarity", "name_problem", "tidy_name",
