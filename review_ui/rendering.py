@@ -102,6 +102,9 @@ def unread_notifications(request: Request, user: Any) -> int:  # type: ignore[ty
     runtime = request.app.state.get("runtime")
     if runtime is None or user is None or getattr(user, "id", None) is None:
         return 0
+    session = request.state.get("db_session")
+    if session is not None:  # the handler's own session: never a second pooled connection
+        return notifications.unread_count(session, user.id)
     with runtime.session() as session:
         return notifications.unread_count(session, user.id)
 

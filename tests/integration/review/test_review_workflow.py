@@ -312,3 +312,28 @@ def test_revision_history_shows_a_per_field_word_diff_and_restores_as_a_new_chec
         assert len(s.exec(select(PlanRevision).where(PlanRevision.conversation_id == review.conversation_id)).all()) == 3
 
 
+
+
+# -- one connection per request ---------------------------------------------------------------------
+
+def test_a_page_and_its_notification_badge_share_one_database_connection(ui: UI) -> None:
+    """The layout's badge reads the request's own session: with a pool of one connection (every
+    request holding two would exhaust any pool under as many concurrent pages), the queue, the
+    review page and the notification list still answer, and the badge still counts."""
+    from copilot import db
+
+    review = submitted(ui, title="Pool of one")
+    runtime = ui.runtime
+    wide = runtime.engine
+    runtime.engine = db.make_engine(wide.url.render_as_string(hide_password=False),
+                                    pool_size=1, max_overflow=0, pool_timeout=2)
+    try:
+        rita = ui.browser("rita")
+        for path in ("/review", f"/review/{review.id}", "/notifications"):
+            answer = rita.get(path)
+            assert answer.status_code == 200, (path, answer.status_code)
+        badge = soup(rita.get("/review")).select_one(".notify-badge, [data-unread]")
+        assert badge is not None and "1" in badge.get_text(), "the submitted draft is one unread notification"
+    finally:
+        runtime.engine.dispose()
+        runtime.engine = wide
