@@ -83,8 +83,10 @@ def stage_for_goal(goal: str, stages: Iterable[str], folder: Path = PLAYBOOK_DIR
     """
     known = set(stages)
     book = playbook_for_goal(goal, folder)
-    if book is not None:
-        return book.stage if book.stage in known else None
+    if book is not None and book.stage in known:
+        return book.stage
+    # A goal that is a playbook's alias may still be a stage of the brand's own ('pre_departure'
+    # is an alias of the date reminder, whose generic stage the brand may not write rules for).
     key = goal_key(goal)
     return key if key in known else None
 

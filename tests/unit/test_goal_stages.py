@@ -36,3 +36,11 @@ def test_the_planner_offers_the_cta_texts_the_tone_guard_checks(book, demo_works
         assert offered == {book.stage: list(rules[book.stage])}
     else:  # a stage the brand writes no rules for: the model chooses among all of them
         assert offered == {s: list(texts) for s, texts in rules.items()}
+
+
+def test_an_alias_the_brand_writes_as_its_own_stage_keeps_that_stage_when_the_playbooks_is_not_written() -> None:
+    book = next(b for b in BOOKS if b.goal_aliases)
+    alias = book.goal_aliases[0]
+    assert stage_for_goal(alias, {alias: ["Go"]}) == (book.stage if book.stage == alias else alias)
+    assert stage_for_goal(alias, {alias: ["Go"], book.stage: ["Go"]}) == book.stage
+    assert stage_for_goal(alias, {"elsewhere": ["Go"]}) is None
