@@ -83,6 +83,14 @@ def never_dialog(page: Page, seen: list[str]) -> None:
     page.on("dialog", on_dialog)
 
 
+def phone_page(browser: Browser, dialogs: list[str] | None = None) -> Page:
+    """A page in its own context (its own cookies: one person) at phone width (390 x 844), failing
+    clearly on any dialog."""
+    page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    never_dialog(page, [] if dialogs is None else dialogs)
+    return page
+
+
 def shot(page: Page, name: str) -> None:
     """What a person sees first (the viewport), and the whole page beside it."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from browser_support import Server, chromium, login, never_dialog, page_width, shot  # noqa: F401 (chromium: a fixture)
+from browser_support import Server, chromium, login, never_dialog, phone_page, page_width, shot  # noqa: F401 (chromium: a fixture)
 from playwright.sync_api import Browser, Page, expect
 from review_factory import World, finding, plan_dict
 from support.fakes import demo_plan
@@ -302,12 +302,7 @@ def test_changes_requested_loop_with_two_accounts_at_phone_width(  # type: ignor
     with Server(app) as server:
         base = server.url
 
-        def phone() -> Page:
-            page = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
-            never_dialog(page, [])
-            return page
-
-        rpage, mpage = phone(), phone()
+        rpage, mpage = phone_page(chromium), phone_page(chromium)
         login(rpage, base, "rita")
         rpage.goto(f"{base}/review/{review.id}")
         rpage.get_by_label("What should change").fill("Name the offer's end date")

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from review_factory import World
-from browser_support import Server, chromium, login, never_dialog, shot  # noqa: F401 (chromium: fixture)
+from browser_support import Server, chromium, login, page_width, phone_page, shot  # noqa: F401 (chromium: fixture)
 
 from copilot.app import create_app
 from copilot.models import Review
@@ -23,9 +23,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db_url", ["sqlite"],
 FIELD = "Lapsed buyers · variant A (email_1, en) · Subject"
 
 
-def _width(page: Page) -> int:
-    return int(page.evaluate("document.documentElement.scrollWidth"))
-
 
 def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_width(  # type: ignore[no-untyped-def]
         runtime: Runtime, world: World, chromium: Browser) -> None:  # noqa: F811
@@ -35,12 +32,7 @@ def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_w
     with Server(app) as server:
         base = server.url
 
-        def phone() -> Page:
-            page = chromium.new_context(viewport={"width": 390, "height": 844}).new_page()
-            never_dialog(page, [])
-            return page
-
-        rpage, mpage = phone(), phone()
+        rpage, mpage = phone_page(chromium), phone_page(chromium)
         # -- the reviewer is told about the submission, opens it from the list
         login(rpage, base, "rita")
         expect(rpage.locator("#notify-badge")).to_have_text(re.compile(r"^1\s*unread$"))
@@ -48,7 +40,7 @@ def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_w
         item = rpage.locator("#notifications li.notification.unread")
         expect(item).to_contain_text("Mara submitted for review “Loop by section”")
         shot(rpage, "notifications_390")
-        assert _width(rpage) <= 390, "the notifications page scrolls sideways at phone width"
+        assert page_width(rpage) <= 390, "the notifications page scrolls sideways at phone width"
         item.get_by_role("link").click()
         rpage.wait_for_url(re.compile(rf"/review/{review.id}$"))
         expect(rpage.locator("#notify-badge")).to_have_count(0)
@@ -64,7 +56,7 @@ def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_w
         rpage.get_by_role("button", name="Request changes").click()
         expect(rpage.locator("#review-state")).to_have_text("Changes requested")
         shot(rpage, "review_anchored_comment_390")
-        assert _width(rpage) <= 390, "the review page scrolls sideways at phone width"
+        assert page_width(rpage) <= 390, "the review page scrolls sideways at phone width"
 
         # -- the marketer is told, reads the comment in the chat and beside the subject, revises, submits
         login(mpage, base, "mara")
@@ -77,7 +69,7 @@ def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_w
         expect(mpage.locator("#plan-panel #variant-0 .anchored-comments")).to_contain_text(
             "Name the shoes in the subject")
         shot(mpage, "chat_anchored_changes_390")
-        assert _width(mpage) <= 390, "the chat scrolls sideways at phone width"
+        assert page_width(mpage) <= 390, "the chat scrolls sideways at phone width"
         mpage.locator("#variant-0 details.edit-copy summary").click()
         mpage.locator("#variant-0-subject").fill("We saved you 15% on trail shoes")
         mpage.get_by_role("button", name="Save copy").first.click()
@@ -91,7 +83,7 @@ def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_w
         expect(diff.locator("ins")).to_have_text(["on", "trail shoes"])
         expect(diff.locator("del")).to_have_text(["for", "spring"])  # "We saved you 15%" kept as it was
         shot(mpage, "chat_revision_diff_390")
-        assert _width(mpage) <= 390, "the revision history scrolls sideways at phone width"
+        assert page_width(mpage) <= 390, "the revision history scrolls sideways at phone width"
         mpage.get_by_role("button", name="Submit for review").click()
         expect(mpage.locator("#submit-panel .state")).to_have_text("In review")
 
@@ -112,7 +104,7 @@ def test_review_loop_with_anchored_comment_sections_and_notifications_at_phone_w
             expect(rpage.locator(f"#section-{section} .section-state")).to_have_text("Approved")
         expect(rpage.locator("#review-state")).to_have_text("Approved")
         shot(rpage, "review_sections_approved_390")
-        assert _width(rpage) <= 390
+        assert page_width(rpage) <= 390
         rpage.get_by_role("button", name="Schedule").click()
         expect(rpage.locator("#review-state")).to_have_text("Scheduled")
 
