@@ -78,7 +78,7 @@ _CLAIM = re.compile(
 _PLACED = re.compile(r"\b[Tt]he (?:(?:very|single) )?(?:best|finest|greatest|biggest|largest|most [a-z]+|[a-z]{3,}iest)"
                      r"(?: [a-z-]+){0,3} in (?:the )?[A-Z][a-z]+")
 _CLAIM_NEEDLES = ("best", "#", "number one", "no.", "rated", "popular", "award", "proven", "tested", "recommended",
-                  "out of", " in 10", " in ten", "lightest", "fastest", "comfortable", "world", "loved", "% of", "runners", "customers",
+                  "out of", " in 10", " in ten", "lightest", "fastest", "comfortable", "world", "loved", "% of", "customers",
                   "reviews", "reviewers", "testers", "people", ",", "million", "thousand", "billion", "the ")
 _QUOTE = re.compile(r"“(?P<a>[^”]{12,}?)”|(?:^|(?<=[\s(]))\"(?P<b>[A-Za-z][^\"\n]{12,}?)\"(?=[\s.,;:!?)—-]|$)"
                     r"|«\s?(?P<c>[^»]{12,}?)\s?»|„(?P<d>[^“”]{12,}?)[“”]", re.M)

@@ -134,7 +134,7 @@ def current_plan_context(plan: Plan, workspace: Workspace) -> dict[str, Any]:
 class Applied:
     """What the model's choices did: the parts it decided, and notes for the reviewer."""
 
-    parts: list[str] = field(default_factory=list)  # e.g. "moment winback", "offer comeback15"
+    parts: list[str] = field(default_factory=list)  # e.g. "moment <playbook id>", "offer <offer id>"
     notes: list[str] = field(default_factory=list)
     # part -> how to see it in the plan built: a part the plan does not carry is not claimed
     shows: dict[str, Callable[[Plan], bool]] = field(default_factory=dict)
